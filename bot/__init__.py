@@ -1,0 +1,1 @@
+"""The disnake runtime: executes reconcile actions and answers interactions."""

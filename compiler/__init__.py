@@ -1,0 +1,1 @@
+"""The compiler: load, validate, compile, plan, apply and export spec files."""
