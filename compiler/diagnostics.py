@@ -1,0 +1,143 @@
+"""Diagnostics: user mistakes as data, with a stable code and a position.
+
+Every check in the compiler reports a ``Diagnostic`` instead of raising. A
+diagnostic found on the fast path may not know its line yet: it carries the
+document index and the JSON path inside the document, and
+``hlb.compiler.positions`` fills in line and column from the round-trip parse
+of that one file before anything is shown to the user.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+JsonPath = tuple[str | int, ...]
+
+# The stable codes. docs/errors.md documents each one; a test keeps the two in step.
+CODES: dict[str, str] = {
+    # files and YAML
+    "E101": "file could not be read",
+    "E102": "file is larger than the 10 MB limit",
+    "E103": "file is not valid UTF-8",
+    "E104": "file is binary, not YAML text",
+    "E105": "file holds no documents",
+    "E106": "YAML syntax error",
+    "E107": "tab character used for indentation",
+    "E108": "duplicate mapping key",
+    "E109": "YAML aliases expand beyond the limit",
+    "E110": "document is not a mapping",
+    "E111": "no spec files found",
+    "E112": "YAML tag not allowed",
+    # envelope and schema
+    "E201": "missing or unknown apiVersion",
+    "E202": "missing or unknown kind",
+    "E203": "unknown field",
+    "E204": "wrong type",
+    "E205": "required field missing",
+    "E206": "value not allowed",
+    "E207": "invalid object name",
+    "E208": "fields that exclude each other are used together",
+    # names and references
+    "E301": "duplicate object",
+    "E302": "guild not found",
+    "E303": "guild cannot be implied",
+    "E304": "reference to an object that does not exist",
+    "E305": "reference to an object of the wrong type",
+    "E306": "unknown permission name",
+    "E307": "field not valid for this channel type",
+    "E308": "guild id used twice",
+    # Discord limits
+    "E401": "text longer than Discord allows",
+    "E402": "too many items",
+    "E403": "embed text exceeds 6000 characters in total",
+    "E404": "select menu must be alone in its row",
+    "E405": "duplicate custom id",
+    "E406": "invalid command or option name",
+    "E407": "required options must come before optional ones",
+    "E408": "value out of range",
+    "E409": "button must have exactly one of workflow or url",
+    "E410": "duplicate name in list",
+    # templates, interpolation, schedules
+    "E501": "template syntax error",
+    "E502": "environment variable is not set",
+    "E503": "malformed ${...} interpolation",
+    "E504": "invalid cron schedule",
+    "E505": "invalid duration",
+    # plans and database (reported to the user, not faults)
+    "E601": "saved plan is stale",
+    "E602": "saved plan file is invalid",
+    "E603": "database schema is newer than this hlb",
+    "E604": "revision not found",
+    "E605": "database is unreachable",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in the user's input."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+    code: str = "E101"
+    message: str = ""
+    severity: Severity = "error"
+    doc: int | None = field(default=None, compare=False)
+    path: JsonPath | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered diagnostic code {self.code}")
+
+    def at(self, line: int, col: int) -> Diagnostic:
+        return replace(self, line=line, col=col)
+
+    def format_text(self) -> str:
+        return f"{self.file}:{max(self.line, 1)}:{max(self.col, 1)}: {self.code} {self.message}"
+
+    def format_github(self) -> str:
+        level = "error" if self.severity == "error" else "warning"
+        msg = _github_escape(f"{self.code} {self.message}")
+        return f"::{level} file={self.file},line={max(self.line, 1)},col={max(self.col, 1)}::{msg}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": max(self.line, 1),
+            "col": max(self.col, 1),
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+def _github_escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    unique = {(d.file, d.line, d.col, d.code, d.message): d for d in diagnostics}
+    return sorted(unique.values(), key=lambda d: (d.file, d.line, d.col, d.code, d.message))
+
+
+def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> str:
+    """Render diagnostics as ``text``, ``json`` or ``github`` annotations."""
+    if fmt == "json":
+        errors = sum(1 for d in diagnostics if d.severity == "error")
+        payload = {
+            "diagnostics": [d.to_json() for d in diagnostics],
+            "errors": errors,
+            "warnings": len(diagnostics) - errors,
+        }
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    if fmt == "github":
+        return "\n".join(d.format_github() for d in diagnostics)
+    return "\n".join(d.format_text() for d in diagnostics)

@@ -1,0 +1,71 @@
+"""The contract every kind module fulfils: check references and limits, normalize.
+
+A kind module (``guild.py``, ``channel.py`` ...) exposes one ``KindRules``
+instance named ``RULES``. The compiler has already checked YAML, the envelope
+and the kind's JSON Schema (``schemas/<kind>.schema.json``) and interpolated
+``${VAR}`` before a kind sees a document, so ``check`` and ``normalize`` may
+rely on the schema's shapes and types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hlb.compiler.diagnostics import JsonPath
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A document that passed the envelope and schema checks, with its guild resolved."""
+
+    file: str
+    doc: int  # index of the document in its file
+    line: int  # line of the document's first key
+    guild: str
+    kind: str
+    name: str
+    labels: Mapping[str, str]
+    spec: Mapping[str, Any]  # interpolated, not yet normalized
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding of a kind check; the compiler turns it into a positioned Diagnostic."""
+
+    code: str
+    message: str
+    path: JsonPath = ()  # path from the document root, e.g. ("spec", "embeds", 0, "title")
+
+
+class Index:
+    """Every draft of the spec set, for cross-reference checks."""
+
+    def __init__(self, drafts: Iterable[Draft]) -> None:
+        self._by_key: dict[tuple[str, str, str], Draft] = {}
+        for d in drafts:
+            self._by_key.setdefault((d.guild, d.kind, d.name), d)
+
+    def get(self, guild: str, kind: str, name: str) -> Draft | None:
+        return self._by_key.get((guild, kind, name))
+
+    def of_kind(self, guild: str, kind: str) -> Iterator[Draft]:
+        return (d for (g, k, _), d in self._by_key.items() if g == guild and k == kind)
+
+
+class KindRules(Protocol):
+    """What the compiler needs of a kind."""
+
+    kind: str  # "Channel"
+    schema_file: str  # "channel.schema.json", shipped in hlb/compiler/schemas
+    spec_required: bool  # whether a document of this kind must carry `spec`
+
+    def check(self, draft: Draft, index: Index) -> Iterable[Problem]:
+        """References, Discord limits, templates: everything the schema cannot say."""
+        ...
+
+    def normalize(self, draft: Draft) -> dict[str, Any]:
+        """The canonical spec: defaults filled in, durations in seconds, sets sorted,
+        keys whose value is unset omitted. Normalizing a normalized spec changes nothing."""
+        ...
