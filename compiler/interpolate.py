@@ -1,0 +1,197 @@
+"""Interpolation: replace ``${VAR}`` from the environment at compile time.
+
+In every string value (never in mapping keys):
+
+- ``${VAR}`` is replaced by the variable's value; ``${VAR:-default}`` uses the
+  default (which may be empty and cannot hold ``}``) when VAR is unset.
+  A set but empty variable counts as set.
+- ``${secret:NAME}`` is kept verbatim: the bot resolves it from its own
+  environment at run time, so a secret's value never passes through here.
+- ``$${`` is an escaped, literal ``${``: ``$${X}`` becomes ``${X}``.
+- names match ``[A-Za-z_][A-Za-z0-9_]*``. An unset variable without a
+  default is E502; an unclosed ``${``, a bad name or ``${secret:}`` is E503.
+
+Values inserted from the environment are not scanned again. Strings without
+``$`` are returned untouched without scanning, and containers whose content
+did not change are returned as the same objects, so this is cheap on large
+spec sets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from hlb.compiler.diagnostics import JsonPath
+
+Problem = tuple[JsonPath, str, str]  # (path from the document root, code, message)
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_BYTES = re.compile(rb"\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}")
+SECRET_PREFIX = "secret:"
+
+
+def interpolate(data: Any, env: Mapping[str, str]) -> tuple[Any, list[Problem]]:
+    """``data`` with every ``${...}`` in its string values resolved, and the problems found."""
+    if _nothing_to_do(data):
+        return data, []
+    problems: list[Problem] = []
+    return _walk(data, env, [], problems), problems
+
+
+def _nothing_to_do(data: Any) -> bool:
+    """Whether every ``$`` in ``data`` belongs to a well-formed ``${secret:NAME}`` (one C pass)."""
+    try:
+        raw = orjson.dumps(data)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    dollars = raw.count(b"$")
+    return dollars == 0 or dollars == len(_SECRET_BYTES.findall(raw))
+
+
+def _walk(value: Any, env: Mapping[str, str], path: list[str | int], problems: list[Problem]) -> Any:
+    if type(value) is str:
+        return _string(value, env, path, problems) if "$" in value else value
+    items: Iterable[tuple[Any, Any]]
+    if type(value) is dict:
+        items = value.items()
+    elif type(value) is list:
+        items = enumerate(value)
+    else:
+        return value
+    changed: Any = None
+    for key, item in items:
+        kind = type(item)
+        if kind is str:
+            if "$" not in item:
+                continue
+            path.append(key)
+            new = _string(item, env, path, problems)
+        elif kind is dict or kind is list:
+            path.append(key)
+            new = _walk(item, env, path, problems)
+        else:
+            continue
+        path.pop()
+        if new is not item:
+            if changed is None:
+                changed = value.copy()
+            changed[key] = new
+    return value if changed is None else changed
+
+
+def _string(text: str, env: Mapping[str, str], path: list[str | int], problems: list[Problem]) -> str:
+    parts: list[str] = []
+    for kind, piece in _tokens(text):
+        if kind == "text":
+            parts.append(piece)
+        elif kind == "secret":
+            parts.append("${" + piece + "}")
+        elif kind == "var":
+            name, has_default, default = piece.partition(":-")
+            if name in env:
+                parts.append(env[name])
+            elif has_default:
+                parts.append(default)
+            else:
+                problems.append(
+                    (
+                        tuple(path),
+                        "E502",
+                        f"environment variable {name} is not set; "
+                        f"export it or give a default: ${{{name}:-value}}",
+                    )
+                )
+                parts.append("${" + piece + "}")
+        else:
+            problems.append((tuple(path), "E503", piece))
+            return text
+    return "".join(parts)
+
+
+def _tokens(text: str) -> Iterator[tuple[str, str]]:
+    """Split a string into ``("text", s)``, ``("var", "NAME[:-default]")``,
+    ``("secret", "secret:NAME")`` and ``("error", message)`` pieces."""
+    start = 0
+    at = text.find("$")
+    while at != -1:
+        if text.startswith("$${", at):
+            yield "text", text[start:at] + "${"
+            start = at + 3
+            at = text.find("$", start)
+            continue
+        if not text.startswith("${", at):
+            at = text.find("$", at + 1)
+            continue
+        close = text.find("}", at + 2)
+        inner = text[at + 2 : close] if close != -1 else text[at + 2 :]
+        shown = text[at : close + 1] if close != -1 else text[at:]
+        if close == -1:
+            yield "error", (f"unclosed {_clip(shown)}: close it with '}}', or write $${{ for a literal ${{")
+            return
+        if "${" in inner:
+            yield (
+                "error",
+                f"nested ${{...}} in {_clip(shown)} is not supported; use one variable per ${{...}}",
+            )
+            return
+        if text[start:at]:
+            yield "text", text[start:at]
+        if inner.startswith(SECRET_PREFIX):
+            name = inner[len(SECRET_PREFIX) :]
+            if not _NAME.fullmatch(name):
+                yield (
+                    "error",
+                    (
+                        f"{_clip(shown)} needs a secret name of letters, digits and _, "
+                        "such as ${secret:DISCORD_WEBHOOK}"
+                    ),
+                )
+                return
+            yield "secret", inner
+        else:
+            name = inner.partition(":-")[0]
+            if not _NAME.fullmatch(name):
+                yield (
+                    "error",
+                    (
+                        f"{_clip(shown)} has an invalid variable name {name!r}: use letters, digits and _, "
+                        "not starting with a digit, as in ${HLB_GUILD_ID} or ${HLB_GUILD_ID:-default}; "
+                        "write $${ for a literal ${"
+                    ),
+                )
+                return
+            yield "var", inner
+        start = at = close + 1
+        at = text.find("$", start)
+    if start < len(text):
+        yield "text", text[start:]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def find_secrets(data: Any) -> set[str]:
+    """Names of the ``${secret:NAME}`` references in interpolated data.
+
+    Call it on the output of ``interpolate``: that is the text the bot
+    resolves at run time (an escaped ``$${secret:X}`` in a spec file has
+    become the reference ``${secret:X}`` by then).
+    """
+    found: set[str] = set()
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if type(value) is str:
+            if "${secret:" in value:
+                found.update(_SECRET_REF.findall(value))
+        elif type(value) is dict:
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+    return found
