@@ -1,0 +1,36 @@
+"""Runs the YAML case files in tests/cases: each case's files are compiled and its diagnostics compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from hlb.compiler.compile import compile_paths
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def load_cases() -> list[Any]:
+    params = []
+    for case_file in sorted(CASES_DIR.glob("*.yaml")):
+        data = YAML(typ="safe").load(case_file.read_text(encoding="utf-8"))
+        for case in data["cases"]:
+            params.append(pytest.param(case, id=f"{case_file.stem}: {case['name']}"))
+    return params
+
+
+@pytest.mark.parametrize("case", load_cases())
+def test_case(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, text in case["files"].items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = compile_paths(["."], env=case.get("env") or {})
+    got = sorted((d.file, d.line, d.code) for d in result.diagnostics)
+    want = sorted((e["file"], e["line"], e["code"]) for e in case.get("expect") or [])
+    assert got == want, "\n".join(d.format_text() for d in result.diagnostics)
+    assert result.ok == (not want)
