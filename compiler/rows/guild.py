@@ -1,0 +1,38 @@
+"""Guild rows: one row in ``hlb_config.guilds`` per guild, keyed by its name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hlb.compiler.model import SpecObject
+from hlb.compiler.rows.base import (
+    Row,
+    Rows,
+    Storage,
+    build_object,
+    field_,
+    fields,
+    join,
+    main_row,
+    object_table,
+)
+
+KIND = "Guild"
+FIELDS = fields(
+    field_("id", "text", column="discord_id"),
+    field_("prune", "bool"),
+    field_("adopt", "text", choices=("none", "by-name")),
+)
+GUILDS = object_table("guilds", FIELDS, guild_column=False)
+
+
+def to_rows(obj: SpecObject) -> Rows:
+    return {GUILDS.name: [main_row(obj, FIELDS, {}, guild_column=False)]}
+
+
+def from_rows(main: Mapping[str, Any], children: Mapping[str, Sequence[Row]]) -> SpecObject:
+    return build_object(KIND, main, join(main, FIELDS, main.get("extra")))
+
+
+STORAGE = Storage(KIND, (GUILDS,), to_rows, from_rows)

@@ -1,0 +1,322 @@
+"""The hot path to hlb_config: read hashes, load objects, write changes, record revisions.
+
+psycopg only (no SQLAlchemy, no alembic): a plan over 10,000 objects reads one
+small ``(guild, name, content_hash)`` query per table, and an apply writes with
+COPY (new rows) and pipelined executemany (updated rows). Every function runs
+inside the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb, set_json_loads
+
+from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
+from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
+from hlb.compiler.rows.base import SCHEMA
+
+APPLY_LOCK_KEY = 0x686C62_61706C79  # "hlb" "aply": one key for every apply of a database
+REVISIONS = sql.SQL("{}.revisions").format(sql.Identifier(SCHEMA))
+Conn = psycopg.Connection[Any]
+BULK_UPDATE_THRESHOLD = 100  # more updated objects of one kind than this: COPY to a temp table, one UPDATE
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What the database holds, as far as planning needs: the head revision and every hash."""
+
+    revision: int | None
+    hashes: dict[ObjectKey, str]
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One applied revision, without its snapshot."""
+
+    id: int
+    created_at: datetime
+    author: str
+    git_sha: str | None
+    message: str | None
+    parent: int | None
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Revision(RevisionInfo):
+    """A revision with the full compiled model it recorded (``Model.to_snapshot()``)."""
+
+    snapshot: list[dict[str, Any]]
+
+
+def lock_for_apply(conn: Conn) -> None:
+    """Serialize applies: a transaction-level advisory lock, released at commit or rollback."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK_KEY,))
+
+
+def read_state(conn: Conn) -> StoredState:
+    """The head revision id and the content hash of every stored object."""
+    with conn.cursor() as cur:
+        row = cur.execute(sql.SQL("SELECT max(id) FROM {}").format(REVISIONS)).fetchone()
+        revision = int(row[0]) if row and row[0] is not None else None
+        hashes: dict[ObjectKey, str] = {}
+        for storage in STORAGES:
+            kind, table = storage.kind, storage.main
+            guild = sql.Identifier("guild" if "guild" in table.key else "name")
+            query = sql.SQL("SELECT {}, name, content_hash FROM {}").format(guild, _table(table))
+            for g, n, h in cur.execute(query):
+                hashes[ObjectKey(g, kind, n)] = h
+    return StoredState(revision, hashes)
+
+
+def load_objects(conn: Conn, keys: Collection[ObjectKey] | None = None) -> dict[ObjectKey, SpecObject]:
+    """The stored objects: all of them (``keys`` None) or just those of ``keys`` that exist."""
+    wanted: dict[str, list[ObjectKey]] | None = None
+    if keys is not None:
+        wanted = _by_kind(keys)
+    out: dict[ObjectKey, SpecObject] = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        set_json_loads(orjson.loads, cur)
+        for storage in STORAGES:
+            subset = None if wanted is None else wanted.get(storage.kind)
+            if wanted is not None and not subset:
+                continue
+            mains = _select(cur, storage.main, subset, storage.main.key)
+            if not mains:
+                continue
+            children: dict[tuple[str, ...], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
+            for child in storage.children:
+                for row in _select(cur, child, subset, child.key):
+                    children[tuple(row[c] for c in child.parent)][child.name].append(row)
+            for main in mains:
+                obj = storage.from_rows(main, children.get(tuple(main[c] for c in storage.main.key), {}))
+                out[obj.key] = obj
+    return out
+
+
+def write_changes(
+    conn: Conn,
+    creates: Sequence[SpecObject],
+    updates: Sequence[SpecObject],
+    deletes: Sequence[ObjectKey],
+) -> None:
+    """Apply create/update/delete to the tables, inside the caller's transaction.
+
+    Deletes first (children go by ON DELETE CASCADE); updated objects keep
+    their main row (updated in place, so references to them stay valid) and get
+    their child rows replaced; new rows are COPYed. Foreign keys are deferred,
+    so the order of rows does not matter until commit."""
+    with conn.cursor() as cur:
+        for kind, keys in sorted(_by_kind(deletes).items(), key=lambda kv: -KIND_ORDER.index(kv[0])):
+            _delete(cur, storage_for(kind).main, keys)
+
+        inserts: dict[str, list[Row]] = defaultdict(list)
+        for obj in creates:
+            for name, rows in storage_for(obj.key.kind).to_rows(obj).items():
+                inserts[name].extend(rows)
+
+        for kind, objs in _group(updates).items():
+            storage = storage_for(kind)
+            mains: list[Row] = []
+            for obj in objs:
+                for name, rows in storage.to_rows(obj).items():
+                    (mains if name == storage.main.name else inserts[name]).extend(rows)
+            _update(cur, storage.main, mains)
+            for child in storage.children:
+                _delete(cur, child, [o.key for o in objs])
+
+        for storage in STORAGES:
+            for table in storage.tables:
+                if inserts.get(table.name):
+                    _copy(cur, table, inserts[table.name])
+
+
+def insert_revision(
+    conn: Conn,
+    *,
+    author: str,
+    git_sha: str | None,
+    message: str | None,
+    snapshot: list[dict[str, Any]],
+    summary: dict[str, Any],
+    parent: int | None,
+) -> int:
+    """Record a revision; returns its id."""
+    query = sql.SQL(
+        "INSERT INTO {} (author, git_sha, message, parent_revision, snapshot, summary) "
+        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
+    ).format(REVISIONS)
+    params = (author, git_sha, message, parent, Jsonb(snapshot, dumps_json), Jsonb(summary, dumps_json))
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def list_revisions(conn: Conn, limit: int = 50) -> list[RevisionInfo]:
+    """The newest ``limit`` revisions, newest first."""
+    query = sql.SQL(
+        "SELECT id, created_at, author, git_sha, message, parent_revision, summary "
+        "FROM {} ORDER BY id DESC LIMIT %s"
+    ).format(REVISIONS)
+    with conn.cursor() as cur:
+        set_json_loads(orjson.loads, cur)
+        return [RevisionInfo(*row) for row in cur.execute(query, (limit,))]
+
+
+def get_revision(conn: Conn, rev: int) -> Revision | None:
+    """One revision with its snapshot, or None when there is no such revision."""
+    query = sql.SQL(
+        "SELECT id, created_at, author, git_sha, message, parent_revision, summary, snapshot "
+        "FROM {} WHERE id = %s"
+    ).format(REVISIONS)
+    with conn.cursor() as cur:
+        set_json_loads(orjson.loads, cur)
+        row = cur.execute(query, (rev,)).fetchone()
+    return Revision(*row) if row is not None else None
+
+
+def dumps_json(value: Any) -> bytes:
+    """orjson (sorted keys are not needed: jsonb normalizes), stdlib for what orjson refuses."""
+    try:
+        return orjson.dumps(value, default=_plain)
+    except TypeError:
+        return json.dumps(value, default=_plain, ensure_ascii=False).encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _table(table: TableSpec) -> sql.Composable:
+    return sql.Identifier(SCHEMA, table.name)
+
+
+def _by_kind(keys: Iterable[ObjectKey]) -> dict[str, list[ObjectKey]]:
+    out: dict[str, list[ObjectKey]] = defaultdict(list)
+    for key in keys:
+        out[key.kind].append(key)
+    return out
+
+
+def _group(objs: Iterable[SpecObject]) -> dict[str, list[SpecObject]]:
+    out: dict[str, list[SpecObject]] = defaultdict(list)
+    for obj in objs:
+        out[obj.key.kind].append(obj)
+    return out
+
+
+def _key_arrays(table: TableSpec, keys: Sequence[ObjectKey]) -> tuple[sql.Composable, list[list[str]]]:
+    """``unnest(...) AS k(cols)`` over the object-identifying columns of ``table``, and its arrays."""
+    cols = table.object_key
+    arrays = [[k.guild for k in keys], [k.name for k in keys]] if len(cols) == 2 else [[k.name for k in keys]]
+    unnest = sql.SQL("unnest({}) AS k({})").format(
+        sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in cols),
+        sql.SQL(", ").join(map(sql.Identifier, cols)),
+    )
+    return unnest, arrays
+
+
+def _select(cur: psycopg.Cursor[Any], table: TableSpec, keys: Sequence[ObjectKey] | None,
+            order: Sequence[str]) -> list[Row]:
+    columns = sql.SQL(", ").join(sql.Identifier("t", c) for c in table.columns)
+    ordering = sql.SQL(", ").join(sql.Identifier("t", c) for c in order)
+    if keys is None:
+        query = sql.SQL("SELECT {} FROM {} AS t ORDER BY {}").format(columns, _table(table), ordering)
+        return list(cur.execute(query))
+    unnest, arrays = _key_arrays(table, keys)
+    query = sql.SQL("SELECT {} FROM {} AS t JOIN {} USING ({}) ORDER BY {}").format(
+        columns, _table(table), unnest, sql.SQL(", ").join(map(sql.Identifier, table.object_key)), ordering
+    )
+    return list(cur.execute(query, arrays))
+
+
+def _delete(cur: psycopg.Cursor[Any], table: TableSpec, keys: Sequence[ObjectKey]) -> None:
+    if not keys:
+        return
+    unnest, arrays = _key_arrays(table, keys)
+    match = sql.SQL(" AND ").join(
+        sql.SQL("t.{} = k.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in table.object_key
+    )
+    cur.execute(sql.SQL("DELETE FROM {} AS t USING {} WHERE {}").format(_table(table), unnest, match), arrays)
+
+
+def _params(table: TableSpec, row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
+    jsonb = table.jsonb
+    return tuple(
+        Jsonb(row[c], dumps_json) if c in jsonb and row.get(c) is not None else row.get(c) for c in columns
+    )
+
+
+def _copy_values(table: TableSpec, row: Row) -> list[Any]:
+    """A row for text-format COPY: jsonb columns as JSON text (COPY has no parameter types)."""
+    values = [row.get(c) for c in table.columns]
+    for i, is_json in enumerate(table.json_mask):
+        if is_json and values[i] is not None:
+            values[i] = dumps_json(values[i]).decode()
+    return values
+
+
+def _update(cur: psycopg.Cursor[Any], table: TableSpec, rows: Sequence[Row]) -> None:
+    """Update main rows in place: pipelined executemany for a few, COPY + UPDATE ... FROM for many."""
+    if not rows:
+        return
+    settable = [c for c in table.columns if c not in table.key]
+    if len(rows) <= BULK_UPDATE_THRESHOLD:
+        query = sql.SQL("UPDATE {} SET {} WHERE {}").format(
+            _table(table),
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in settable),
+            sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in table.key),
+        )
+        order = [*settable, *table.key]
+        cur.executemany(query, [_params(table, row, order) for row in rows])
+        return
+    staging = sql.Identifier(f"hlb_staging_{table.name}")
+    cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(staging, _table(table)))
+    _copy(cur, table, rows, into=staging)
+    assign = sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(sql.Identifier(c)) for c in settable)
+    match = sql.SQL(" AND ").join(sql.SQL("t.{0} = s.{0}").format(sql.Identifier(c)) for c in table.key)
+    cur.execute(
+        sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(_table(table), assign, staging, match)
+    )
+    cur.execute(sql.SQL("DROP TABLE {}").format(staging))
+
+
+def _copy(
+    cur: psycopg.Cursor[Any], table: TableSpec, rows: Sequence[Row], into: sql.Composable | None = None
+) -> None:
+    query = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        into or _table(table), sql.SQL(", ").join(map(sql.Identifier, table.columns))
+    )
+    with cur.copy(query) as copy:
+        for row in rows:
+            copy.write_row(_copy_values(table, row))
+
+
+__all__ = [
+    "APPLY_LOCK_KEY",
+    "Revision",
+    "RevisionInfo",
+    "Storage",
+    "StoredState",
+    "get_revision",
+    "insert_revision",
+    "list_revisions",
+    "load_objects",
+    "lock_for_apply",
+    "read_state",
+    "write_changes",
+]

@@ -1,0 +1,217 @@
+"""Database access: resolve the URL (embedded by default), connect, keep the schema at head.
+
+Every command goes through ``resolve_url`` -> ``ensure_schema`` -> ``connect``.
+On the hot path this costs one short connection and two tiny queries: the
+database's alembic revision is compared with ``hlb.migrations.HEAD`` using
+plain SQL, and alembic/SQLAlchemy are imported only when an upgrade is due.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import set_json_dumps, set_json_loads
+
+from hlb.migrations import HEAD, REVISIONS, VERSION_TABLE, VERSION_TABLE_SCHEMA, script_location
+from hlb.settings import Settings, redact_url
+
+CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise
+# alembic keeps its migration context in module globals: one upgrade at a time per process.
+# Across processes, env.py's advisory lock serializes them.
+_ALEMBIC = threading.Lock()
+
+
+class DatabaseError(Exception):
+    """A database problem to show the user; ``code`` is its diagnostic code."""
+
+    code = "E605"
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached (or the embedded one cannot be started)."""
+
+    code = "E605"
+
+
+class SchemaAhead(DatabaseError):
+    """The database was migrated by a newer hlb than this one."""
+
+    code = "E603"
+
+
+class SchemaBehind(DatabaseError):
+    """The database is not at this hlb's migration head and upgrading was not allowed."""
+
+    code = "E603"
+
+
+def resolve_url(settings: Settings | None = None) -> str:
+    """The configured database URL, or the embedded Postgres's (started on demand)."""
+    settings = settings if settings is not None else Settings.from_env()
+    if settings.database_url is not None:
+        return settings.database_url
+    from hlb.embedded import EmbeddedPostgresError, embedded_url
+
+    try:
+        return embedded_url(settings.hlb_home)
+    except EmbeddedPostgresError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
+
+
+def describe(url: str) -> str:
+    """Where ``url`` points, for messages: host, port, database and user; never the password."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error:
+        return redact_url(url)
+    host = str(params.get("host") or params.get("hostaddr") or "localhost")
+    where = f"socket {host}" if host.startswith("/") else f"{host}:{params.get('port') or 5432}"
+    dbname = params.get("dbname") or params.get("user") or "postgres"
+    user = f" as {params['user']}" if params.get("user") else ""
+    return f"{where}, database {dbname}{user}"
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A psycopg connection, JSON handled by orjson; DatabaseUnavailable when unreachable."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:  # psycopg's message may quote the password: do not repeat it
+        raise DatabaseUnavailable(
+            f"the database URL {redact_url(url)} is not a valid Postgres URL or connection string"
+        ) from exc
+    extra: dict[str, Any] = {}
+    if "connect_timeout" not in params:
+        extra["connect_timeout"] = CONNECT_TIMEOUT
+    if "application_name" not in params:
+        extra["application_name"] = "hlb"
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, **extra)
+    except psycopg.OperationalError as exc:
+        password = params.get("password")
+        reason = _scrub(str(exc), str(password) if password else None)
+        raise DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {reason}") from exc
+    set_json_dumps(json_dumps, conn)
+    set_json_loads(orjson.loads, conn)
+    return conn
+
+
+def json_dumps(value: Any) -> bytes:
+    """orjson, with the standard library as fallback for what orjson refuses (huge ints)."""
+    try:
+        return orjson.dumps(value, default=_plain)
+    except TypeError:
+        return json.dumps(value, default=_plain, ensure_ascii=False).encode()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` for SQLAlchemy's psycopg 3 dialect (``postgresql+psycopg://``)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("postgresql+"):
+        return url
+    raise DatabaseUnavailable(f"{redact_url(url)} is not a postgresql:// URL")
+
+
+def current_revision(conn: psycopg.Connection[Any]) -> str | None:
+    """The database's alembic revision; None for a database hlb never migrated."""
+    table = f"{VERSION_TABLE_SCHEMA}.{VERSION_TABLE}"
+    found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    if not found or not found[0]:
+        return None
+    rows = conn.execute(f"SELECT version_num FROM {table} ORDER BY version_num").fetchall()
+    if not rows:
+        return None
+    return ",".join(str(r[0]) for r in rows)
+
+
+def current(url: str) -> str | None:
+    """``hlb db current``: the revision the database is at."""
+    with connect(url, autocommit=True) as conn:
+        return current_revision(conn)
+
+
+def ensure_schema(url: str, *, upgrade: bool = True, echo: Callable[[str], Any] = print) -> None:
+    """Make sure the database is at this hlb's migration head.
+
+    Behind (or empty): upgrade it and say so in one line (``upgrade=False``:
+    raise SchemaBehind instead). Ahead or unknown: raise SchemaAhead."""
+    revision = current(url)
+    if revision == HEAD:
+        return
+    check_known(revision, url)
+    if not upgrade:
+        raise SchemaBehind(
+            f"the database at {describe(url)} is at schema revision {revision or '(empty)'}, "
+            f"this hlb needs {HEAD}: run `hlb db upgrade` (or `hlb apply`, which upgrades)"
+        )
+    run_upgrade(url, echo=echo)
+
+
+def run_upgrade(url: str, *, echo: Callable[[str], Any] = print) -> tuple[str | None, str]:
+    """``hlb db upgrade``: migrate to head; returns (before, after) and echoes the change."""
+    with _ALEMBIC:
+        before = current(url)
+        check_known(before, url)
+        if before == HEAD:
+            return before, HEAD
+        from alembic import command
+        from sqlalchemy import create_engine, pool
+
+        engine = create_engine(
+            "postgresql+psycopg://", creator=lambda: connect(url), poolclass=pool.NullPool
+        )
+        try:
+            with engine.begin() as connection:
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            engine.dispose()
+    echo(f"database upgraded from {before or 'empty'} to {HEAD}")
+    return before, HEAD
+
+
+def check_known(revision: str | None, url: str) -> None:
+    """Raise SchemaAhead when ``revision`` is not one of this hlb's migrations."""
+    if revision is not None and revision not in REVISIONS:
+        from hlb import __version__
+
+        raise SchemaAhead(
+            f"the database at {describe(url)} is at schema revision {revision}, which this hlb "
+            f"({__version__}, newest revision {HEAD}) does not know: a newer hlb migrated it; "
+            "upgrade hlb to use this database"
+        )
+
+
+def alembic_config(url: str | None = None) -> Any:
+    """An alembic Config built in code (no alembic.ini): hlb's migrations, optionally a URL."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    if url is not None:
+        config.attributes["url"] = sqlalchemy_url(url)
+    return config
+
+
+def _scrub(text: str, password: str | None) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    message = "; ".join(lines) or "connection failed"
+    if password:
+        message = message.replace(password, "***")
+    return message
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "items"):
+        return dict(value.items())
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,0 +1,22 @@
+"""Alembic migrations of the hlb_config and hlb_runtime schemas, shipped in the package.
+
+Importing this package is cheap (no alembic, no SQLAlchemy): ``hlb.db`` compares
+a database's revision with ``HEAD`` on every command and only loads alembic
+when an upgrade is due. A test keeps ``REVISIONS`` equal to alembic's history.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Every revision id, oldest first; the last one is the head this hlb expects.
+REVISIONS: tuple[str, ...] = ("0001",)
+HEAD = REVISIONS[-1]
+# alembic_version lives in hlb_config, next to the tables it versions.
+VERSION_TABLE = "alembic_version"
+VERSION_TABLE_SCHEMA = "hlb_config"
+
+
+def script_location() -> Path:
+    """The directory alembic reads ``env.py`` and ``versions/`` from."""
+    return Path(__file__).resolve().parent

@@ -1,0 +1,134 @@
+"""Migrations: head matches alembic, upgrade/downgrade work, and they build exactly hlb.models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool
+
+from hlb import db, migrations
+from hlb.models import SCHEMAS, metadata
+
+
+def engine_for(url: str) -> Any:
+    connect = lambda: psycopg.connect(url)  # noqa: E731
+    return create_engine("postgresql+psycopg://", creator=connect, poolclass=pool.NullPool)
+
+
+def test_head_constant_matches_alembic() -> None:
+    script = ScriptDirectory.from_config(db.alembic_config())
+    assert script.get_current_head() == migrations.HEAD
+    history = [rev.revision for rev in script.walk_revisions()]  # newest first
+    assert tuple(reversed(history)) == migrations.REVISIONS
+
+
+def catalog(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything that defines hlb's schemas, as Postgres itself describes it."""
+    queries = {
+        "columns": """
+            SELECT table_schema, table_name, column_name, ordinal_position, data_type, is_nullable,
+                   column_default, is_identity, identity_generation
+            FROM information_schema.columns
+            WHERE table_schema = ANY(%(s)s) AND table_name <> 'alembic_version'""",
+        "constraints": """
+            SELECT n.nspname, c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid),
+                   c.condeferrable, c.condeferred
+            FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+            WHERE n.nspname = ANY(%(s)s) AND c.conrelid::regclass::text NOT LIKE '%%alembic_version'""",
+        "indexes": """
+            SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes
+            WHERE schemaname = ANY(%(s)s) AND tablename <> 'alembic_version'""",
+        "schemas": "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%(s)s)",
+    }
+    with psycopg.connect(url) as conn:
+        return {
+            name: sorted(conn.execute(q, {"s": list(SCHEMAS)}).fetchall(), key=repr)
+            for name, q in queries.items()
+        }
+
+
+def test_migrations_build_exactly_the_models(empty_db_url: str, db_url: str) -> None:
+    # db_url was migrated by alembic; empty_db_url gets metadata.create_all
+    engine = engine_for(empty_db_url)
+    with engine.begin() as conn:
+        for schema in SCHEMAS:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        metadata.create_all(conn)
+    engine.dispose()
+    migrated, modeled = catalog(db_url), catalog(empty_db_url)
+    for part in migrated:
+        assert migrated[part] == modeled[part], part
+    assert len(migrated["constraints"]) > 40
+
+
+def test_alembic_check_reports_no_differences(db_url: str) -> None:
+    command.check(db.alembic_config(db_url))  # raises when models and migrations differ
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={
+            "include_schemas": True,
+            "include_name": lambda name, type_, _: name in SCHEMAS if type_ == "schema" else True,
+            "version_table_schema": migrations.VERSION_TABLE_SCHEMA,
+        })
+        assert compare_metadata(ctx, metadata) == []
+    engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
+    lines: list[str] = []
+    assert db.current(empty_db_url) is None
+    db.ensure_schema(empty_db_url, echo=lines.append)
+    assert lines == [f"database upgraded from empty to {migrations.HEAD}"]
+    assert db.current(empty_db_url) == migrations.HEAD
+
+    command.downgrade(db.alembic_config(empty_db_url), "base")
+    assert db.current(empty_db_url) is None
+    with psycopg.connect(empty_db_url) as conn:
+        left = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ANY(%s)", (list(SCHEMAS),)
+        ).fetchall()
+    assert left == [("alembic_version",)]  # the version table stays, in hlb_config
+
+    db.run_upgrade(empty_db_url, echo=lines.append)
+    assert db.current(empty_db_url) == migrations.HEAD
+    assert lines[-1] == f"database upgraded from empty to {migrations.HEAD}"
+    command.check(db.alembic_config(empty_db_url))
+
+
+def test_concurrent_upgrades_serialize(empty_db_url: str) -> None:
+    """Two hlb processes (and two threads of one) upgrading an empty database at once."""
+    code = "import sys; from hlb import db; db.ensure_schema(sys.argv[1], echo=lambda _: None)"
+    procs = [subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            db.ensure_schema(empty_db_url, echo=lambda _: None)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    assert db.current(empty_db_url) == migrations.HEAD
+
+
+def test_offline_mode_is_refused(db_url: str) -> None:
+    with pytest.raises(RuntimeError, match="online only"):
+        command.upgrade(db.alembic_config(db_url), "head", sql=True)
