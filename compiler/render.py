@@ -1,0 +1,145 @@
+"""Render plans for people and machines: Terraform-style text, stable JSON, Markdown.
+
+The JSON form is documented in docs/plan-format.md and versioned by
+``format_version``; a saved plan (``hlb plan -o plan.json``) is the same JSON
+plus the full desired model, and ``load_saved_plan`` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hlb.compiler.model import Model
+from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
+
+SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+_MAX_VALUE = 100
+
+
+def short(value: Any) -> str:
+    """A value as compact JSON, cut to fit one line."""
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    if not plan.has_changes:
+        return "No changes. The database matches the specs."
+    return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+
+
+def render_text(plan: Plan) -> str:
+    if not plan.has_changes:
+        return summary_line(plan)
+    base = "an empty database" if plan.base_revision is None else f"revision {plan.base_revision}"
+    lines = [f"hlb will make these changes (against {base}):", ""]
+    for op in plan.ops:
+        lines.extend(_op_lines(op))
+        lines.append("")
+    lines.append(summary_line(plan))
+    return "\n".join(lines)
+
+
+def _op_lines(op: Op) -> list[str]:
+    symbol = SYMBOL[action_of(op)]
+    key = op.key
+    head = f"  {symbol} {key.kind} {key.name}" + (f" (guild {key.guild})" if key.kind != "Guild" else "")
+    if isinstance(op, CreateOp):
+        origin = f"  # {op.new.origin.file}:{op.new.origin.line}" if op.new.origin else ""
+        body = [f"      {k}: {short(v)}" for k, v in op.new.spec.items()]
+        body += [f"      labels.{k}: {short(v)}" for k, v in op.new.labels.items()]
+        return [head + origin, *body]
+    if isinstance(op, UpdateOp):
+        body = []
+        for c in op.changes:
+            if c.added:
+                body.append(f"      + {c.dotted}: {short(c.new)}")
+            elif c.removed:
+                body.append(f"      - {c.dotted}: {short(c.old)}")
+            else:
+                body.append(f"      ~ {c.dotted}: {short(c.old)} -> {short(c.new)}")
+        return [head, *body]
+    return [head]
+
+
+def plan_to_json(plan: Plan, *, include_desired: bool = False) -> dict[str, Any]:
+    changes: list[dict[str, Any]] = []
+    for op in plan.ops:
+        entry: dict[str, Any] = {
+            "action": action_of(op),
+            "kind": op.key.kind,
+            "guild": op.key.guild,
+            "name": op.key.name,
+        }
+        if isinstance(op, CreateOp | UpdateOp):
+            entry["hash"] = op.new.hash
+        if isinstance(op, UpdateOp | DeleteOp):
+            entry["old_hash"] = op.old.hash
+        if isinstance(op, CreateOp):
+            entry["spec"] = op.new.spec
+        if isinstance(op, UpdateOp):
+            entry["fields"] = [
+                {"path": c.dotted, "old": c.old, "new": c.new, "added": c.added, "removed": c.removed}
+                for c in op.changes
+            ]
+        changes.append(entry)
+    payload: dict[str, Any] = {
+        "format_version": PLAN_FORMAT_VERSION,
+        "base_revision": plan.base_revision,
+        "has_changes": plan.has_changes,
+        "summary": plan.summary(),
+        "changes": changes,
+    }
+    if include_desired:
+        payload["desired"] = plan.desired.to_snapshot()
+    return payload
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False, default=str)
+
+
+def render_markdown(plan: Plan) -> str:
+    s = plan.summary()
+    if not plan.has_changes:
+        return "### hlb plan\n\nNo changes. The database matches the specs."
+    lines = [
+        "### hlb plan",
+        "",
+        f"**{s['create']}** to create, **{s['update']}** to update, **{s['delete']}** to delete.",
+        "",
+    ]
+    deletes = [op for op in plan.ops if isinstance(op, DeleteOp)]
+    if deletes:
+        lines.append("> [!WARNING]")
+        lines.append("> Destructive: " + ", ".join(f"`{op.key.kind} {op.key.name}`" for op in deletes))
+        lines.append("")
+    lines += ["<details><summary>Changes</summary>", "", "```diff"]
+    for op in plan.ops:
+        lines.extend(line.replace("  ", "", 1) for line in _op_lines(op))
+    lines += ["```", "", "</details>"]
+    return "\n".join(lines)
+
+
+class SavedPlanError(ValueError):
+    """A saved plan file that cannot be used (the CLI shows its message as E602)."""
+
+
+def load_saved_plan(text: str) -> tuple[int | None, Model]:
+    """Read a saved plan: the revision it was computed against and its desired model."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SavedPlanError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    if (
+        not isinstance(data, dict)
+        or data.get("format_version") != PLAN_FORMAT_VERSION
+        or "desired" not in data
+    ):
+        raise SavedPlanError("not a saved hlb plan; create one with `hlb plan SPECS -o plan.json`")
+    try:
+        return data["base_revision"], Model.from_snapshot(data["desired"])
+    except (KeyError, TypeError) as exc:
+        raise SavedPlanError(f"damaged saved plan ({exc}); create it again with `hlb plan -o`") from None

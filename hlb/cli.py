@@ -1,0 +1,330 @@
+"""The `hlb` command line: a thin click layer over the library's plain functions.
+
+Imports of the heavy parts happen inside each command, so `hlb --help` stays
+fast. Mistakes in the user's input and known operational failures (database
+unreachable, stale plan) print one clear message and exit 1; they never show
+a traceback. Set HLB_DEBUG=1 to see tracebacks of unexpected faults.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from hlb import __version__
+
+PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+
+
+def fail(message: str, code: str | None = None) -> NoReturn:
+    click.echo(f"error: {code + ' ' if code else ''}{message}", err=True)
+    sys.exit(1)
+
+
+def database_url() -> str:
+    from hlb.db import resolve_url
+    from hlb.settings import load_settings
+
+    return resolve_url(load_settings())
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn known operational errors into one line on stderr and exit 1."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:
+            message = known_failure(exc)
+            if message is None or os.environ.get("HLB_DEBUG"):
+                raise
+            fail(message)
+
+    return wrapper
+
+
+def known_failure(exc: Exception) -> str | None:
+    import psycopg
+
+    from hlb import db
+    from hlb.compiler.apply import StalePlan
+    from hlb.compiler.history import RevisionNotFound
+    from hlb.compiler.render import SavedPlanError
+
+    if isinstance(exc, StalePlan):
+        return f"E601 {exc}"
+    if isinstance(exc, SavedPlanError):
+        return f"E602 saved plan: {exc}"
+    if isinstance(exc, RevisionNotFound):
+        return f"E604 {exc}"
+    if isinstance(exc, db.DatabaseError):
+        return f"{exc.code} {exc}"
+    if isinstance(exc, psycopg.OperationalError):
+        return (
+            "E605 lost the connection to the database; the transaction was rolled back and nothing was "
+            "changed. Check the database and run the command again."
+        )
+    return None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hlb")
+def main() -> None:
+    """hlb: your Discord server as code.
+
+    Write specs (YAML) for channels, dashboards, slash commands and workflows,
+    check them with `hlb validate`, review `hlb plan`, store them with
+    `hlb apply`. The database is DATABASE_URL, or an embedded PostgreSQL under
+    ./.hlb when it is unset.
+    """
+
+
+def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool = False) -> Any:
+    from hlb.compiler.compile import compile_paths
+    from hlb.compiler.diagnostics import render_diagnostics
+
+    result = compile_paths(paths, reference=reference)
+    if result.diagnostics:
+        click.echo(render_diagnostics(result.diagnostics, fmt), err=fmt == "text")
+    if not result.ok:
+        errors = sum(1 for d in result.diagnostics if d.severity == "error")
+        if fmt == "text":
+            click.echo(
+                f"{errors} error(s); nothing was changed. Fix them and run the command again.", err=True
+            )
+        sys.exit(1)
+    return result
+
+
+@main.command()
+@PATHS
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True
+)
+@click.option("--reference", is_flag=True, hidden=True, help="Use the slow reference parser and validator.")
+def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
+    """Check spec files offline and report every problem as file:line:col."""
+    from hlb.compiler.compile import compile_paths
+    from hlb.compiler.diagnostics import render_diagnostics
+
+    result = compile_paths(paths, reference=reference)
+    if result.diagnostics or fmt == "json":
+        out = render_diagnostics(result.diagnostics, fmt)
+        if out:
+            click.echo(out)
+    if fmt == "text":
+        if result.ok:
+            assert result.model is not None
+            click.echo(f"ok: {len(result.model)} objects in {result.files} files are valid.")
+        else:
+            errors = sum(1 for d in result.diagnostics if d.severity == "error")
+            click.echo(f"{errors} error(s) in {result.files} file(s).", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@PATHS
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when something would."
+)
+@click.option(
+    "-o", "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `hlb apply FILE`."
+)
+@guarded
+def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | None) -> None:
+    """Show what `hlb apply` would change in the database."""
+    import json
+
+    from hlb.compiler.apply import plan_against
+    from hlb.compiler.render import plan_to_json, render_json, render_markdown, render_text
+
+    result = compile_or_exit(paths, "text")
+    the_plan = plan_against(database_url(), result.model)
+    render = {"text": render_text, "json": render_json, "markdown": render_markdown}[fmt]
+    click.echo(render(the_plan))
+    if out:
+        payload = plan_to_json(the_plan, include_desired=True)
+        Path(out).write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
+        click.echo(f"Saved the plan to {out}. Apply it with: hlb apply {out}", err=True)
+    if detailed_exitcode and the_plan.has_changes:
+        sys.exit(2)
+
+
+@main.command()
+@PATHS
+@click.option("-m", "--message", help="Why: recorded on the revision.")
+@guarded
+def apply(paths: tuple[str, ...], message: str | None) -> None:
+    """Apply specs (or a saved plan) to the database as one new revision."""
+    from hlb.compiler import gitinfo
+    from hlb.compiler.apply import apply_model
+    from hlb.compiler.render import load_saved_plan, render_text, summary_line
+
+    expected: dict[str, Any] = {}
+    if len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file():
+        base, model = load_saved_plan(Path(paths[0]).read_text(encoding="utf-8"))
+        expected["expected_base"] = base
+    else:
+        model = compile_or_exit(paths, "text").model
+    result = apply_model(
+        database_url(),
+        model,
+        author=gitinfo.author(paths),
+        git_sha=gitinfo.git_sha(paths),
+        message=message,
+        echo=lambda line: click.echo(line, err=True),
+        **expected,
+    )
+    if result.revision is None:
+        click.echo(summary_line(result.plan))
+        return
+    click.echo(render_text(result.plan))
+    click.echo(f"Applied: revision {result.revision}.")
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True, help="How many revisions to list.")
+@guarded
+def history(limit: int) -> None:
+    """List applied revisions, newest first."""
+    from hlb.compiler.history import list_history
+
+    revisions = list_history(database_url(), limit)
+    if not revisions:
+        click.echo("No revisions yet. Run `hlb apply SPECS` to create the first.")
+        return
+    for r in revisions:
+        s = r.summary or {}
+        counts = f"+{s.get('create', 0)} ~{s.get('update', 0)} -{s.get('delete', 0)}"
+        sha = (r.git_sha or "-")[:12]
+        when = r.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{r.id:>5}  {when}  {sha:<12}  {counts:<14}  {r.author}  {r.message or ''}".rstrip())
+
+
+@main.command()
+@click.argument("rev", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guarded
+def show(rev: int, fmt: str) -> None:
+    """Show one revision: who, when, why, and what it changed."""
+    import json
+
+    from hlb.compiler.history import show_revision
+    from hlb.compiler.render import plan_to_json, render_text
+
+    detail = show_revision(database_url(), rev)
+    r = detail.info
+    if fmt == "json":
+        payload = {
+            "revision": r.id,
+            "created_at": r.created_at.isoformat(),
+            "author": r.author,
+            "git_sha": r.git_sha,
+            "message": r.message,
+            "parent": r.parent,
+            "objects": len(detail.model),
+            **plan_to_json(detail.changes),
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+        return
+    click.echo(f"revision {r.id}  ({len(detail.model)} objects)")
+    click.echo(f"date:    {r.created_at.isoformat()}")
+    click.echo(f"author:  {r.author}")
+    click.echo(f"git:     {r.git_sha or '-'}")
+    click.echo(f"message: {r.message or '-'}")
+    click.echo("")
+    click.echo(render_text(detail.changes))
+
+
+@main.command()
+@click.argument("rev", type=int)
+@click.option("-m", "--message", help="Why: recorded on the new revision.")
+@guarded
+def rollback(rev: int, message: str | None) -> None:
+    """Re-apply the snapshot of revision REV as a new revision."""
+    from hlb.compiler import gitinfo
+    from hlb.compiler.apply import apply_model
+    from hlb.compiler.history import revision_model
+    from hlb.compiler.render import render_text
+
+    url = database_url()
+    model = revision_model(url, rev)
+    result = apply_model(
+        url,
+        model,
+        author=gitinfo.author(["."]),
+        git_sha=None,
+        message=message or f"rollback to revision {rev}",
+        echo=lambda line: click.echo(line, err=True),
+    )
+    if result.revision is None:
+        click.echo(f"No changes: the database already matches revision {rev}.")
+        return
+    click.echo(render_text(result.plan))
+    click.echo(f"Rolled back to revision {rev}: new revision {result.revision}.")
+
+
+@main.command()
+@click.option("--out", "out_dir", default="export", show_default=True, type=click.Path(file_okay=False))
+@guarded
+def export(out_dir: str) -> None:
+    """Write the stored state as spec YAML, one file per kind."""
+    from hlb.compiler.apply import stored_model
+    from hlb.compiler.export import export_model
+
+    revision, model = stored_model(database_url())
+    if not len(model):
+        fail("the database holds no objects yet; run `hlb apply SPECS` first")
+    for path in export_model(model, Path(out_dir), revision):
+        click.echo(f"wrote {path}")
+
+
+@main.group()
+def db() -> None:
+    """Database: migrations and connection details."""
+
+
+@db.command("upgrade")
+@guarded
+def db_upgrade() -> None:
+    """Upgrade the database schema to this hlb's migration head."""
+    from hlb.db import ensure_schema
+
+    ensure_schema(database_url(), upgrade=True, echo=click.echo)
+    click.echo("database is at the migration head.")
+
+
+@db.command("current")
+@guarded
+def db_current() -> None:
+    """Print the database's migration revision and this hlb's head."""
+    from hlb.db import connect, current_revision
+    from hlb.migrations import HEAD
+
+    with connect(database_url()) as conn:
+        current = current_revision(conn)
+    state = "up to date" if current == HEAD else "behind: run `hlb db upgrade`"
+    click.echo(f"current: {current or '(empty)'}  head: {HEAD}  ({state})")
+
+
+@db.command("url")
+@guarded
+def db_url() -> None:
+    """Print the connection URL (the embedded database's too), e.g. for psql."""
+    click.echo(database_url())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
