@@ -134,6 +134,21 @@ def _drafts(checked: list[tuple[Document, dict[str, Any]]], diagnostics: list[Di
             else:
                 guilds.setdefault(name, doc)
     only_guild = next(iter(guilds)) if len(guilds) == 1 else None
+    ids: dict[str, str] = {}
+    for doc, data in checked:
+        guild_id = data.get("spec", {}).get("id") if data["kind"] == "Guild" else None
+        if isinstance(guild_id, str) and guilds.get(data["name"]) is doc:
+            if guild_id in ids:
+                diagnostics.append(
+                    _at(
+                        doc,
+                        ("spec", "id"),
+                        "E308",
+                        f"Guild '{data['name']}' has the Discord id {guild_id}, "
+                        f"which Guild '{ids[guild_id]}' already uses; one Discord server is one Guild object",
+                    )
+                )
+            ids.setdefault(guild_id, data["name"])
 
     drafts: list[Draft] = []
     seen: dict[tuple[str, str, str], Document] = {}

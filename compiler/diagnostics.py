@@ -70,7 +70,7 @@ CODES: dict[str, str] = {
     # plans and database (reported to the user, not faults)
     "E601": "saved plan is stale",
     "E602": "saved plan file is invalid",
-    "E603": "database schema is newer than this hlb",
+    "E603": "database schema does not match this hlb",
     "E604": "revision not found",
     "E605": "database is unreachable",
 }

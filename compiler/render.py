@@ -30,22 +30,28 @@ def summary_line(plan: Plan) -> str:
     return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
 
 
-def render_text(plan: Plan) -> str:
+def render_text(plan: Plan, *, detail: bool = True) -> str:
+    """The plan as text; ``detail=False`` gives one line per object (what `hlb apply` logs)."""
     if not plan.has_changes:
         return summary_line(plan)
     base = "an empty database" if plan.base_revision is None else f"revision {plan.base_revision}"
     lines = [f"hlb will make these changes (against {base}):", ""]
     for op in plan.ops:
-        lines.extend(_op_lines(op))
+        lines.extend(_op_lines(op, detail))
+        if detail:
+            lines.append("")
+    if not detail:
         lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines)
 
 
-def _op_lines(op: Op) -> list[str]:
+def _op_lines(op: Op, detail: bool = True) -> list[str]:
     symbol = SYMBOL[action_of(op)]
     key = op.key
     head = f"  {symbol} {key.kind} {key.name}" + (f" (guild {key.guild})" if key.kind != "Guild" else "")
+    if not detail:
+        return [head]
     if isinstance(op, CreateOp):
         origin = f"  # {op.new.origin.file}:{op.new.origin.line}" if op.new.origin else ""
         body = [f"      {k}: {short(v)}" for k, v in op.new.spec.items()]

@@ -228,10 +228,27 @@ def _compile_expression(source: str) -> Any:
         return _explain(error, source, expression=True)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _syntax_error(source: str) -> str | None:
+    """Parse only (no code generation: about 3x cheaper), then check filter and test names."""
+    from jinja2 import nodes
+
+    try:
+        tree = ENV.parse(source)
+    except TemplateSyntaxError as error:
+        return _explain(error, source, expression=False)
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        known = ENV.filters if isinstance(node, nodes.Filter) else ENV.tests
+        if node.name not in known:
+            what = "filter" if isinstance(node, nodes.Filter) else "test"
+            unknown = TemplateSyntaxError(f"No {what} named '{node.name}'.", node.lineno)
+            return _explain(unknown, source, expression=False)
+    return None
+
+
 def check_template(s: str) -> str | None:
-    """``None`` if ``s`` compiles; otherwise the error, naming the line inside the template."""
-    compiled = _compile(s)
-    return compiled if isinstance(compiled, str) else None
+    """``None`` if ``s`` is a valid template; otherwise the error, naming the line inside the template."""
+    return _syntax_error(s)
 
 
 def check_expression(s: str) -> str | None:

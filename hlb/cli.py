@@ -8,6 +8,7 @@ a traceback. Set HLB_DEBUG=1 to see tracebacks of unexpected faults.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -86,6 +87,9 @@ def main() -> None:
     `hlb apply`. The database is DATABASE_URL, or an embedded PostgreSQL under
     ./.hlb when it is unset.
     """
+    # A command builds many small containers and frees few: the default thresholds make the
+    # cyclic GC rescan them over and over (over half the time of compiling 10,000 objects).
+    gc.set_threshold(100_000, 50, 100)
 
 
 def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool = False) -> Any:
@@ -190,7 +194,7 @@ def apply(paths: tuple[str, ...], message: str | None) -> None:
     if result.revision is None:
         click.echo(summary_line(result.plan))
         return
-    click.echo(render_text(result.plan))
+    click.echo(render_text(result.plan, detail=False))
     click.echo(f"Applied: revision {result.revision}.")
 
 
