@@ -120,7 +120,9 @@ def render_markdown(plan: Plan) -> str:
     deletes = [op for op in plan.ops if isinstance(op, DeleteOp)]
     if deletes:
         lines.append("> [!WARNING]")
-        lines.append("> Destructive: " + ", ".join(f"`{op.key.kind} {op.key.name}`" for op in deletes))
+        names = [f"`{op.key.kind} {op.key.name}`" for op in deletes[:20]]
+        more = f" and {len(deletes) - 20} more" if len(deletes) > 20 else ""
+        lines.append(f"> Destructive: {len(deletes)} deleted: " + ", ".join(names) + more)
         lines.append("")
     lines += ["<details><summary>Changes</summary>", "", "```diff"]
     for op in plan.ops:

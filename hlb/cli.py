@@ -131,7 +131,8 @@ def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
             click.echo(f"ok: {len(result.model)} objects in {result.files} files are valid.")
         else:
             errors = sum(1 for d in result.diagnostics if d.severity == "error")
-            click.echo(f"{errors} error(s) in {result.files} file(s).", err=True)
+            files = len({d.file for d in result.diagnostics if d.severity == "error"})
+            click.echo(f"{errors} error(s) in {files} file(s).", err=True)
     sys.exit(0 if result.ok else 1)
 
 

@@ -16,7 +16,7 @@ from hlb.compiler.export import export_model
 from hlb.compiler.history import list_history, revision_model, show_revision
 from hlb.compiler.model import Model, ObjectKey
 from hlb.compiler.plan import CreateOp, DeleteOp, UpdateOp
-from hlb.compiler.render import load_saved_plan, plan_to_json, render_text
+from hlb.compiler.render import load_saved_plan, plan_to_json, render_markdown, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -100,6 +100,9 @@ def test_removed_objects_are_deleted_in_reverse_order(db_url: str) -> None:
     order = ["Guild", "Channel", "Workflow", "Dashboard", "Command"]
     kinds = [k.kind for k in deleted]
     assert kinds == sorted(kinds, key=order.index, reverse=True)
+    markdown = render_markdown(plan)
+    assert f"> Destructive: {len(deleted)} deleted: " in markdown
+    assert f"- {deleted[0].kind} {deleted[0].name} (guild {deleted[0].guild})" in markdown
     assert apply(db_url, keep).revision == 2
     _, stored = stored_model(db_url)
     assert stored.by_key() == keep.by_key()
