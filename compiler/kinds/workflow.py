@@ -12,8 +12,6 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from croniter import croniter
-
 from hlb.compiler.kinds.base import Draft, Index, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
 from hlb.compiler.kinds.command import normalize_options, option_problems
@@ -45,6 +43,8 @@ def cron_error(expression: str) -> str | None:
     if len(fields) != 5:
         return f"'{text}' has {len(fields)} field(s); {_CRON_HELP}"
     try:
+        from croniter import croniter  # imported on first use: most spec sets have few schedules
+
         croniter(text, _EPOCH).get_next(datetime)
     except Exception as error:  # croniter raises several error types, all meaning "not this"
         reason = str(error).replace(f"[{text}] ", "").replace("is not acceptable, ", "")
