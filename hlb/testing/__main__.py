@@ -1,0 +1,47 @@
+"""Command-line entry: ``python -m hlb.testing`` runs a standalone Discord emulator until interrupted.
+
+It prints the REST base URL (for ``HLB_DISCORD_API_BASE``), a bot token and the ids of
+a guild it creates, one ``KEY=value`` per line so a shell can ``eval`` them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+
+from hlb.testing.openapi import load_spec
+from hlb.testing.server import Emulator
+
+
+async def serve(host: str, port: int, token: str | None, guilds: int) -> None:
+    emu = Emulator(token=token)
+    await emu.start(host, port)
+    created = [emu.add_guild(f"Test Guild {i + 1}") for i in range(guilds)]
+    print(f"HLB_DISCORD_API_BASE={emu.base_url}")
+    print(f"DISCORD_TOKEN={emu.token}")
+    print(f"HLB_TEST_APPLICATION_ID={emu.application_id}")
+    for guild in created:
+        print(f"HLB_TEST_GUILD_ID={guild.id}")
+    sys.stdout.flush()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await emu.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m hlb.testing", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--token", default=None, help="bot token to accept (default: random)")
+    parser.add_argument("--guilds", type=int, default=1, help="guilds to create at start")
+    args = parser.parse_args(argv)
+    load_spec()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args.host, args.port, args.token, args.guilds))
+
+
+if __name__ == "__main__":
+    main()

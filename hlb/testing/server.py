@@ -1,0 +1,234 @@
+"""The emulator's aiohttp application: Discord v10 REST routes, rate limits, faults, call records.
+
+``Emulator`` wraps the app for tests (``async with Emulator() as emu``). Every request is
+recorded as a ``Call``; bodies are validated against Discord's OpenAPI spec (``openapi``)
+and invalid ones get 400/50035 and are kept in ``Emulator.invalid_requests``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from hlb.testing import openapi
+from hlb.testing.routes import BODY, ApiError, add_routes, respond
+from hlb.testing.state import EmulatorState, Guild
+
+API_PREFIX = "/api/v10"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the emulator received, with the status it answered."""
+
+    method: str
+    route: str  # the route template, e.g. /channels/{channel_id}/messages
+    path: str
+    body: Any
+    status: int
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in WRITE_METHODS
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int
+    retry_after: float = 0.0
+    is_global: bool = False
+
+
+class Emulator:
+    """A Discord REST emulator on 127.0.0.1 with guild state, for tests and ``python -m hlb.testing``."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        application_id: int | None = None,
+        rate_limit: int = 50,
+        rate_window: float = 1.0,
+        max_channels: int = 500,
+        validate: bool = True,
+    ) -> None:
+        self.state = EmulatorState(application_id)
+        self.token = token or "hlb-test." + secrets.token_urlsafe(16)
+        self.rate_limit = rate_limit
+        self.rate_window = rate_window
+        self.max_channels = max_channels
+        self.validate = validate
+        self.calls: list[Call] = []
+        self.invalid_requests: list[tuple[Call, list[openapi.FieldError]]] = []
+        self._faults: deque[Fault] = deque()
+        self._buckets: dict[tuple[str, str], tuple[float, int]] = {}
+        self._runner: web.AppRunner | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.app = self._make_app()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.host, self.port = host, int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/gw"
+
+    @property
+    def application_id(self) -> int:
+        return self.state.application_id
+
+    # -- test API --------------------------------------------------------------------------
+
+    def add_guild(self, name: str = "Test Guild", guild_id: int | None = None) -> Guild:
+        return self.state.add_guild(name, guild_id)
+
+    def fail_next(self, n: int, status: int = 503) -> None:
+        """The next ``n`` authorised requests answer ``status`` without touching state."""
+        self._faults.extend(Fault(status) for _ in range(n))
+
+    def rate_limit_storm(self, n: int, retry_after: float = 0.05, *, is_global: bool = False) -> None:
+        """The next ``n`` authorised requests answer 429 (with ``Via``, so disnake retries)."""
+        self._faults.extend(Fault(429, retry_after, is_global) for _ in range(n))
+
+    def writes(self, route: str | None = None, method: str | None = None) -> list[Call]:
+        """Successful writes, optionally for one route template and method."""
+        return [
+            c
+            for c in self.calls
+            if c.is_write
+            and c.status < 300
+            and (route is None or c.route == route)
+            and (method is None or c.method == method)
+        ]
+
+    def assert_no_invalid_requests(self) -> None:
+        if self.invalid_requests:
+            lines = [
+                f"{c.method} {c.path}: {[(e.path, e.message) for e in errs]}"
+                for c, errs in self.invalid_requests
+            ]
+            raise AssertionError("invalid requests sent to the Discord emulator:\n" + "\n".join(lines))
+
+    # -- middleware --------------------------------------------------------------------------
+
+    def _make_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        add_routes(app, self, API_PREFIX)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        info = request.match_info
+        route = (
+            getattr(info.route.resource, "canonical", request.path) if info.route.resource else request.path
+        )
+        route = route.removeprefix(API_PREFIX)
+        body: Any = None
+        if request.body_exists:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        headers: dict[str, str] = {}
+        try:
+            response = await self._dispatch(request, handler, route, body, headers)
+        except ApiError as err:
+            response = respond(err.payload(), err.status)
+        except web.HTTPException as err:
+            response = respond({"code": 0, "message": f"{err.status}: {err.reason}"}, err.status)
+        response.headers.update(headers)
+        call = Call(request.method, route, request.path.removeprefix(API_PREFIX), body, response.status)
+        self.calls.append(call)
+        return response
+
+    async def _dispatch(
+        self, request: web.Request, handler: Handler, route: str, body: Any, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        if not request.path.startswith(API_PREFIX):
+            return await handler(request)
+        if request.headers.get("Authorization") != f"Bot {self.token}":
+            raise ApiError(401, 0, "401: Unauthorized")
+        if self._faults:
+            fault = self._faults.popleft()
+            if fault.status == 429:
+                headers["Via"] = "1.1 google"
+                body_429 = {"message": "You are being rate limited.", "retry_after": fault.retry_after}
+                return respond({**body_429, "global": fault.is_global}, 429)
+            return respond({"code": 0, "message": "Service Unavailable (injected fault)"}, fault.status)
+        limited = self._take_bucket(request, route, headers)
+        if limited is not None:
+            return limited
+        if request.method in WRITE_METHODS and self.validate and body is not None:
+            errors = openapi.validate(route, request.method, body)
+            if isinstance(body, str):
+                errors = [openapi.FieldError("", "The request body contains invalid JSON.")]
+            if errors:
+                call = Call(request.method, route, request.path.removeprefix(API_PREFIX), body, 400)
+                self.invalid_requests.append((call, errors))
+                raise ApiError(400, 50035, "Invalid Form Body", openapi.errors_json(errors))
+        request[BODY] = body
+        return await handler(request)
+
+    def _take_bucket(self, request: web.Request, route: str, headers: dict[str, str]) -> web.Response | None:
+        info = request.match_info
+        major = info.get("channel_id") or info.get("guild_id") or info.get("application_id") or ""
+        key = (f"{request.method} {route}", major)
+        now = time.monotonic()
+        start, used = self._buckets.get(key, (now, 0))
+        if now - start >= self.rate_window:
+            start, used = now, 0
+        reset_after = max(self.rate_window - (now - start), 0.001)
+        headers.update(
+            {
+                "X-RateLimit-Limit": str(self.rate_limit),
+                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                "X-RateLimit-Bucket": f"{abs(hash(key[0])) & 0xFFFFFFFF:08x}",
+            }
+        )
+        if used >= self.rate_limit:
+            headers["X-RateLimit-Remaining"] = "0"
+            headers["X-RateLimit-Scope"] = "user"
+            headers["Via"] = "1.1 google"
+            body = {
+                "message": "You are being rate limited.",
+                "retry_after": round(reset_after, 3),
+                "global": False,
+            }
+            return respond(body, 429)
+        self._buckets[key] = (start, used + 1)
+        headers["X-RateLimit-Remaining"] = str(self.rate_limit - used - 1)
+        return None
