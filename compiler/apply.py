@@ -17,7 +17,7 @@ import psycopg
 from hlb.compiler import store
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, compute_plan
-from hlb.db import connect, current_revision, ensure_schema
+from hlb.db import connect, ensure_schema, readable
 
 NOTIFY_CHANNEL = "hlb_applied"
 _ANY = object()
@@ -43,9 +43,8 @@ class ApplyResult:
 def plan_against(url: str, desired: Model) -> Plan:
     """What applying ``desired`` would change; reads only, never migrates."""
     with connect(url) as conn:
-        if current_revision(conn) is None:  # a database hlb never touched: everything is new
+        if not readable(conn, url):  # a database hlb never touched: everything is new
             return compute_plan(desired, {}, lambda keys: {}, None)
-        ensure_schema(url, upgrade=False)
         state = store.read_state(conn)
         return compute_plan(
             desired, state.hashes, lambda keys: store.load_objects(conn, keys), state.revision
@@ -98,9 +97,8 @@ def apply_model(
 def stored_model(url: str) -> tuple[int | None, Model]:
     """The current revision and everything the database holds, as a model."""
     with connect(url) as conn:
-        if current_revision(conn) is None:
+        if not readable(conn, url):
             return None, Model()
-        ensure_schema(url, upgrade=False)
         state = store.read_state(conn)
         return state.revision, Model.of(store.load_objects(conn, None).values())
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from hlb.compiler import store
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, diff_models
-from hlb.db import connect, current_revision, ensure_schema
+from hlb.db import connect, readable
 
 
 class RevisionNotFound(LookupError):
@@ -24,17 +24,15 @@ class RevisionDetail:
 
 def list_history(url: str, limit: int = 50) -> list[store.RevisionInfo]:
     with connect(url) as conn:
-        if current_revision(conn) is None:
+        if not readable(conn, url):
             return []
-        ensure_schema(url, upgrade=False)
         return store.list_revisions(conn, limit)
 
 
 def show_revision(url: str, rev: int) -> RevisionDetail:
     with connect(url) as conn:
-        if current_revision(conn) is None:
+        if not readable(conn, url):
             raise RevisionNotFound(rev)
-        ensure_schema(url, upgrade=False)
         found = store.get_revision(conn, rev)
         if found is None:
             raise RevisionNotFound(rev)

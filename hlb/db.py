@@ -147,11 +147,27 @@ def ensure_schema(url: str, *, upgrade: bool = True, echo: Callable[[str], Any] 
         return
     check_known(revision, url)
     if not upgrade:
-        raise SchemaBehind(
-            f"the database at {describe(url)} is at schema revision {revision or '(empty)'}, "
-            f"this hlb needs {HEAD}: run `hlb db upgrade` (or `hlb apply`, which upgrades)"
-        )
+        raise _behind(revision, url)
     run_upgrade(url, echo=echo)
+
+
+def readable(conn: psycopg.Connection[Any], url: str) -> bool:
+    """For read-only commands on an open connection: False when hlb never touched the database,
+    True at the migration head; SchemaBehind or SchemaAhead otherwise (never migrates)."""
+    revision = current_revision(conn)
+    if revision is None:
+        return False
+    if revision != HEAD:
+        check_known(revision, url)
+        raise _behind(revision, url)
+    return True
+
+
+def _behind(revision: str | None, url: str) -> SchemaBehind:
+    return SchemaBehind(
+        f"the database at {describe(url)} is at schema revision {revision or '(empty)'}, "
+        f"this hlb needs {HEAD}: run `hlb db upgrade` (or `hlb apply`, which upgrades)"
+    )
 
 
 def run_upgrade(url: str, *, echo: Callable[[str], Any] = print) -> tuple[str | None, str]:
