@@ -6,7 +6,9 @@ normalized spec (docs/model.md), jsonb for nested structure, a ``content_hash``
 and ``labels`` per object. ``extra`` holds spec keys this version of hlb has no
 column for, so a stored object always reads back exactly as it was written.
 Every foreign key is DEFERRABLE INITIALLY DEFERRED: the order of inserts inside
-an apply transaction does not matter. ``hlb_runtime`` belongs to the bot.
+an apply transaction does not matter. ``hlb_runtime`` belongs to the bot:
+bindings of spec objects to Discord objects, the log of what it sent to
+Discord, workflow runs and the cron slots already fired (``hlb.bot.runtime``).
 
 The hot path (``hlb.compiler.store``) does not import this module; a test keeps
 the column lists of ``hlb.compiler.rows`` equal to the tables here.
@@ -29,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import DateTime
@@ -53,6 +56,10 @@ OPTION_TYPES = ("string", "integer", "number", "boolean", "user", "channel", "ro
 BUTTON_STYLES = ("primary", "secondary", "success", "danger", "link")
 COMPONENT_TYPES = ("button", "select")
 STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
+BINDING_STATUSES = ("in_sync", "pending", "drifted", "error")  # hlb.reconciler.state
+EVENT_OUTCOMES = ("ok", "error")
+RUN_TRIGGERS = ("command", "button", "select", "schedule", "manual")
+RUN_STATUSES = ("running", "ok", "error", "refused")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -246,6 +253,79 @@ revisions = Table(
     Column("snapshot", JSONB, nullable=False),
     Column("summary", JSONB, nullable=False),
     schema=CONFIG_SCHEMA,
+)
+
+# hlb_runtime: written by the bot only.
+
+bindings = Table(
+    "bindings",
+    metadata,
+    Column("guild", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("discord_id", BigInteger),
+    Column("channel_id", BigInteger),
+    Column("spec_hash", Text),
+    Column("rendered_hash", Text),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("reconciled_at", DateTime(timezone=True)),
+    Column("protect", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(_one_of("status", BINDING_STATUSES), name="status"),
+    Index(None, "discord_id"),
+    schema=RUNTIME_SCHEMA,
+)
+
+reconcile_events = Table(
+    "reconcile_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("guild", Text, nullable=False),
+    Column("kind", Text),
+    Column("name", Text),
+    Column("action", Text, nullable=False),
+    Column("discord_id", BigInteger),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("outcome", Text, nullable=False),
+    Column("error", Text),
+    CheckConstraint(_one_of("outcome", EVENT_OUTCOMES), name="outcome"),
+    Index(None, "guild", "at"),
+    schema=RUNTIME_SCHEMA,
+)
+
+workflow_runs = Table(
+    "workflow_runs",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("guild", Text, nullable=False),
+    Column("workflow", Text, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("user_id", BigInteger),
+    Column("inputs", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("steps", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("status", Text, nullable=False),
+    Column("error", Text),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    CheckConstraint(_one_of("trigger", RUN_TRIGGERS), name="trigger"),
+    CheckConstraint(_one_of("status", RUN_STATUSES), name="status"),
+    Index(None, "guild", "workflow", "started_at"),
+    schema=RUNTIME_SCHEMA,
+)
+
+# One row per cron slot fired: the primary key makes a slot fire once across bot replicas.
+schedule_slots = Table(
+    "schedule_slots",
+    metadata,
+    Column("guild", Text, primary_key=True),
+    Column("workflow", Text, primary_key=True),
+    Column("slot", DateTime(timezone=True), primary_key=True),
+    Column("fired_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=RUNTIME_SCHEMA,
 )
 
 # Object tables in registry order (KIND_ORDER) and the child tables of each.

@@ -1,0 +1,190 @@
+"""The bot's runtime state in hlb_runtime: bindings to Discord objects and the log of what it sent.
+
+psycopg only (async for the bot; ``load_bindings_sync`` for ``hlb status``),
+sharing one set of queries and row mappings. Every function runs inside the
+caller's transaction and never commits. Event details say what was sent
+(changed field names, ids), never tokens or secret values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb, set_json_loads
+
+from hlb.compiler.model import ObjectKey
+from hlb.db import json_dumps
+from hlb.reconciler.state import Binding
+
+SCHEMA = "hlb_runtime"
+BINDINGS = sql.Identifier(SCHEMA, "bindings")
+EVENTS = sql.Identifier(SCHEMA, "reconcile_events")
+KEY_COLUMNS = ("guild", "kind", "name")
+# Binding fields stored in columns of the same name, in this order after the key.
+BINDING_COLUMNS = (
+    "discord_id",
+    "channel_id",
+    "spec_hash",
+    "rendered_hash",
+    "status",
+    "error",
+    "attempts",
+    "next_attempt_at",
+    "reconciled_at",
+    "protect",
+)
+EVENT_COLUMNS = ("guild", "kind", "name", "action", "discord_id", "detail", "outcome", "error")
+
+
+@dataclass(frozen=True)
+class ReconcileEvent:
+    """One call the bot made to Discord (or tried to): what, on which object, and how it went.
+
+    ``key`` is None for guild-wide actions without a spec object of their own."""
+
+    key: ObjectKey | None
+    guild: str
+    action: str
+    discord_id: int | None
+    detail: Mapping[str, Any]
+    outcome: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedEvent(ReconcileEvent):
+    """A reconcile event as stored: with its id and the time it was recorded."""
+
+    id: int
+    at: datetime
+
+
+def _columns(names: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
+_SELECT_BINDINGS = sql.SQL("SELECT {} FROM {}").format(_columns(KEY_COLUMNS + BINDING_COLUMNS), BINDINGS)
+_GUILD_FILTER = sql.SQL(" WHERE guild = %s")
+_ORDER_BINDINGS = sql.SQL(" ORDER BY guild, kind, name")
+
+_UPSERT_BINDING = sql.SQL(
+    "INSERT INTO {table} ({columns}, updated_at) VALUES ({values}, now()) "
+    "ON CONFLICT ({key}) DO UPDATE SET {updates}, updated_at = now()"
+).format(
+    table=BINDINGS,
+    columns=_columns(KEY_COLUMNS + BINDING_COLUMNS),
+    values=sql.SQL(", ").join(sql.Placeholder() * (len(KEY_COLUMNS) + len(BINDING_COLUMNS))),
+    key=_columns(KEY_COLUMNS),
+    updates=sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in BINDING_COLUMNS
+    ),
+)
+
+_DELETE_BINDINGS = sql.SQL(
+    "DELETE FROM {} WHERE (guild, kind, name) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
+).format(BINDINGS)
+
+_INSERT_EVENT = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+    EVENTS, _columns(EVENT_COLUMNS), sql.SQL(", ").join(sql.Placeholder() * len(EVENT_COLUMNS))
+)
+
+_SELECT_EVENTS = sql.SQL("SELECT id, at, {} FROM {}").format(_columns(EVENT_COLUMNS), EVENTS)
+_ORDER_EVENTS = sql.SQL(" ORDER BY at DESC, id DESC LIMIT %s")
+
+
+def _bindings_query(guild: str | None) -> tuple[sql.Composed, tuple[Any, ...]]:
+    if guild is None:
+        return _SELECT_BINDINGS + _ORDER_BINDINGS, ()
+    return _SELECT_BINDINGS + _GUILD_FILTER + _ORDER_BINDINGS, (guild,)
+
+
+def _binding(row: Sequence[Any]) -> Binding:
+    guild, kind, name, *fields = row
+    return Binding(ObjectKey(guild, kind, name), **dict(zip(BINDING_COLUMNS, fields, strict=True)))
+
+
+def _binding_params(binding: Binding) -> tuple[Any, ...]:
+    key = binding.key
+    return (key.guild, key.kind, key.name, *(getattr(binding, c) for c in BINDING_COLUMNS))
+
+
+def _delete_params(keys: Iterable[ObjectKey]) -> tuple[list[str], list[str], list[str]] | None:
+    keys = list(keys)
+    if not keys:
+        return None
+    return [k.guild for k in keys], [k.kind for k in keys], [k.name for k in keys]
+
+
+def _event_params(event: ReconcileEvent) -> tuple[Any, ...]:
+    kind, name = (event.key.kind, event.key.name) if event.key is not None else (None, None)
+    detail = Jsonb(event.detail, json_dumps)
+    return (event.guild, kind, name, event.action, event.discord_id, detail, event.outcome, event.error)
+
+
+def _events_query(guild: str | None, limit: int) -> tuple[sql.Composed, tuple[Any, ...]]:
+    if guild is None:
+        return _SELECT_EVENTS + _ORDER_EVENTS, (limit,)
+    return _SELECT_EVENTS + _GUILD_FILTER + _ORDER_EVENTS, (guild, limit)
+
+
+def _event(row: Sequence[Any]) -> RecordedEvent:
+    id_, at, guild, kind, name, action, discord_id, detail, outcome, error = row
+    key = ObjectKey(guild, kind, name) if kind is not None and name is not None else None
+    return RecordedEvent(key, guild, action, discord_id, detail, outcome, error, id=id_, at=at)
+
+
+async def load_bindings(
+    conn: psycopg.AsyncConnection[Any], guild: str | None = None
+) -> dict[ObjectKey, Binding]:
+    """Every binding, or those of one guild."""
+    query, params = _bindings_query(guild)
+    async with conn.cursor() as cur:
+        await cur.execute(query, params)
+        return {b.key: b for b in map(_binding, await cur.fetchall())}
+
+
+def load_bindings_sync(conn: psycopg.Connection[Any], guild: str | None = None) -> dict[ObjectKey, Binding]:
+    """``load_bindings`` on a synchronous connection (``hlb status``)."""
+    query, params = _bindings_query(guild)
+    with conn.cursor() as cur:
+        return {b.key: b for b in map(_binding, cur.execute(query, params).fetchall())}
+
+
+async def save_bindings(conn: psycopg.AsyncConnection[Any], bindings: Iterable[Binding]) -> None:
+    """Insert or overwrite bindings by key (every field; ``updated_at`` becomes now())."""
+    params = [_binding_params(b) for b in bindings]
+    if params:
+        async with conn.cursor() as cur:
+            await cur.executemany(_UPSERT_BINDING, params)
+
+
+async def delete_bindings(conn: psycopg.AsyncConnection[Any], keys: Iterable[ObjectKey]) -> None:
+    """Forget the bindings of ``keys`` (keys without a binding are ignored)."""
+    params = _delete_params(keys)
+    if params is not None:
+        await conn.execute(_DELETE_BINDINGS, params)
+
+
+async def record_events(conn: psycopg.AsyncConnection[Any], events: Iterable[ReconcileEvent]) -> None:
+    """Append events to the reconcile log."""
+    params = [_event_params(e) for e in events]
+    if params:
+        async with conn.cursor() as cur:
+            await cur.executemany(_INSERT_EVENT, params)
+
+
+async def recent_events(
+    conn: psycopg.AsyncConnection[Any], guild: str | None = None, limit: int = 100
+) -> list[RecordedEvent]:
+    """The newest ``limit`` events (of one guild, or all), newest first."""
+    query, params = _events_query(guild, limit)
+    async with conn.cursor() as cur:
+        set_json_loads(orjson.loads, cur)
+        await cur.execute(query, params)
+        return [_event(row) for row in await cur.fetchall()]

@@ -1,0 +1,170 @@
+"""hlb_runtime against a real Postgres: bindings and events round-trip, migration 0002 keeps data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+from alembic import command
+
+from hlb import db, migrations
+from hlb.bot import runtime
+from hlb.bot.runtime import ReconcileEvent
+from hlb.compiler import store
+from hlb.compiler.compile import compile_paths
+from hlb.compiler.model import ObjectKey
+from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+G = "homelab"
+BIG = 2**63 - 1  # Discord snowflakes need bigint
+
+
+def run(db_url: str, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+    """Run ``work`` on a fresh async connection and commit."""
+
+    async def main() -> T:
+        async with await psycopg.AsyncConnection.connect(db_url) as conn:
+            result = await work(conn)
+            await conn.commit()
+            return result
+
+    return asyncio.run(main())
+
+
+def key(name: str, kind: str = "Channel", guild: str = G) -> ObjectKey:
+    return ObjectKey(guild, kind, name)
+
+
+def full_binding() -> Binding:
+    return Binding(
+        key=key("status"),
+        discord_id=BIG,
+        channel_id=123456789012345678,
+        spec_hash="a" * 32,
+        rendered_hash="b" * 32,
+        status=ERROR,
+        error="403 Missing Permissions",
+        attempts=3,
+        next_attempt_at=datetime(2026, 11, 26, 10, 0, 5, 123456, tzinfo=UTC),
+        reconciled_at=datetime(2026, 11, 26, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+        protect=True,
+    )
+
+
+def test_bindings_round_trip_every_field(db_url: str) -> None:
+    bindings = [full_binding(), Binding(key("bare")),
+                Binding(key(G, "Guild", G), discord_id=1, status=IN_SYNC),
+                Binding(key("other", guild="lab"), status=DRIFTED)]
+    run(db_url, lambda c: runtime.save_bindings(c, bindings))
+    loaded = run(db_url, runtime.load_bindings)
+    assert loaded == {b.key: b for b in bindings}
+    assert loaded[key("bare")] == Binding(key("bare"), status=PENDING)  # every None and default kept
+    stamp = loaded[key("status")].next_attempt_at
+    assert stamp is not None and stamp.tzinfo is not None
+    with db.connect(db_url) as conn:
+        assert runtime.load_bindings_sync(conn) == loaded
+        assert runtime.load_bindings_sync(conn, "lab") == {key("other", guild="lab"): bindings[3]}
+    assert run(db_url, lambda c: runtime.load_bindings(c, "lab")) == {key("other", guild="lab"): bindings[3]}
+    assert run(db_url, lambda c: runtime.load_bindings(c, "nowhere")) == {}
+
+
+def updated_at(db_url: str) -> datetime:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute("SELECT updated_at FROM hlb_runtime.bindings WHERE name = 'status'").fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+def test_save_overwrites_by_key_and_delete_forgets(db_url: str) -> None:
+    first = full_binding()
+    run(db_url, lambda c: runtime.save_bindings(c, [first, Binding(key("keep"))]))
+    before = updated_at(db_url)
+    second = Binding(first.key, discord_id=42, status=IN_SYNC, reconciled_at=datetime(2027, 1, 1, tzinfo=UTC))
+    run(db_url, lambda c: runtime.save_bindings(c, [second]))
+    assert run(db_url, runtime.load_bindings) == {first.key: second, key("keep"): Binding(key("keep"))}
+    assert updated_at(db_url) > before
+
+    run(db_url, lambda c: runtime.save_bindings(c, []))  # nothing to do
+    run(db_url, lambda c: runtime.delete_bindings(c, [first.key, key("never-bound")]))
+    assert run(db_url, runtime.load_bindings) == {key("keep"): Binding(key("keep"))}
+    run(db_url, lambda c: runtime.delete_bindings(c, []))
+    assert list(run(db_url, runtime.load_bindings)) == [key("keep")]
+
+
+def test_a_bad_status_is_refused(db_url: str) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation, match="bindings_status_check"):
+        run(db_url, lambda c: runtime.save_bindings(c, [Binding(key("x"), status="confused")]))
+    assert run(db_url, runtime.load_bindings) == {}
+    bad = ReconcileEvent(None, G, "create", None, {}, outcome="maybe")
+    with pytest.raises(psycopg.errors.CheckViolation, match="reconcile_events_outcome_check"):
+        run(db_url, lambda c: runtime.record_events(c, [bad]))
+
+
+def test_events_read_back_newest_first_and_by_guild(db_url: str) -> None:
+    events = [
+        ReconcileEvent(key("status"), G, "create", BIG, {"fields": ["name", "topic"]}, "ok"),
+        ReconcileEvent(key("status"), G, "put_overwrite", BIG, {"target": 5, "allow": "1024"}, "ok"),
+        ReconcileEvent(None, G, "overwrite_commands", 100000000000000001, {"count": 2, "n": [1.5, None]},
+                       "error", "429 Too Many Requests"),
+        ReconcileEvent(key("other", guild="lab"), "lab", "delete", None, {}, "ok"),
+    ]
+    started = datetime.now(UTC)
+    run(db_url, lambda c: runtime.record_events(c, events[:2]))  # one transaction: the same now()
+    run(db_url, lambda c: runtime.record_events(c, events[2:]))
+    run(db_url, lambda c: runtime.record_events(c, []))
+
+    recent = run(db_url, runtime.recent_events)
+    assert [ReconcileEvent(e.key, e.guild, e.action, e.discord_id, e.detail, e.outcome, e.error)
+            for e in recent] == list(reversed(events))
+    assert all(e.at.tzinfo is not None and e.at >= started - timedelta(seconds=5) for e in recent)
+    assert [e.id for e in recent] == sorted((e.id for e in recent), reverse=True)
+    assert recent[1].key is None and recent[1].error == "429 Too Many Requests"
+
+    homelab = run(db_url, lambda c: runtime.recent_events(c, G))
+    assert [e.action for e in homelab] == ["overwrite_commands", "put_overwrite", "create"]
+    assert [e.action for e in run(db_url, lambda c: runtime.recent_events(c, G, limit=1))] == [
+        "overwrite_commands"]
+    assert run(db_url, lambda c: runtime.recent_events(c, "nowhere")) == []
+
+
+def runtime_tables(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'hlb_runtime' ORDER BY 1"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
+    command.upgrade(db.alembic_config(empty_db_url), "0001")
+    assert db.current(empty_db_url) == "0001" and runtime_tables(empty_db_url) == []
+    result = compile_paths([str(ROOT / "specs")], env={})
+    assert result.model is not None and len(result.model) > 5
+    objects = list(result.model)
+    with db.connect(empty_db_url) as conn:
+        store.write_changes(conn, objects, [], [])
+        rev = store.insert_revision(conn, author="tester", git_sha=None, message="before 0002",
+                                    snapshot=result.model.to_snapshot(), summary={}, parent=None)
+        conn.commit()
+
+    lines: list[str] = []
+    db.ensure_schema(empty_db_url, echo=lines.append)
+    assert lines == [f"database upgraded from 0001 to {migrations.HEAD}"]
+    assert runtime_tables(empty_db_url) == ["bindings", "reconcile_events", "schedule_slots", "workflow_runs"]
+    with db.connect(empty_db_url) as conn:
+        assert store.load_objects(conn) == {o.key: o for o in objects}
+        assert store.read_state(conn).revision == rev
+        assert runtime.load_bindings_sync(conn) == {}
+    run(empty_db_url, lambda c: runtime.save_bindings(c, [full_binding()]))
+
+    command.downgrade(db.alembic_config(empty_db_url), "0001")  # drops only the runtime tables
+    assert runtime_tables(empty_db_url) == []
+    with db.connect(empty_db_url) as conn:
+        assert store.load_objects(conn) == {o.key: o for o in objects}
