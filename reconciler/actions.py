@@ -1,0 +1,237 @@
+"""Reconcile actions: the Discord writes (and binding-only steps) a pass will make, as frozen data.
+
+Each action names the spec object it serves (``key``), why it is needed (``reason``), and
+its ``phase``: the executor runs phases in order and the actions of one phase concurrently.
+Ids of objects created earlier in the same pass are written as a ``Ref`` to their key and
+resolved by the executor from the bindings it has just filled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from hlb.compiler.model import ObjectKey
+
+Ref = int | ObjectKey  # a Discord id, or the key of an object created earlier in this pass
+
+# Phases, in execution order.
+CREATE_CATEGORIES = 10
+CREATE_CHANNELS = 20
+UPDATE_CHANNELS = 30
+PUT_OVERWRITES = 40
+REORDER = 50
+DELETE_OVERWRITES = 60
+MESSAGES = 70
+COMMANDS = 80
+DELETE_MESSAGES = 90
+DELETE_CHANNELS = 100
+DELETE_CATEGORIES = 110
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an update changes, for people: the Discord field, old and new value."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Action:
+    """Base of every action."""
+
+    key: ObjectKey
+    reason: str
+
+    verb: ClassVar[str] = "?"
+    symbol: ClassVar[str] = "~"
+    writes: ClassVar[bool] = True  # False: touches only the bindings, never Discord
+
+    @property
+    def phase(self) -> int:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for people: what this does to which object."""
+        return f"{self.symbol} {self.verb} {self.key} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class CreateChannel(Action):
+    guild_id: int
+    payload: Mapping[str, Any]  # POST /guilds/{id}/channels body, without parent_id
+    parent: Ref | None = None
+
+    verb: ClassVar[str] = "create channel"
+    symbol: ClassVar[str] = "+"
+
+    @property
+    def phase(self) -> int:
+        return CREATE_CATEGORIES if self.payload.get("type") == 4 else CREATE_CHANNELS
+
+
+@dataclass(frozen=True)
+class AdoptChannel(Action):
+    """Bind an existing, unmanaged channel of the same name, type and parent (``adopt: by-name``)."""
+
+    channel_id: int
+
+    verb: ClassVar[str] = "adopt channel"
+    symbol: ClassVar[str] = "="
+    writes: ClassVar[bool] = False
+
+    @property
+    def phase(self) -> int:
+        return CREATE_CATEGORIES
+
+    def describe(self) -> str:
+        return f"{self.symbol} {self.verb} {self.key} (existing #{self.channel_id}, {self.reason})"
+
+
+@dataclass(frozen=True)
+class UpdateChannel(Action):
+    channel_id: int
+    fields: Mapping[str, Any]  # only the Discord fields that differ (PATCH /channels/{id})
+    changes: tuple[Change, ...] = ()
+    parent: Ref | None = None  # set when parent_id must be resolved at execution
+
+    verb: ClassVar[str] = "update channel"
+
+    @property
+    def phase(self) -> int:
+        return UPDATE_CHANNELS
+
+    def describe(self) -> str:
+        names = ", ".join(c.field for c in self.changes) or ", ".join(self.fields)
+        return f"{self.symbol} {self.verb} {self.key}: {names} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class DeleteChannel(Action):
+    channel_id: int
+    category: bool = False
+
+    verb: ClassVar[str] = "delete channel"
+    symbol: ClassVar[str] = "-"
+
+    @property
+    def phase(self) -> int:
+        return DELETE_CATEGORIES if self.category else DELETE_CHANNELS
+
+
+@dataclass(frozen=True)
+class PutOverwrite(Action):
+    """Add or change one permission overwrite (added before any is removed: no open window)."""
+
+    channel: Ref
+    target: int
+    type: int  # 0 role, 1 member
+    allow: int
+    deny: int
+    label: str = ""  # the spec's name for the target, for people
+
+    verb: ClassVar[str] = "set overwrite"
+
+    @property
+    def phase(self) -> int:
+        return PUT_OVERWRITES
+
+    def describe(self) -> str:
+        return f"{self.symbol} {self.verb} {self.label or self.target} on {self.key} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class DeleteOverwrite(Action):
+    channel_id: int
+    target: int
+
+    verb: ClassVar[str] = "remove overwrite"
+    symbol: ClassVar[str] = "-"
+
+    @property
+    def phase(self) -> int:
+        return DELETE_OVERWRITES
+
+    def describe(self) -> str:
+        return f"{self.symbol} {self.verb} {self.target} on {self.key} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class ReorderChannels(Action):
+    """One bulk position call listing only managed channels whose position differs."""
+
+    guild_id: int
+    positions: tuple[tuple[Ref, int], ...]
+
+    verb: ClassVar[str] = "reorder channels"
+
+    @property
+    def phase(self) -> int:
+        return REORDER
+
+    def describe(self) -> str:
+        return f"{self.symbol} {self.verb} in {self.key} ({len(self.positions)} moved, {self.reason})"
+
+
+@dataclass(frozen=True)
+class PostMessage(Action):
+    channel: Ref
+    payload: Mapping[str, Any]
+    rendered_hash: str
+
+    verb: ClassVar[str] = "post dashboard"
+    symbol: ClassVar[str] = "+"
+
+    @property
+    def phase(self) -> int:
+        return MESSAGES
+
+
+@dataclass(frozen=True)
+class EditMessage(Action):
+    channel_id: int
+    message_id: int
+    payload: Mapping[str, Any]
+    rendered_hash: str
+
+    verb: ClassVar[str] = "edit dashboard"
+
+    @property
+    def phase(self) -> int:
+        return MESSAGES
+
+
+@dataclass(frozen=True)
+class DeleteMessage(Action):
+    channel_id: int
+    message_id: int
+
+    verb: ClassVar[str] = "delete dashboard"
+    symbol: ClassVar[str] = "-"
+
+    @property
+    def phase(self) -> int:
+        return DELETE_MESSAGES
+
+
+@dataclass(frozen=True)
+class OverwriteCommands(Action):
+    """One bulk overwrite of the guild's application commands; ``key`` is the Guild's."""
+
+    guild_id: int
+    payload: tuple[Mapping[str, Any], ...]
+    rendered_hash: str
+    commands: tuple[ObjectKey, ...] = ()  # the Command objects the payload declares
+
+    verb: ClassVar[str] = "overwrite commands"
+
+    @property
+    def phase(self) -> int:
+        return COMMANDS
+
+    def describe(self) -> str:
+        names = ", ".join("/" + c["name"] for c in self.payload) or "none"
+        return f"{self.symbol} {self.verb} of {self.key}: {names} ({self.reason})"

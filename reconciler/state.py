@@ -1,0 +1,142 @@
+"""The reconciler's inputs besides the desired model: bindings, observed Discord state, rendered dashboards.
+
+All frozen data. The bot builds these (reading ``hlb_runtime`` and Discord); the
+reconciler only reads them. Discord ids are ``int`` throughout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from hlb.compiler.model import ObjectKey
+
+# Discord channel type numbers by spec type name, and back.
+CHANNEL_TYPES: Mapping[str, int] = {
+    "text": 0,
+    "voice": 2,
+    "category": 4,
+    "announcement": 5,
+    "stage": 13,
+    "forum": 15,
+}
+CHANNEL_TYPE_NAMES: Mapping[int, str] = {v: k for k, v in CHANNEL_TYPES.items()}
+
+# Binding statuses, as ``hlb status`` shows them.
+IN_SYNC = "in_sync"
+PENDING = "pending"
+DRIFTED = "drifted"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What hlb owns: a spec object bound to a Discord object, and how its last reconcile went.
+
+    ``discord_id`` is the channel id (Channel), the message id (Dashboard, with the channel in
+    ``channel_id``) or the guild id (Guild and, for its command set, Command). ``spec_hash`` is
+    the content hash of the spec last converged; ``rendered_hash`` the hash of the payload last
+    sent (dashboards and commands). ``protect`` remembers the last spec's ``protect`` flag, so
+    an object that left the specs is still protected from prune.
+    """
+
+    key: ObjectKey
+    discord_id: int | None = None
+    channel_id: int | None = None
+    spec_hash: str | None = None
+    rendered_hash: str | None = None
+    status: str = PENDING
+    error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    reconciled_at: datetime | None = None
+    protect: bool = False
+
+    def waiting(self, now: datetime) -> bool:
+        """True while a failed object is backing off (its retry time not reached yet)."""
+        return self.status == ERROR and self.next_attempt_at is not None and now < self.next_attempt_at
+
+
+@dataclass(frozen=True)
+class ObservedOverwrite:
+    """One permission overwrite on a channel: target id, 0 role / 1 member, allow and deny bits."""
+
+    target: int
+    type: int
+    allow: int
+    deny: int
+
+
+@dataclass(frozen=True)
+class ObservedChannel:
+    """A guild channel as Discord reports it (only the fields hlb manages)."""
+
+    id: int
+    type: int
+    name: str
+    parent_id: int | None = None
+    position: int = 0
+    topic: str | None = None
+    nsfw: bool = False
+    slowmode: int = 0
+    bitrate: int | None = None
+    user_limit: int | None = None
+    overwrites: tuple[ObservedOverwrite, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObservedRole:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ObservedGuild:
+    """A snapshot of one guild: channels, roles, the bound dashboard messages and the command set.
+
+    ``messages`` maps the message ids the bindings name to whether they still exist;
+    ``commands`` is the guild's application commands (raw Discord JSON) or ``None`` when
+    they were not read.
+    """
+
+    id: int
+    name: str
+    channels: tuple[ObservedChannel, ...] = ()
+    roles: tuple[ObservedRole, ...] = ()
+    messages: Mapping[int, bool] = field(default_factory=dict)
+    commands: tuple[Mapping[str, Any], ...] | None = None
+
+    def channel(self, channel_id: int | None) -> ObservedChannel | None:
+        if channel_id is None:
+            return None
+        for channel in self.channels:
+            if channel.id == channel_id:
+                return channel
+        return None
+
+
+def payload_hash(payload: Any) -> str:
+    """A stable hash of a JSON payload (what a dashboard or command set last sent)."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A dashboard rendered to Discord's message JSON (content, embeds, components) and its hash.
+
+    ``problems`` lists what went wrong while rendering (a failing source, a template error);
+    the message still renders, with the problem shown in it.
+    """
+
+    payload: Mapping[str, Any]
+    hash: str
+    problems: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, payload: Mapping[str, Any], problems: tuple[str, ...] = ()) -> RenderedMessage:
+        return cls(payload, payload_hash(payload), problems)
