@@ -1,16 +1,20 @@
-"""hlb.testing: an emulator of Discord's REST API (v10) that the real disnake client runs against.
+"""hlb.testing: an emulator of Discord's REST API and gateway (v10) that the real disnake client runs against.
 
 Use ``async with Emulator() as emu`` in tests, point disnake's ``Route.BASE`` at
-``emu.base_url``, then assert on ``emu.state`` and ``emu.calls``. ``python -m hlb.testing``
-runs one standalone.
+``emu.base_url`` (the gateway URL comes from ``GET /gateway/bot``), then assert on
+``emu.state`` and ``emu.calls``; drive the bot with ``emu.interact_command``,
+``emu.click_button`` and the ``emu.human_*`` helpers. ``python -m hlb.testing`` runs one standalone.
 """
 
 from __future__ import annotations
 
+from hlb.testing.gateway import Gateway
+from hlb.testing.interactions import Interaction
+from hlb.testing.models import Channel, Command, Guild, Member, Message, Overwrite, Role, User
 from hlb.testing.openapi import FieldError, load_spec, validate
 from hlb.testing.routes import ApiError
 from hlb.testing.server import Call, Emulator
-from hlb.testing.state import Channel, Command, EmulatorState, Guild, Member, Message, Overwrite, Role, User
+from hlb.testing.state import EmulatorState
 
 __all__ = [
     "ApiError",
@@ -20,7 +24,9 @@ __all__ = [
     "Emulator",
     "EmulatorState",
     "FieldError",
+    "Gateway",
     "Guild",
+    "Interaction",
     "Member",
     "Message",
     "Overwrite",

@@ -1,7 +1,7 @@
 """Command-line entry: ``python -m hlb.testing`` runs a standalone Discord emulator until interrupted.
 
-It prints the REST base URL (for ``HLB_DISCORD_API_BASE``), a bot token and the ids of
-a guild it creates, one ``KEY=value`` per line so a shell can ``eval`` them.
+It prints the REST base URL (for ``HLB_DISCORD_API_BASE``), the gateway URL, a bot token and
+the ids of the guilds it creates, one ``KEY=value`` per line so a shell can ``eval`` them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ async def serve(host: str, port: int, token: str | None, guilds: int) -> None:
     await emu.start(host, port)
     created = [emu.add_guild(f"Test Guild {i + 1}") for i in range(guilds)]
     print(f"HLB_DISCORD_API_BASE={emu.base_url}")
+    print(f"HLB_TEST_GATEWAY_URL={emu.gateway_url}")
     print(f"DISCORD_TOKEN={emu.token}")
     print(f"HLB_TEST_APPLICATION_ID={emu.application_id}")
     for guild in created:

@@ -172,8 +172,10 @@ def _command_limits(bodies: list[Any]) -> list[FieldError]:
 
 def check_limits(path_template: str, method: str, body: Any) -> list[FieldError]:
     """Discord's limits that the OpenAPI spec does not express."""
-    if path_template.startswith("/channels/{channel_id}/messages") and isinstance(body, dict):
+    if path_template.startswith(("/channels/{channel_id}/messages", "/webhooks/")) and isinstance(body, dict):
         return _message_limits(body)
+    if path_template.endswith("/callback") and isinstance(body, dict) and isinstance(body.get("data"), dict):
+        return [FieldError(f"data.{e.path}", e.message) for e in _message_limits(body["data"])]
     if path_template.endswith("/commands") and isinstance(body, list):
         return _command_limits(body)
     if path_template.endswith("/commands") and isinstance(body, dict):

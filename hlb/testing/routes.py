@@ -1,7 +1,8 @@
-"""REST route handlers of the Discord emulator: users, guilds, channels, overwrites, messages, commands.
+"""REST route handlers of the Discord emulator: users, gateway URL, guilds, channels, overwrites, messages.
 
 Handlers read the already-validated JSON body from ``request[BODY]`` (set by the
-``Emulator`` middleware) and raise ``ApiError`` for Discord's error responses.
+``Emulator`` middleware), change state through ``emu.changes`` (which tells the gateway)
+and raise ``ApiError`` for Discord's error responses. ``routes_app`` has the rest.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hlb.testing.state import Channel, Guild, Json, Message, Overwrite
+from hlb.testing.models import Channel, Guild, Json, Message, Overwrite
 
 if TYPE_CHECKING:
     from hlb.testing.server import Emulator
 
-UNKNOWN_APPLICATION = 10002
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_GUILD = 10004
 UNKNOWN_OVERWRITE = 10009
 UNKNOWN_MESSAGE = 10008
 MAX_CHANNELS = 30013
+EMPTY_MESSAGE = 50006
 INVALID_FORM_BODY = 50035
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 
@@ -54,30 +55,45 @@ def form_error(field: str, message: str) -> ApiError:
     return ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", errors)
 
 
+def not_empty(body: Json) -> Json:
+    """``body`` if it makes a visible message, else Discord's 50006."""
+    if not (body.get("content") or body.get("embeds") or body.get("components") or body.get("sticker_ids")):
+        raise ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message")
+    return body
+
+
+def snowflake_param(request: web.Request, key: str) -> int:
+    raw = request.match_info[key]
+    if not raw.isdigit():
+        raise form_error(key, "Value is not snowflake.")
+    return int(raw)
+
+
 class Routes:
     """Handlers bound to one emulator."""
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
         self.state = emu.state
+        self.changes = emu.changes
 
     # -- lookups -----------------------------------------------------------------------------
 
     def _guild(self, request: web.Request) -> Guild:
-        guild = self.state.guilds.get(_id(request, "guild_id"))
+        guild = self.state.guilds.get(snowflake_param(request, "guild_id"))
         if guild is None:
             raise ApiError(404, UNKNOWN_GUILD, "Unknown Guild")
         return guild
 
     def _channel(self, request: web.Request) -> Channel:
-        channel = self.state.channel(_id(request, "channel_id"))
+        channel = self.state.channel(snowflake_param(request, "channel_id"))
         if channel is None:
             raise ApiError(404, UNKNOWN_CHANNEL, "Unknown Channel")
         return channel
 
     def _message(self, request: web.Request) -> Message:
         channel = self._channel(request)
-        message = self.state.messages.get(_id(request, "message_id"))
+        message = self.state.messages.get(snowflake_param(request, "message_id"))
         if message is None or message.channel_id != channel.id:
             raise ApiError(404, UNKNOWN_MESSAGE, "Unknown Message")
         return message
@@ -109,7 +125,7 @@ class Routes:
                 "owner": self.state.owner.to_json(),
                 "verify_key": "0" * 64,
                 "team": None,
-                "flags": 0,
+                "flags": self.state.application_flags,
                 "summary": "",
                 "rpc_origins": [],
                 "bot": self.state.bot_user.to_json(),
@@ -139,7 +155,7 @@ class Routes:
                 400, MAX_CHANNELS, f"Maximum number of guild channels reached ({self.emu.max_channels})"
             )
         self._check_parent(guild, body)
-        channel = self.state.create_channel(guild.id, body)
+        channel = self.changes.create_channel(guild.id, body)
         return respond(channel.to_json(), 201)
 
     async def reorder_channels(self, request: web.Request) -> web.Response:
@@ -149,12 +165,7 @@ class Routes:
             if int(item["id"]) not in guild.channels:
                 raise form_error("id", f"Channel {item['id']} is not in this guild.")
             self._check_parent(guild, {k: v for k, v in item.items() if k == "parent_id"})
-        for item in items:
-            channel = guild.channels[int(item["id"])]
-            if item.get("position") is not None:
-                channel.position = int(item["position"])
-            if "parent_id" in item:
-                channel.parent_id = None if item["parent_id"] is None else int(item["parent_id"])
+        self.changes.move_channels(guild.id, items)
         return no_content()
 
     async def get_channel(self, request: web.Request) -> web.Response:
@@ -165,82 +176,52 @@ class Routes:
         body: Json = request[BODY] or {}
         if "parent_id" in body:
             self._check_parent(self.state.guilds[channel.guild_id], {**body, "type": channel.type})
-        channel.apply(body)
+        self.changes.edit_channel(channel, body)
         return respond(channel.to_json())
 
     async def delete_channel(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        self.state.delete_channel(channel)
+        self.changes.delete_channel(channel)
         return respond(channel.to_json())
 
     async def put_overwrite(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         body: Json = request[BODY] or {}
-        target = _id(request, "overwrite_id")
+        target = snowflake_param(request, "overwrite_id")
         new = Overwrite.from_json({**body, "id": target})
         rest = [o for o in channel.permission_overwrites if o.id != target]
-        channel.permission_overwrites = [*rest, new]
+        self.changes.set_overwrites(channel, [*rest, new])
         return no_content()
 
     async def delete_overwrite(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        target = _id(request, "overwrite_id")
-        channel.permission_overwrites = [o for o in channel.permission_overwrites if o.id != target]
+        target = snowflake_param(request, "overwrite_id")
+        self.changes.set_overwrites(channel, [o for o in channel.permission_overwrites if o.id != target])
         return no_content()
 
     # -- messages -----------------------------------------------------------------------------
 
     async def post_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        body: Json = request[BODY] or {}
-        if not (
-            body.get("content") or body.get("embeds") or body.get("components") or body.get("sticker_ids")
-        ):
-            raise ApiError(400, 50006, "Cannot send an empty message")
-        return respond(self.state.post_message(channel, body).to_json())
+        body = not_empty(request[BODY] or {})
+        return respond(self.changes.post_message(channel, body).to_json())
 
     async def get_message(self, request: web.Request) -> web.Response:
         return respond(self._message(request).to_json())
 
     async def edit_message(self, request: web.Request) -> web.Response:
         message = self._message(request)
-        self.state.edit_message(message, request[BODY] or {})
+        self.changes.edit_message(message, request[BODY] or {})
         return respond(message.to_json())
 
     async def delete_message(self, request: web.Request) -> web.Response:
         message = self._message(request)
-        del self.state.messages[message.id]
+        self.changes.delete_message(message)
         return no_content()
-
-    # -- application commands ---------------------------------------------------------------
-
-    def _command_guild(self, request: web.Request) -> Guild:
-        if _id(request, "application_id") != self.state.application_id:
-            raise ApiError(404, UNKNOWN_APPLICATION, "Unknown Application")
-        return self._guild(request)
-
-    async def list_commands(self, request: web.Request) -> web.Response:
-        guild = self._command_guild(request)
-        return respond([c.to_json() for c in guild.commands.values()])
-
-    async def put_commands(self, request: web.Request) -> web.Response:
-        guild = self._command_guild(request)
-        bodies: list[Json] = request[BODY] or []
-        names = [(b.get("type", 1), b["name"]) for b in bodies]
-        if len(names) != len(set(names)):
-            raise form_error("name", "Application command names must be unique")
-        return respond([c.to_json() for c in self.state.overwrite_commands(guild.id, bodies)])
-
-
-def _id(request: web.Request, key: str) -> int:
-    raw = request.match_info[key]
-    if not raw.isdigit():
-        raise form_error(key, "Value is not snowflake.")
-    return int(raw)
 
 
 def add_routes(app: web.Application, emu: Emulator, prefix: str) -> None:
-    """Register every REST route under ``prefix`` (``/api/v10``)."""
+    """Register the user, guild, channel and message routes under ``prefix`` (``/api/v10``)."""
     r = Routes(emu)
     table = [
         ("GET", "/users/@me", r.me),
@@ -259,8 +240,6 @@ def add_routes(app: web.Application, emu: Emulator, prefix: str) -> None:
         ("GET", "/channels/{channel_id}/messages/{message_id}", r.get_message),
         ("PATCH", "/channels/{channel_id}/messages/{message_id}", r.edit_message),
         ("DELETE", "/channels/{channel_id}/messages/{message_id}", r.delete_message),
-        ("GET", "/applications/{application_id}/guilds/{guild_id}/commands", r.list_commands),
-        ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", r.put_commands),
     ]
     for method, path, handler in table:
         app.router.add_route(method, prefix + path, handler)

@@ -1,8 +1,9 @@
-"""The emulator's aiohttp application: Discord v10 REST routes, rate limits, faults, call records.
+"""The emulator's aiohttp application: Discord v10 REST routes and gateway, rate limits, faults, records.
 
-``Emulator`` wraps the app for tests (``async with Emulator() as emu``). Every request is
-recorded as a ``Call``; bodies are validated against Discord's OpenAPI spec (``openapi``)
-and invalid ones get 400/50035 and are kept in ``Emulator.invalid_requests``.
+``Emulator`` wraps the app for tests (``async with Emulator() as emu``). Every REST request
+is recorded as a ``Call``; bodies are validated against Discord's OpenAPI spec (``openapi``)
+and invalid ones get 400/50035 and are kept in ``Emulator.invalid_requests``. The gateway
+(``gateway``) is served at ``/gw``; ``HumanActions`` changes state as a person in Discord would.
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ from typing import Any
 from aiohttp import web
 
 from hlb.testing import openapi
+from hlb.testing.changes import Changes
+from hlb.testing.gateway import Gateway
+from hlb.testing.human import HumanActions
+from hlb.testing.interactions import Interaction, Interactions
+from hlb.testing.models import Guild, Json, Member, Role
 from hlb.testing.routes import BODY, ApiError, add_routes, respond
-from hlb.testing.state import EmulatorState, Guild
+from hlb.testing.routes_app import add_app_routes
+from hlb.testing.state import EmulatorState
 
 API_PREFIX = "/api/v10"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOKEN_PARAMS = ("{webhook_token}", "{interaction_token}")  # routes authorised by their own token
+MISSING_PERMISSIONS = 50013
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,25 @@ class Fault:
     is_global: bool = False
 
 
-class Emulator:
-    """A Discord REST emulator on 127.0.0.1 with guild state, for tests and ``python -m hlb.testing``."""
+@dataclass(frozen=True)
+class Forbidden:
+    """Requests the bot lacks permissions for: a method, a route template, optionally one id."""
+
+    method: str
+    route: str
+    ids: tuple[tuple[str, str], ...] = ()
+
+    def matches(self, request: web.Request, route: str) -> bool:
+        info = request.match_info
+        return (
+            request.method == self.method
+            and route == self.route
+            and all(info.get(key) == value for key, value in self.ids)
+        )
+
+
+class Emulator(HumanActions):
+    """A Discord REST and gateway emulator on 127.0.0.1, for tests and ``python -m hlb.testing``."""
 
     def __init__(
         self,
@@ -60,9 +86,14 @@ class Emulator:
         rate_window: float = 1.0,
         max_channels: int = 500,
         validate: bool = True,
+        heartbeat_interval: int = 41250,
+        interaction_timeout: float = 3.0,
     ) -> None:
         self.state = EmulatorState(application_id)
         self.token = token or "hlb-test." + secrets.token_urlsafe(16)
+        self.gateway = Gateway(self.state, self.token, heartbeat_interval)
+        self.changes = Changes(self.state, self.gateway)
+        self.interactions = Interactions(self.changes, interaction_timeout)
         self.rate_limit = rate_limit
         self.rate_window = rate_window
         self.max_channels = max_channels
@@ -70,6 +101,7 @@ class Emulator:
         self.calls: list[Call] = []
         self.invalid_requests: list[tuple[Call, list[openapi.FieldError]]] = []
         self._faults: deque[Fault] = deque()
+        self._forbidden: list[Forbidden] = []
         self._buckets: dict[tuple[str, str], tuple[float, int]] = {}
         self._runner: web.AppRunner | None = None
         self.host = "127.0.0.1"
@@ -86,6 +118,7 @@ class Emulator:
         self.host, self.port = host, int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
+        await self.gateway.drop(1001)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -113,6 +146,53 @@ class Emulator:
 
     def add_guild(self, name: str = "Test Guild", guild_id: int | None = None) -> Guild:
         return self.state.add_guild(name, guild_id)
+
+    def add_role(self, guild_id: int, name: str, permissions: int = 0) -> Role:
+        """A new role (GUILD_ROLE_CREATE goes to connected bots)."""
+        return self.changes.create_role(guild_id, {"name": name, "permissions": permissions})
+
+    def add_member(self, guild_id: int, user_id: int, name: str, roles: list[int] | None = None) -> Member:
+        """A user joins the guild with ``roles`` (GUILD_MEMBER_ADD goes to connected bots)."""
+        return self.changes.add_member(guild_id, user_id, name, roles)
+
+    def forbid(
+        self, method: str, route: str, *, channel_id: int | None = None, guild_id: int | None = None
+    ) -> None:
+        """Matching requests answer 403/50013 Missing Permissions until ``allow_all``.
+
+        ``route`` is a template as in ``Call.route`` (``/channels/{channel_id}/messages``);
+        ``channel_id``/``guild_id`` restrict the rule to one channel or guild.
+        """
+        ids = [("channel_id", channel_id), ("guild_id", guild_id)]
+        given = tuple((key, str(value)) for key, value in ids if value is not None)
+        self._forbidden.append(Forbidden(method.upper(), route, given))
+
+    def allow_all(self) -> None:
+        """Drop every ``forbid`` rule."""
+        self._forbidden.clear()
+
+    async def dispatch(self, event: str, payload: Json) -> None:
+        """Send any gateway event to every connected bot and wait until it is written."""
+        self.gateway.publish(event, payload)
+        await self.gateway.flush()
+
+    async def drop_gateway(self, code: int = 4000) -> None:
+        """Close every gateway socket abnormally: clients reconnect and RESUME (missed events replay)."""
+        await self.gateway.drop(code)
+
+    def interact_command(
+        self, guild_id: int, channel_id: int, user_id: int, name: str, options: dict[str, Any] | None = None
+    ) -> Interaction:
+        """A member runs the guild slash command ``name``: await ``.response()`` for the bot's callback."""
+        return self.interactions.command(guild_id, channel_id, user_id, name, options or {})
+
+    def click_button(self, message_id: int, custom_id: str, user_id: int) -> Interaction:
+        """A member clicks a button of a stored message: await ``.response()`` for the callback."""
+        return self.interactions.component(message_id, custom_id, user_id)
+
+    def select(self, message_id: int, custom_id: str, values: list[str], user_id: int) -> Interaction:
+        """A member picks ``values`` in a select menu of a stored message."""
+        return self.interactions.component(message_id, custom_id, user_id, values)
 
     def fail_next(self, n: int, status: int = 503) -> None:
         """The next ``n`` authorised requests answer ``status`` without touching state."""
@@ -146,10 +226,14 @@ class Emulator:
     def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         add_routes(app, self, API_PREFIX)
+        add_app_routes(app, self, API_PREFIX)
+        app.router.add_get("/gw", self.gateway.handle)
         return app
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(API_PREFIX):
+            return await handler(request)
         info = request.match_info
         route = (
             getattr(info.route.resource, "canonical", request.path) if info.route.resource else request.path
@@ -177,9 +261,8 @@ class Emulator:
     async def _dispatch(
         self, request: web.Request, handler: Handler, route: str, body: Any, headers: dict[str, str]
     ) -> web.StreamResponse:
-        if not request.path.startswith(API_PREFIX):
-            return await handler(request)
-        if request.headers.get("Authorization") != f"Bot {self.token}":
+        has_token = any(param in route for param in TOKEN_PARAMS)
+        if not has_token and request.headers.get("Authorization") != f"Bot {self.token}":
             raise ApiError(401, 0, "401: Unauthorized")
         if self._faults:
             fault = self._faults.popleft()
@@ -191,6 +274,8 @@ class Emulator:
         limited = self._take_bucket(request, route, headers)
         if limited is not None:
             return limited
+        if any(rule.matches(request, route) for rule in self._forbidden):
+            raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
         if request.method in WRITE_METHODS and self.validate and body is not None:
             errors = openapi.validate(route, request.method, body)
             if isinstance(body, str):
@@ -204,7 +289,8 @@ class Emulator:
 
     def _take_bucket(self, request: web.Request, route: str, headers: dict[str, str]) -> web.Response | None:
         info = request.match_info
-        major = info.get("channel_id") or info.get("guild_id") or info.get("application_id") or ""
+        majors = ("channel_id", "guild_id", "interaction_id", "webhook_token", "application_id")
+        major = next((info[key] for key in majors if key in info), "")
         key = (f"{request.method} {route}", major)
         now = time.monotonic()
         start, used = self._buckets.get(key, (now, 0))
