@@ -60,6 +60,7 @@ def known_failure(exc: Exception) -> str | None:
     from hlb.compiler.apply import StalePlan
     from hlb.compiler.history import RevisionNotFound
     from hlb.compiler.render import SavedPlanError
+    from hlb.settings import ConfigError
 
     if isinstance(exc, StalePlan):
         return f"E601 {exc}"
@@ -68,6 +69,8 @@ def known_failure(exc: Exception) -> str | None:
     if isinstance(exc, RevisionNotFound):
         return f"E604 {exc}"
     if isinstance(exc, db.DatabaseError):
+        return f"{exc.code} {exc}"
+    if isinstance(exc, ConfigError):
         return f"{exc.code} {exc}"
     if isinstance(exc, psycopg.OperationalError):
         return (
@@ -294,6 +297,47 @@ def export(out_dir: str) -> None:
         fail("the database holds no objects yet; run `hlb apply SPECS` first")
     for path in export_model(model, Path(out_dir), revision):
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--guild", help="Reconcile only this Guild (its object name).")
+@click.option("--dry-run", is_flag=True, help="Observe and print the actions; write nothing anywhere.")
+@guarded
+def reconcile(guild: str | None, dry_run: bool) -> None:
+    """Make Discord match the applied specs: one pass over REST, then print what it did.
+
+    Needs DISCORD_TOKEN (the bot's token); HLB_DISCORD_API_BASE points it at another
+    Discord-compatible server. Exit 1 when an action failed (its error is on the object)."""
+    import asyncio
+
+    from hlb.bot.session import run_reconcile
+    from hlb.bot.status import render_reports
+    from hlb.settings import load_settings
+
+    reports = asyncio.run(run_reconcile(load_settings(), database_url(), guild=guild, dry_run=dry_run))
+    if guild is not None and not reports:
+        fail(f"no Guild named {guild!r} is applied; `hlb status` lists the applied objects")
+    click.echo(render_reports(reports, dry_run=dry_run))
+    if any(r.failed for r in reports):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@guarded
+def status(paths: tuple[str, ...]) -> None:
+    """Show each object: files vs database (when PATHS are given) and database vs Discord."""
+    from hlb.bot.runtime import load_bindings_sync
+    from hlb.bot.status import object_status, render_status
+    from hlb.compiler.apply import stored_model
+    from hlb.db import connect, readable
+
+    url = database_url()
+    files = compile_or_exit(paths).model if paths else None
+    _revision, applied = stored_model(url)
+    with connect(url) as conn:
+        bindings = load_bindings_sync(conn) if readable(conn, url) else {}
+    click.echo(render_status(object_status(applied, bindings, files)))
 
 
 @main.group()

@@ -101,6 +101,22 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     return conn
 
 
+async def connect_async(url: str, *, autocommit: bool = True) -> psycopg.AsyncConnection[Any]:
+    """The bot's asyncio connection, set up like ``connect``; DatabaseUnavailable when unreachable."""
+    params = conninfo_to_dict(url)
+    extra: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "hlb-bot"}
+    extra = {k: v for k, v in extra.items() if k not in params}
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=autocommit, **extra)
+    except psycopg.OperationalError as exc:
+        password = params.get("password")
+        reason = _scrub(str(exc), str(password) if password else None)
+        raise DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {reason}") from exc
+    set_json_dumps(json_dumps, conn)
+    set_json_loads(orjson.loads, conn)
+    return conn
+
+
 def json_dumps(value: Any) -> bytes:
     """orjson, with the standard library as fallback for what orjson refuses (huge ints)."""
     try:
@@ -113,7 +129,7 @@ def sqlalchemy_url(url: str) -> str:
     """``url`` for SQLAlchemy's psycopg 3 dialect (``postgresql+psycopg://``)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     if url.startswith("postgresql+"):
         return url
     raise DatabaseUnavailable(f"{redact_url(url)} is not a postgresql:// URL")
@@ -180,9 +196,7 @@ def run_upgrade(url: str, *, echo: Callable[[str], Any] = print) -> tuple[str | 
         from alembic import command
         from sqlalchemy import create_engine, pool
 
-        engine = create_engine(
-            "postgresql+psycopg://", creator=lambda: connect(url), poolclass=pool.NullPool
-        )
+        engine = create_engine("postgresql+psycopg://", creator=lambda: connect(url), poolclass=pool.NullPool)
         try:
             with engine.begin() as connection:
                 config = alembic_config()

@@ -15,6 +15,12 @@ from urllib.parse import urlsplit, urlunsplit
 DEFAULT_HOME = ".hlb"
 
 
+class ConfigError(Exception):
+    """A setting is missing or refused (no DISCORD_TOKEN, a token Discord rejects); says what to do."""
+
+    code = "E701"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The environment of one hlb process."""
@@ -76,7 +82,9 @@ def redact_url(url: str) -> str:
         userinfo, _, hostinfo = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:***@{hostinfo}"
-    query = "&".join(
-        "password=***" if item.startswith("password=") else item for item in parts.query.split("&")
-    ) if parts.query else ""
+    query = (
+        "&".join("password=***" if item.startswith("password=") else item for item in parts.query.split("&"))
+        if parts.query
+        else ""
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

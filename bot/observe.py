@@ -1,0 +1,96 @@
+"""Observe a guild over Discord's REST API: channels, roles, the bound dashboard messages, commands.
+
+Reads only. One call each for the guild (with its roles), its channels and its commands,
+plus one per bound dashboard message, run concurrently (they are in different buckets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from disnake.http import HTTPClient, Route
+
+from hlb.bot import rest
+from hlb.reconciler.state import Binding, ObservedChannel, ObservedGuild, ObservedOverwrite, ObservedRole
+
+
+class GuildUnavailable(Exception):
+    """The bot cannot see the guild: not invited, or the id is wrong."""
+
+
+async def observe_guild(
+    http: HTTPClient, guild_id: int, application_id: int, bindings: Iterable[Binding]
+) -> ObservedGuild:
+    """A snapshot of ``guild_id`` as Discord reports it, reading only what the bindings need."""
+    pairs = [
+        (b.channel_id, b.discord_id)
+        for b in bindings
+        if b.key.kind == "Dashboard" and b.channel_id is not None and b.discord_id is not None
+    ]
+    try:
+        guild, channels, commands = await asyncio.gather(
+            rest.call(http, Route("GET", "/guilds/{guild_id}", guild_id=guild_id)),
+            rest.call(http, Route("GET", "/guilds/{guild_id}/channels", guild_id=guild_id)),
+            rest.call(
+                http,
+                Route(
+                    "GET",
+                    "/applications/{application_id}/guilds/{guild_id}/commands",
+                    application_id=application_id,
+                    guild_id=guild_id,
+                ),
+            ),
+        )
+    except rest.PermanentError as error:
+        if error.status not in (403, 404):
+            raise
+        raise GuildUnavailable(
+            f"the bot cannot see guild {guild_id} (HTTP {error.status}): check the Guild's id "
+            "and that the bot was invited with the applications.commands scope"
+        ) from None
+    exists = await asyncio.gather(*(_message_exists(http, c, m) for c, m in pairs))
+    found = {m: ok for (_, m), ok in zip(pairs, exists, strict=True)}
+    return ObservedGuild(
+        id=guild_id,
+        name=str(guild.get("name", "")),
+        channels=tuple(observed_channel(c) for c in channels),
+        roles=tuple(ObservedRole(int(r["id"]), str(r["name"])) for r in guild.get("roles") or ()),
+        messages=found,
+        commands=tuple(commands),
+    )
+
+
+async def _message_exists(http: HTTPClient, channel_id: int, message_id: int) -> bool:
+    route = Route(
+        "GET", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id, message_id=message_id
+    )
+    try:
+        await rest.call(http, route)
+    except rest.PermanentError as error:
+        if error.status in (403, 404):
+            return False
+        raise
+    return True
+
+
+def observed_channel(data: Mapping[str, Any]) -> ObservedChannel:
+    """A channel from Discord's JSON (REST responses and gateway events)."""
+    parent = data.get("parent_id")
+    return ObservedChannel(
+        id=int(data["id"]),
+        type=int(data["type"]),
+        name=str(data.get("name", "")),
+        parent_id=int(parent) if parent else None,
+        position=int(data.get("position") or 0),
+        topic=data.get("topic") or None,
+        nsfw=bool(data.get("nsfw", False)),
+        slowmode=int(data.get("rate_limit_per_user") or 0),
+        bitrate=data.get("bitrate"),
+        user_limit=data.get("user_limit"),
+        overwrites=tuple(
+            ObservedOverwrite(int(o["id"]), int(o["type"]), int(o.get("allow") or 0), int(o.get("deny") or 0))
+            for o in data.get("permission_overwrites") or ()
+        ),
+    )

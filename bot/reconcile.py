@@ -1,0 +1,168 @@
+"""One reconcile pass: read the applied model and bindings, observe each guild, plan, execute, record.
+
+``reconcile_pass`` is what ``hlb reconcile`` runs and what the bot runs on ready, after
+each apply and periodically. A dry run observes and plans but writes nothing, neither to
+Discord nor to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import psycopg
+from disnake.http import HTTPClient
+
+from hlb.bot import render, rest, runtime
+from hlb.bot.execute import Execution, Outcome, execute
+from hlb.bot.observe import GuildUnavailable, observe_guild
+from hlb.compiler.model import Model, ObjectKey, SpecObject
+from hlb.reconciler.plan import GuildInput, ReconcilePlan, guild_id_of, reconcile_guild
+from hlb.reconciler.state import Binding, RenderedMessage
+
+
+@dataclass(frozen=True)
+class GuildReport:
+    """What a pass did in one guild: its plan and execution, or why it could not run."""
+
+    guild: str
+    plan: ReconcilePlan | None = None
+    execution: Execution | None = None
+    error: str | None = None
+    problems: tuple[str, ...] = ()  # rendering problems (failing sources...), for people
+
+    @property
+    def failed(self) -> int:
+        if self.error:
+            return 1
+        failures = len(self.execution.failed) if self.execution else 0
+        return failures + (len(self.plan.blocked) if self.plan else 0)
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a pass needs: Discord's REST client, the application id, the database, secrets."""
+
+    http: HTTPClient
+    application_id: int
+    conn: psycopg.AsyncConnection[Any]
+    secrets: Mapping[str, str]
+    sources: aiohttp.ClientSession
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def secrets_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``${secret:NAME}`` values come from the bot's environment, by the same name."""
+    return dict(os.environ if env is None else env)
+
+
+async def load_model(url: str) -> Model:
+    from hlb.compiler.apply import stored_model
+
+    _revision, model = await asyncio.to_thread(stored_model, url)
+    return model
+
+
+async def reconcile_pass(
+    session: Session,
+    model: Model,
+    *,
+    guild: str | None = None,
+    dry_run: bool = False,
+    on_outcome: Callable[[Outcome], Any] | None = None,
+) -> list[GuildReport]:
+    """Reconcile every guild of ``model`` (or the one named ``guild``)."""
+    guilds = [o for o in model.of_kind("Guild") if guild is None or o.key.name == guild]
+    bindings = await runtime.load_bindings(session.conn, guild)
+    reports = []
+    for guild_obj in guilds:
+        objects = [o for o in model if o.key.guild == guild_obj.key.name and o.key.kind != "Guild"]
+        mine = {k: b for k, b in bindings.items() if k.guild == guild_obj.key.name}
+        reports.append(await _reconcile_guild(session, guild_obj, objects, mine, dry_run, on_outcome))
+    return reports
+
+
+async def _reconcile_guild(
+    session: Session,
+    guild: SpecObject,
+    objects: list[SpecObject],
+    bindings: dict[ObjectKey, Binding],
+    dry_run: bool,
+    on_outcome: Callable[[Outcome], Any] | None,
+) -> GuildReport:
+    name = guild.key.name
+    guild_id = guild_id_of(guild)
+    try:
+        observed = await observe_guild(session.http, guild_id, session.application_id, bindings.values())
+    except (GuildUnavailable, rest.RestError) as error:
+        return GuildReport(name, error=str(error))
+    now = session.clock()
+    rendered, problems = await render_dashboards(
+        session, [o for o in objects if o.key.kind == "Dashboard"], now
+    )
+    plan = reconcile_guild(GuildInput(guild, objects, observed, bindings, rendered, now))
+    if dry_run:
+        return GuildReport(name, plan, problems=problems)
+    execution = await execute(session.http, plan, session.application_id, bindings, now, on_outcome)
+    await _record(session.conn, name, execution)
+    return GuildReport(name, plan, execution, problems=problems)
+
+
+async def render_dashboards(
+    session: Session, dashboards: list[SpecObject], now: datetime
+) -> tuple[dict[ObjectKey, RenderedMessage], tuple[str, ...]]:
+    """Fetch every dashboard's sources (concurrently) and render it."""
+
+    async def one(obj: SpecObject) -> RenderedMessage:
+        data, problems = await render.fetch_sources(obj.spec, session.sources, session.secrets)
+        return render.render_dashboard(obj, data, problems, now=now)
+
+    results = await asyncio.gather(*(one(o) for o in dashboards))
+    rendered = {o.key: r for o, r in zip(dashboards, results, strict=True)}
+    problems = tuple(f"{o.key}: {p}" for o, r in zip(dashboards, results, strict=True) for p in r.problems)
+    return rendered, problems
+
+
+async def _record(conn: psycopg.AsyncConnection[Any], guild: str, execution: Execution) -> None:
+    events = [
+        runtime.ReconcileEvent(
+            key=o.action.key,
+            guild=guild,
+            action=o.action.verb,
+            discord_id=o.discord_id or _target_id(o),
+            detail={"reason": o.action.reason, **_detail(o)},
+            outcome="ok" if o.ok else "error",
+            error=o.error,
+        )
+        for o in execution.outcomes
+        if o.action.writes
+    ]
+    async with conn.transaction():
+        await runtime.save_bindings(conn, execution.bindings)
+        await runtime.delete_bindings(conn, execution.forget)
+        await runtime.record_events(conn, events)
+
+
+def _target_id(outcome: Outcome) -> int | None:
+    for name in ("channel_id", "message_id", "guild_id"):
+        value = getattr(outcome.action, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _detail(outcome: Outcome) -> dict[str, Any]:
+    action = outcome.action
+    fields = getattr(action, "fields", None)
+    if fields is not None:
+        return {"fields": sorted(fields)}
+    if hasattr(action, "rendered_hash"):
+        return {"rendered_hash": action.rendered_hash}
+    if hasattr(action, "target"):
+        return {"target": str(action.target)}
+    return {}

@@ -1,0 +1,81 @@
+"""Discord REST calls through disnake's HTTP client: pointing it at a server, retries, typed errors.
+
+disnake obeys rate limits (429, bucket headers) and retries 500/502/504 itself; a 503 or a
+dropped connection it raises at once, and it gives up after five 429s in a row, so ``call``
+retries those a few times with a short backoff. What still fails is raised as
+``TemporaryError`` (worth retrying on a later pass) or ``PermanentError`` (Discord refused
+it: fix the spec or the bot's permissions), in the manner of kopf's handler errors.
+Messages never include the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import disnake
+from disnake.http import HTTPClient, Route
+
+RETRIES = 4
+FIRST_DELAY = 0.2  # seconds; doubled after each failed attempt
+T = TypeVar("T")
+
+
+class RestError(Exception):
+    """A Discord call that failed: HTTP status (0 when there was no answer) and Discord's code."""
+
+    def __init__(self, message: str, status: int = 0, code: int = 0) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class TemporaryError(RestError):
+    """Discord was unavailable or rate limited beyond retries: try again later."""
+
+
+class PermanentError(RestError):
+    """Discord refused the request (400, 403, 404...): retrying unchanged will fail again."""
+
+
+def point_at(api_base: str | None) -> None:
+    """Send disnake's requests to ``api_base`` (HLB_DISCORD_API_BASE) instead of discord.com."""
+    if api_base:
+        Route.BASE = api_base.rstrip("/")
+
+
+async def call(http: HTTPClient, route: Route, *, json: Any = None, reason: str | None = None) -> Any:
+    """One request, retried on 429, 503 and connection errors; errors raised as Temporary/Permanent."""
+    if json is None:
+        return await retrying(lambda: http.request(route, reason=reason), f"{route.method} {route.path}")
+    return await retrying(
+        lambda: http.request(route, json=json, reason=reason), f"{route.method} {route.path}"
+    )
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run ``attempt`` until it succeeds, retrying what disnake gave up on that may pass later."""
+    delay = FIRST_DELAY
+    for tries in range(RETRIES + 1):
+        try:
+            return await attempt()
+        except disnake.HTTPException as error:
+            failure: RestError = _classify(what, error)
+            if isinstance(failure, PermanentError):
+                raise failure from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            failure = TemporaryError(f"{what}: {type(error).__name__}: {error}")
+        if tries < RETRIES:
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise failure
+
+
+def _classify(what: str, error: disnake.HTTPException) -> RestError:
+    detail = error.text or getattr(error.response, "reason", "")
+    code = f" (code {error.code})" if error.code else ""
+    message = f"{what} answered HTTP {error.status}{code}: {detail}"
+    if error.status == 429 or error.status >= 500:
+        return TemporaryError(message, error.status, error.code)
+    return PermanentError(message, error.status, error.code)

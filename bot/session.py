@@ -1,0 +1,77 @@
+"""Open what a reconcile needs: a logged-in disnake REST client, the database, an HTTP session.
+
+``run_reconcile`` is the library function behind ``hlb reconcile``: one pass over REST,
+no gateway. The token comes from the settings (``DISCORD_TOKEN``) and is never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import disnake
+
+from hlb import db
+from hlb.bot import rest
+from hlb.bot.execute import Outcome
+from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass, secrets_from_env
+from hlb.settings import ConfigError, Settings
+
+
+@asynccontextmanager
+async def rest_client(settings: Settings) -> AsyncIterator[tuple[disnake.Client, int]]:
+    """A disnake client logged in over REST (no gateway) and the application id."""
+    if not settings.discord_token:
+        raise ConfigError("DISCORD_TOKEN is not set: export the bot token from the Discord developer portal")
+    rest.point_at(settings.discord_api_base)
+    token = settings.discord_token
+    client = disnake.Client()
+    try:
+        try:
+            await rest.retrying(lambda: client.login(token), "login")
+        except disnake.LoginFailure:
+            raise ConfigError(
+                "Discord refused the token in DISCORD_TOKEN: check it is the bot's token"
+            ) from None
+        except rest.RestError as error:
+            where = settings.discord_api_base or "discord.com"
+            raise ConfigError(f"cannot log in to Discord at {where}: {error}") from None
+        info = await rest.retrying(client.application_info, "GET /oauth2/applications/@me")
+        yield client, info.id
+    finally:
+        await client.close()
+
+
+@asynccontextmanager
+async def open_session(
+    settings: Settings, url: str, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Session]:
+    async with rest_client(settings) as (client, application_id):
+        conn = await db.connect_async(url, autocommit=True)
+        try:
+            async with aiohttp.ClientSession() as sources:
+                session = Session(client.http, application_id, conn, secrets_from_env(), sources)
+                yield session if clock is None else replace(session, clock=clock)
+        finally:
+            await conn.close()
+
+
+async def run_reconcile(
+    settings: Settings,
+    url: str,
+    *,
+    guild: str | None = None,
+    dry_run: bool = False,
+    on_outcome: Callable[[Outcome], Any] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> list[GuildReport]:
+    """``hlb reconcile``: one pass over every guild of the applied model (or one guild)."""
+    await asyncio.to_thread(db.ensure_schema, url, upgrade=False)
+    model = await load_model(url)
+    async with open_session(settings, url, clock) as session:
+        return await reconcile_pass(session, model, guild=guild, dry_run=dry_run, on_outcome=on_outcome)
