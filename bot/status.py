@@ -22,6 +22,7 @@ APPLIED = "applied"
 NOT_APPLIED = "not applied"
 CHANGED = "changed"
 REMOVED = "removed from files"
+NOT_IN_DISCORD = "n/a"  # workflows run in the bot; Discord holds nothing for them
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ def object_status(
             ObjectStatus(
                 key,
                 file_layer,
-                _discord_layer(obj.hash if obj else None, binding),
+                NOT_IN_DISCORD
+                if key.kind in ("Workflow",)
+                else _discord_layer(obj.hash if obj else None, binding),
                 binding.reconciled_at if binding else None,
                 binding.error if binding else None,
             )

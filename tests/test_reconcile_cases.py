@@ -1,0 +1,140 @@
+"""More reconcile behaviour on the emulator: adoption, refused writes, prune settings, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from reconcile_world import GUILD_ID, ROOT, World, only_ok, run_world
+
+from hlb.cli import main
+from hlb.testing import Emulator
+
+pytestmark = pytest.mark.timeout(60)
+
+CHANNEL = "/channels/{channel_id}"
+
+
+def test_adopt_by_name_binds_existing_channels_and_creates_no_duplicates(db_url: str, tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        infra = w.emu.human_create_channel(GUILD_ID, "Infra", type=4, position=0)
+        logs = w.emu.human_create_channel(GUILD_ID, "📜-logs", type=0, parent_id=infra.id, topic="by hand")
+        w.edit_spec("guild.yaml", "adopt: none", "adopt: by-name")
+        w.apply()
+        report = only_ok(await w.reconcile())
+        guild = w.emu.state.guilds[GUILD_ID]
+        assert [c.id for c in guild.channels.values() if c.name == "📜-logs"] == [logs.id]
+        assert w.binding("Channel", "logs").discord_id == logs.id
+        assert w.binding("Channel", "infra").discord_id == infra.id
+        assert logs.topic is not None and logs.topic.startswith("Noisy machine output")
+        adopted = [x for x in report.plan.actions if x.verb == "adopt channel"]  # type: ignore[union-attr]
+        assert {x.key.name for x in adopted} == {"infra", "logs"}
+
+    run_world(db_url, tmp_path, scenario)
+
+
+def test_a_refused_write_fails_its_object_only_and_is_retried_after_backoff(
+    db_url: str, tmp_path: Path
+) -> None:
+    async def scenario(w: World) -> None:
+        w.apply()
+        only_ok(await w.reconcile())
+        guild = w.emu.state.guilds[GUILD_ID]
+        logs, chat = guild.channel_named("📜-logs", 0), guild.channel_named("💬-chat", 0)
+        w.emu.forbid("PATCH", CHANNEL, channel_id=logs.id)
+        w.edit_spec("channels/infra.yaml", "topic: Noisy machine output", "topic: Quieter machine output")
+        w.edit_spec("channels/general.yaml", "topic: Anything goes", "topic: Most things go")
+        w.apply()
+        (report,) = await w.reconcile()
+        assert report.execution is not None and len(report.execution.failed) == 1
+        assert chat.topic is not None and chat.topic.startswith("Most things go")
+        binding = w.binding("Channel", "logs")
+        assert binding.status == "error" and binding.error is not None and "50013" in binding.error
+        assert binding.next_attempt_at is not None and binding.next_attempt_at > w.now
+        # still backing off: not retried
+        writes = w.writes()
+        (waiting,) = await w.reconcile()
+        assert waiting.plan is not None and waiting.plan.waiting and w.writes() == writes
+        # permission granted, retry time reached: healed
+        w.emu.allow_all()
+        w.now += timedelta(minutes=5)
+        only_ok(await w.reconcile())
+        assert logs.topic is not None and logs.topic.startswith("Quieter")
+        assert w.binding("Channel", "logs").status == "in_sync"
+
+    run_world(db_url, tmp_path, scenario)
+
+
+def test_prune_false_and_protect_keep_channels_that_left_the_specs(db_url: str, tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        movie = "name: movie-night\nlabels:\n  team: media\nspec:\n"
+        w.edit_spec("channels/media.yaml", movie, movie + "  protect: true\n")
+        w.apply()
+        only_ok(await w.reconcile())
+        media = w.specs / "channels" / "media.yaml"
+        media.write_text(media.read_text().rsplit("---", 1)[0])  # drop movie-night (protected)
+        general = w.specs / "channels" / "general.yaml"
+        general.write_text(general.read_text().rsplit("---", 1)[0])  # drop the last general channel
+        w.edit_spec("guild.yaml", "prune: true", "prune: false")
+        w.apply()
+        only_ok(await w.reconcile())
+        assert not w.emu.writes(CHANNEL, "DELETE")
+        names = {c.name for c in w.emu.state.guilds[GUILD_ID].channels.values()}
+        assert "Movie Night" in names and len(names) == 14  # nothing deleted
+        assert all(k.name != "movie-night" for k in w.bindings())  # released: no longer managed
+
+    run_world(db_url, tmp_path, scenario)
+
+
+@pytest.fixture
+def emulator_thread() -> Iterator[Emulator]:
+    """An emulator served from its own thread, for commands that run their own event loop."""
+    loop = asyncio.new_event_loop()
+    emu = Emulator()
+    emu.add_guild("Homelab", guild_id=GUILD_ID)
+    for role in ("admins", "on-call"):
+        emu.state.add_role(GUILD_ID, role)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(emu.start(), loop).result(10)
+    yield emu
+    asyncio.run_coroutine_threadsafe(emu.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def test_cli_reconcile_and_status(
+    db_url: str, emulator_thread: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = emulator_thread
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("HLB_GUILD_ID", str(GUILD_ID))
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    runner = CliRunner()
+    specs = str(ROOT / "specs")
+    assert runner.invoke(main, ["apply", specs]).exit_code == 0
+    missing = runner.invoke(main, ["reconcile"])
+    assert missing.exit_code == 1 and "E701" in missing.output and "DISCORD_TOKEN" in missing.output
+    monkeypatch.setenv("DISCORD_TOKEN", emu.token)
+    monkeypatch.setenv("HLB_DISCORD_API_BASE", emu.base_url)
+    pending = runner.invoke(main, ["status", specs])
+    assert pending.exit_code == 0 and "pending" in pending.output and "in_sync" not in pending.output
+    dry = runner.invoke(main, ["reconcile", "--dry-run"])
+    assert dry.exit_code == 0 and "would make" in dry.output and not emu.writes()
+    done = runner.invoke(main, ["reconcile", "--guild", "homelab"])
+    assert done.exit_code == 0, done.output
+    assert "+ create channel Channel/homelab/status (new)" in done.output
+    assert emu.token not in done.output + dry.output
+    status = runner.invoke(main, ["status", specs])
+    assert status.exit_code == 0 and "pending" not in status.output
+    assert "in_sync" in status.output and "applied" in status.output
+    again = runner.invoke(main, ["reconcile"])
+    assert "made 0 Discord write(s)" in again.output
+    unknown = runner.invoke(main, ["reconcile", "--guild", "nope"])
+    assert unknown.exit_code == 1 and "no Guild named 'nope'" in unknown.output
+    emu.assert_no_invalid_requests()
