@@ -23,6 +23,8 @@ from psycopg import sql
 
 from hlb import db, embedded
 
+pytest_plugins = ["hlb.testing.pytest_plugin"]
+
 _counter = itertools.count()
 
 
