@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_PARAMS = ("{webhook_token}", "{interaction_token}")  # routes authorised by their own token
 MISSING_PERMISSIONS = 50013
+# Per-route bucket limits: (method, route template) -> (requests, window in seconds).
+RouteLimits = Mapping[tuple[str, str], tuple[int, float]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Emulator(HumanActions):
         validate: bool = True,
         heartbeat_interval: int = 41250,
         interaction_timeout: float = 3.0,
+        route_limits: RouteLimits | None = None,
     ) -> None:
         self.state = EmulatorState(application_id)
         self.token = token or "hlb-test." + secrets.token_urlsafe(16)
@@ -96,6 +99,12 @@ class Emulator(HumanActions):
         self.interactions = Interactions(self.changes, interaction_timeout)
         self.rate_limit = rate_limit
         self.rate_window = rate_window
+        # Overrides of rate_limit/rate_window for some routes, e.g.
+        # {("POST", "/guilds/{guild_id}/channels"): (5, 1.0)}; buckets stay per major parameter.
+        self.route_limits: dict[tuple[str, str], tuple[int, float]] = {
+            (method.upper(), route): (int(limit), float(window))
+            for (method, route), (limit, window) in (route_limits or {}).items()
+        }
         self.max_channels = max_channels
         self.validate = validate
         self.calls: list[Call] = []
@@ -292,20 +301,21 @@ class Emulator(HumanActions):
         majors = ("channel_id", "guild_id", "interaction_id", "webhook_token", "application_id")
         major = next((info[key] for key in majors if key in info), "")
         key = (f"{request.method} {route}", major)
+        limit, window = self.route_limits.get((request.method, route), (self.rate_limit, self.rate_window))
         now = time.monotonic()
         start, used = self._buckets.get(key, (now, 0))
-        if now - start >= self.rate_window:
+        if now - start >= window:
             start, used = now, 0
-        reset_after = max(self.rate_window - (now - start), 0.001)
+        reset_after = max(window - (now - start), 0.001)
         headers.update(
             {
-                "X-RateLimit-Limit": str(self.rate_limit),
+                "X-RateLimit-Limit": str(limit),
                 "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
                 "X-RateLimit-Reset-After": f"{reset_after:.3f}",
                 "X-RateLimit-Bucket": f"{abs(hash(key[0])) & 0xFFFFFFFF:08x}",
             }
         )
-        if used >= self.rate_limit:
+        if used >= limit:
             headers["X-RateLimit-Remaining"] = "0"
             headers["X-RateLimit-Scope"] = "user"
             headers["Via"] = "1.1 google"
@@ -316,5 +326,5 @@ class Emulator(HumanActions):
             }
             return respond(body, 429)
         self._buckets[key] = (start, used + 1)
-        headers["X-RateLimit-Remaining"] = str(self.rate_limit - used - 1)
+        headers["X-RateLimit-Remaining"] = str(limit - used - 1)
         return None
