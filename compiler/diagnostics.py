@@ -73,6 +73,7 @@ CODES: dict[str, str] = {
     "E603": "database schema does not match this hlb",
     "E604": "revision not found",
     "E605": "database is unreachable",
+    "E606": "the bot's database role cannot be set up",
     # the bot and Discord
     "E701": "cannot talk to Discord (token or API base)",
 }
