@@ -127,17 +127,21 @@ async def _request(
 
 
 class _Renderer:
-    """Renders the texts of one dashboard, collecting problems instead of raising."""
+    """Renders the texts of one message, collecting problems (or raising ``RenderError`` when strict)."""
 
-    def __init__(self, context: Mapping[str, Any]) -> None:
+    def __init__(self, context: Mapping[str, Any], *, strict: bool = False) -> None:
         self.context = context
+        self.strict = strict  # raise RenderError (naming the field) instead of rendering a marker
         self.problems: list[str] = []
 
     def text(self, value: Any, path: JsonPath, limit: int) -> str:
         try:
             out = render(value if isinstance(value, str) else "", self.context)
         except RenderError as error:
-            self.problems.append(clip(f"{dotted_path(path)}: {error}", 2 * MAX_MARKER))
+            problem = clip(f"{dotted_path(path)}: {error}", 2 * MAX_MARKER)
+            if self.strict:
+                raise RenderError(problem) from error
+            self.problems.append(problem)
             out = clip(f"⚠ render error: {error}", MAX_MARKER)
         return clip(out, limit)
 
@@ -196,6 +200,19 @@ def _embed(r: _Renderer, embed: Mapping[str, Any], path: JsonPath) -> dict[str, 
         out[key] = {"url": link} if link else None
     out = _compact(out)
     return out if any(k in out for k in _EMBED_BODY) else {**out, "description": EMPTY}
+
+
+def render_embeds(embeds: Any, context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Message embeds (a workflow step's) as Discord JSON; a template error raises ``RenderError``.
+
+    As on dashboards, colors become integers, texts are cut to Discord's limits and invalid URLs
+    or times are left out; the error names the failing field (``embeds[0].title: ...``).
+    """
+    r = _Renderer(context, strict=True)
+    items = [e for e in embeds if isinstance(e, Mapping)] if isinstance(embeds, list) else []
+    out = [_embed(r, e, ("embeds", i)) for i, e in enumerate(items)][:MAX_EMBEDS]
+    _fit_total(out, EMBED_TOTAL)
+    return out
 
 
 def _emoji(text: str) -> dict[str, Any]:

@@ -188,3 +188,45 @@ async def recent_events(
         set_json_loads(orjson.loads, cur)
         await cur.execute(query, params)
         return [_event(row) for row in await cur.fetchall()]
+
+
+# --- workflow runs ------------------------------------------------------------------------------
+
+RUNS = sql.Identifier(SCHEMA, "workflow_runs")
+_INSERT_RUN = sql.SQL(
+    "INSERT INTO {} (guild, workflow, trigger, user_id, inputs, status, started_at) "
+    "VALUES (%s, %s, %s, %s, %s, 'running', clock_timestamp()) RETURNING id"
+).format(RUNS)
+_FINISH_RUN = sql.SQL(
+    "UPDATE {} SET status = %s, error = %s, steps = %s, finished_at = clock_timestamp() WHERE id = %s"
+).format(RUNS)
+
+
+async def start_run(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    guild: str,
+    workflow: str,
+    trigger: str,
+    user_id: int | None,
+    inputs: Mapping[str, Any],
+) -> int:
+    """Record a workflow run as 'running'; its id. ``inputs`` must already be redacted."""
+    params = (guild, workflow, trigger, user_id, Jsonb(dict(inputs), json_dumps))
+    async with conn.cursor() as cur:
+        await cur.execute(_INSERT_RUN, params)
+        row = await cur.fetchone()
+    assert row is not None  # INSERT ... RETURNING always returns the row
+    return int(row[0])
+
+
+async def finish_run(
+    conn: psycopg.AsyncConnection[Any],
+    run_id: int,
+    *,
+    status: str,
+    error: str | None,
+    steps: Sequence[Mapping[str, Any]],
+) -> None:
+    """Close a run: its final status ('ok', 'error', 'refused'), error and per-step results."""
+    await conn.execute(_FINISH_RUN, (status, error, Jsonb(list(steps), json_dumps), run_id))

@@ -328,6 +328,15 @@ schedule_slots = Table(
     schema=RUNTIME_SCHEMA,
 )
 
+# Several bot replicas receive the same interaction: the one that inserts its id answers it.
+interaction_claims = Table(
+    "interaction_claims",
+    metadata,
+    Column("interaction_id", BigInteger, primary_key=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=RUNTIME_SCHEMA,
+)
+
 # Object tables in registry order (KIND_ORDER) and the child tables of each.
 OBJECT_TABLES: dict[str, Table] = {
     "Guild": guilds,

@@ -59,9 +59,12 @@ def full_binding() -> Binding:
 
 
 def test_bindings_round_trip_every_field(db_url: str) -> None:
-    bindings = [full_binding(), Binding(key("bare")),
-                Binding(key(G, "Guild", G), discord_id=1, status=IN_SYNC),
-                Binding(key("other", guild="lab"), status=DRIFTED)]
+    bindings = [
+        full_binding(),
+        Binding(key("bare")),
+        Binding(key(G, "Guild", G), discord_id=1, status=IN_SYNC),
+        Binding(key("other", guild="lab"), status=DRIFTED),
+    ]
     run(db_url, lambda c: runtime.save_bindings(c, bindings))
     loaded = run(db_url, runtime.load_bindings)
     assert loaded == {b.key: b for b in bindings}
@@ -111,8 +114,15 @@ def test_events_read_back_newest_first_and_by_guild(db_url: str) -> None:
     events = [
         ReconcileEvent(key("status"), G, "create", BIG, {"fields": ["name", "topic"]}, "ok"),
         ReconcileEvent(key("status"), G, "put_overwrite", BIG, {"target": 5, "allow": "1024"}, "ok"),
-        ReconcileEvent(None, G, "overwrite_commands", 100000000000000001, {"count": 2, "n": [1.5, None]},
-                       "error", "429 Too Many Requests"),
+        ReconcileEvent(
+            None,
+            G,
+            "overwrite_commands",
+            100000000000000001,
+            {"count": 2, "n": [1.5, None]},
+            "error",
+            "429 Too Many Requests",
+        ),
         ReconcileEvent(key("other", guild="lab"), "lab", "delete", None, {}, "ok"),
     ]
     started = datetime.now(UTC)
@@ -121,8 +131,9 @@ def test_events_read_back_newest_first_and_by_guild(db_url: str) -> None:
     run(db_url, lambda c: runtime.record_events(c, []))
 
     recent = run(db_url, runtime.recent_events)
-    assert [ReconcileEvent(e.key, e.guild, e.action, e.discord_id, e.detail, e.outcome, e.error)
-            for e in recent] == list(reversed(events))
+    assert [
+        ReconcileEvent(e.key, e.guild, e.action, e.discord_id, e.detail, e.outcome, e.error) for e in recent
+    ] == list(reversed(events))
     assert all(e.at.tzinfo is not None and e.at >= started - timedelta(seconds=5) for e in recent)
     assert [e.id for e in recent] == sorted((e.id for e in recent), reverse=True)
     assert recent[1].key is None and recent[1].error == "429 Too Many Requests"
@@ -130,7 +141,8 @@ def test_events_read_back_newest_first_and_by_guild(db_url: str) -> None:
     homelab = run(db_url, lambda c: runtime.recent_events(c, G))
     assert [e.action for e in homelab] == ["overwrite_commands", "put_overwrite", "create"]
     assert [e.action for e in run(db_url, lambda c: runtime.recent_events(c, G, limit=1))] == [
-        "overwrite_commands"]
+        "overwrite_commands"
+    ]
     assert run(db_url, lambda c: runtime.recent_events(c, "nowhere")) == []
 
 
@@ -150,14 +162,27 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
     objects = list(result.model)
     with db.connect(empty_db_url) as conn:
         store.write_changes(conn, objects, [], [])
-        rev = store.insert_revision(conn, author="tester", git_sha=None, message="before 0002",
-                                    snapshot=result.model.to_snapshot(), summary={}, parent=None)
+        rev = store.insert_revision(
+            conn,
+            author="tester",
+            git_sha=None,
+            message="before 0002",
+            snapshot=result.model.to_snapshot(),
+            summary={},
+            parent=None,
+        )
         conn.commit()
 
     lines: list[str] = []
     db.ensure_schema(empty_db_url, echo=lines.append)
     assert lines == [f"database upgraded from 0001 to {migrations.HEAD}"]
-    assert runtime_tables(empty_db_url) == ["bindings", "reconcile_events", "schedule_slots", "workflow_runs"]
+    assert runtime_tables(empty_db_url) == [
+        "bindings",
+        "interaction_claims",
+        "reconcile_events",
+        "schedule_slots",
+        "workflow_runs",
+    ]
     with db.connect(empty_db_url) as conn:
         assert store.load_objects(conn) == {o.key: o for o in objects}
         assert store.read_state(conn).revision == rev

@@ -1,4 +1,4 @@
-"""Runtime state of the bot in hlb_runtime: bindings, reconcile events, workflow runs, schedule slots.
+"""Runtime state of the bot in hlb_runtime: bindings, reconcile events, workflow runs, schedule slots, interaction claims.
 
 Revision ID: 0002
 Revises: 0001
@@ -6,7 +6,7 @@ Create Date: 2026-11-26
 
 Mirrors the hlb_runtime tables of hlb/models.py (tests/test_migrations.py runs
 alembic's check). hlb_config is untouched: upgrading keeps every applied spec.
-The downgrade drops the four tables; the hlb_runtime schema stays (0001's).
+The downgrade drops these tables; the hlb_runtime schema stays (0001's).
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('guild', 'workflow', 'slot', name=op.f('schedule_slots_pkey')),
     schema='hlb_runtime'
     )
+    op.create_table('interaction_claims',
+    sa.Column('interaction_id', sa.BigInteger(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('interaction_id', name=op.f('interaction_claims_pkey')),
+    schema='hlb_runtime'
+    )
     op.create_table('workflow_runs',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('guild', sa.Text(), nullable=False),
@@ -91,6 +97,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('workflow_runs_guild_workflow_started_at_idx'), table_name='workflow_runs', schema='hlb_runtime')
     op.drop_table('workflow_runs', schema='hlb_runtime')
+    op.drop_table('interaction_claims', schema='hlb_runtime')
     op.drop_table('schedule_slots', schema='hlb_runtime')
     op.drop_index(op.f('reconcile_events_guild_at_idx'), table_name='reconcile_events', schema='hlb_runtime')
     op.drop_table('reconcile_events', schema='hlb_runtime')

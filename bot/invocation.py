@@ -1,0 +1,76 @@
+"""What starts a workflow run and what a run may do: the contract between triggers and the engine.
+
+Triggers (a slash command, a button or select click, a schedule, a ``refresh``) build an
+``Invocation``; the workflow engine runs its steps and asks an ``Effects`` implementation
+to act on Discord. The bot's implementation talks to Discord through disnake; the
+interaction handler's adds replies to the interaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hlb.compiler.model import SpecObject
+
+TRIGGERS = ("command", "button", "select", "schedule", "manual")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The member who triggered a run (None for schedules)."""
+
+    id: int
+    name: str
+    roles: tuple[int, ...] = ()
+    role_names: tuple[str, ...] = ()
+
+    def context(self) -> dict[str, Any]:
+        """What templates see as ``user`` / ``member``."""
+        return {"id": str(self.id), "name": self.name, "mention": f"<@{self.id}>", "roles": list(self.role_names)}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One request to run a workflow."""
+
+    guild: SpecObject  # the Guild object
+    workflow: SpecObject
+    trigger: str  # one of TRIGGERS
+    actor: Actor | None = None
+    channel_id: int | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    extra_context: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"channel": {...}}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message a step sends: content and embeds in Discord's JSON."""
+
+    content: str | None = None
+    embeds: Sequence[Mapping[str, Any]] = ()
+    ephemeral: bool = False
+
+
+class StepFailed(Exception):
+    """A step could not do its job; the message is shown to the user and stored on the run."""
+
+
+class Effects(Protocol):
+    """What workflow steps may do on Discord. Methods raise ``StepFailed`` with a clear message."""
+
+    async def reply(self, message: Message) -> None:
+        """Answer the interaction that started the run (no-op with a note for schedules)."""
+
+    async def send(self, channel: str, message: Message) -> None:
+        """Post to the managed channel named ``channel`` (a Channel object name)."""
+
+    async def add_role(self, role: str, member_id: int) -> None:
+        """Give ``role`` (a role name or id) to a member."""
+
+    async def remove_role(self, role: str, member_id: int) -> None:
+        """Take ``role`` (a role name or id) from a member."""
+
+    async def refresh(self, dashboard: str) -> None:
+        """Re-render the dashboard named ``dashboard`` now."""
