@@ -9,7 +9,7 @@ Ids of objects created in the pass are filled into the bindings as they arrive.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +52,9 @@ class Execution:
         return tuple(o for o in self.outcomes if not o.ok)
 
 
+Checkpoint = Callable[[Binding], Awaitable[None]]
+
+
 class Unresolved(Exception):
     """An action needs the id of an object whose creation failed earlier in the pass."""
 
@@ -63,6 +66,17 @@ class _Run:
     ids: dict[ObjectKey, int] = field(default_factory=dict)  # channels created or adopted now
     posted: dict[ObjectKey, tuple[int, int]] = field(default_factory=dict)  # dashboard -> (channel, msg)
     command_ids: dict[str, int] = field(default_factory=dict)
+    checkpoint: Checkpoint | None = None
+    previous: Mapping[ObjectKey, Binding] = field(default_factory=dict)
+
+    async def created(self, key: ObjectKey, discord_id: int, channel_id: int | None = None) -> None:
+        if self.checkpoint is not None:
+            base = self.previous.get(key) or Binding(key)
+            await self.checkpoint(
+                replace(
+                    base, discord_id=discord_id, channel_id=channel_id, spec_hash=None, rendered_hash=None
+                )
+            )
 
     def resolve(self, ref: a.Ref) -> int:
         if isinstance(ref, int):
@@ -79,9 +93,13 @@ async def execute(
     previous: Mapping[ObjectKey, Binding],
     now: datetime,
     on_outcome: Callable[[Outcome], Any] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Execution:
-    """Run the plan's actions phase by phase; return outcomes and the bindings to store."""
-    run = _Run(http, application_id)
+    """Run the plan's actions phase by phase; return outcomes and the bindings to store.
+
+    ``checkpoint`` is awaited with a provisional binding as soon as a channel or message is
+    created, so a process that dies mid-pass leaves no orphan the next pass would duplicate."""
+    run = _Run(http, application_id, checkpoint=checkpoint, previous=previous)
     outcomes: list[Outcome] = []
     for phase in plan.phases():
         results = await asyncio.gather(*(_attempt(run, action) for action in phase))
@@ -109,6 +127,7 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             http, Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id), json=body
         )
         run.ids[action.key] = int(created["id"])
+        await run.created(action.key, run.ids[action.key])
         return run.ids[action.key]
     if isinstance(action, a.AdoptChannel):
         run.ids[action.key] = action.channel_id
@@ -152,6 +171,7 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
         message = await rest.call(http, route, json=dict(action.payload))
         run.posted[action.key] = (channel_id, int(message["id"]))
+        await run.created(action.key, int(message["id"]), channel_id)
         return int(message["id"])
     if isinstance(action, a.EditMessage):
         route = Route(

@@ -28,7 +28,8 @@ class Actor:
 
     def context(self) -> dict[str, Any]:
         """What templates see as ``user`` / ``member``."""
-        return {"id": str(self.id), "name": self.name, "mention": f"<@{self.id}>", "roles": list(self.role_names)}
+        roles = list(self.role_names)
+        return {"id": str(self.id), "name": self.name, "mention": f"<@{self.id}>", "roles": roles}
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,13 @@ async def _reconcile_guild(
     plan = reconcile_guild(GuildInput(guild, objects, observed, bindings, rendered, now))
     if dry_run:
         return GuildReport(name, plan, problems=problems)
-    execution = await execute(session.http, plan, session.application_id, bindings, now, on_outcome)
+
+    async def checkpoint(binding: Binding) -> None:
+        await runtime.save_bindings(session.conn, [binding])
+
+    execution = await execute(
+        session.http, plan, session.application_id, bindings, now, on_outcome, checkpoint=checkpoint
+    )
     await _record(session.conn, name, execution)
     return GuildReport(name, plan, execution, problems=problems)
 

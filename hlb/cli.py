@@ -341,6 +341,44 @@ def status(paths: tuple[str, ...]) -> None:
 
 
 @main.group()
+def bot() -> None:
+    """The long-running bot: keeps Discord converged and answers commands and buttons."""
+
+
+@bot.command("run")
+@click.option("--resync", default=600.0, show_default=True, help="Seconds between full reconciles.")
+@click.option("--election", default=5.0, show_default=True, help="Seconds between leadership checks.")
+@click.option(
+    "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING"])
+)
+@guarded
+def bot_run(resync: float, election: float, log_level: str) -> None:
+    """Run the bot until SIGTERM or Ctrl-C. Needs DISCORD_TOKEN and an applied database.
+
+    Several replicas may run against one database: one leads (reconciles, fires schedules,
+    refreshes dashboards), all answer interactions."""
+    import asyncio
+    import logging
+    import signal
+
+    from hlb.bot.runner import BotOptions, Runner
+    from hlb.settings import load_settings
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("disnake").setLevel(logging.WARNING)
+    runner = Runner(load_settings(), database_url(), BotOptions(resync=resync, election=election))
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await runner.run(stop)
+
+    asyncio.run(serve())
+
+
+@main.group()
 def db() -> None:
     """Database: migrations and connection details."""
 
@@ -366,6 +404,20 @@ def db_current() -> None:
         current = current_revision(conn)
     state = "up to date" if current == HEAD else "behind: run `hlb db upgrade`"
     click.echo(f"current: {current or '(empty)'}  head: {HEAD}  ({state})")
+
+
+@db.command("grant-bot")
+@click.argument("role")
+@click.option("--password", is_flag=True, help="Prompt for a login password for the role.")
+@guarded
+def db_grant_bot(role: str, password: bool) -> None:
+    """Create ROLE for the bot: read-only on hlb_config, read-write on hlb_runtime."""
+    from hlb.grants import grant_bot
+
+    secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    for line in grant_bot(database_url(), role, password=secret):
+        click.echo(line)
+    click.echo(f"role {role} is ready: give the bot a DATABASE_URL that logs in as {role}.")
 
 
 @db.command("url")

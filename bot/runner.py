@@ -1,0 +1,325 @@
+"""The long-running bot (``hlb bot run``): gateway, leader election, reconcile loop, schedules, refreshes.
+
+Every replica connects to the gateway, follows applies (``LISTEN hlb_applied``) and serves
+interactions. One replica, the holder of a Postgres advisory lock, is the leader: it
+reconciles (on start, after each apply, on drift events, every ``resync`` seconds), fires
+schedules and refreshes live dashboards. When the leader dies its session ends, the lock
+is released, and another replica takes over within ``election`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import disnake
+import psycopg
+
+from hlb import db
+from hlb.bot import rest, runtime, schedules
+from hlb.bot.context import BotContext
+from hlb.bot.execute import Outcome
+from hlb.bot.reconcile import Session, load_model, reconcile_pass, secrets_from_env
+from hlb.compiler.model import Model, ObjectKey, SpecObject
+from hlb.grants import check_bot_access_async
+from hlb.settings import ConfigError, Settings
+
+LEADER_LOCK = 0x686C62_6C656164  # "hlb" "lead": one key per database
+REFRESH_CHANNEL = "hlb_refresh"  # any replica asks the leader to re-render a guild
+log = logging.getLogger("hlb.bot")
+
+
+@dataclass(frozen=True)
+class BotOptions:
+    resync: float = 600.0  # seconds between full reconciles
+    election: float = 5.0  # seconds between leadership attempts (and health checks)
+    tick: float = 1.0  # seconds between schedule and dashboard-refresh checks
+    debounce: float = 0.05  # events arriving together make one reconcile
+
+
+def preflight(url: str) -> Model:
+    """Refuse to start against a database that is not at the migration head or holds no revision."""
+    from hlb.compiler.apply import stored_model
+
+    db.ensure_schema(url, upgrade=False)
+    revision, model = stored_model(url)
+    if revision is None:
+        raise ConfigError(
+            f"the database at {db.describe(url)} holds no revision yet: run `hlb apply SPECS` first"
+        )
+    return model
+
+
+@dataclass
+class Runner:
+    """One bot process. ``run(stop)`` returns after ``stop`` is set (SIGTERM) and all is closed."""
+
+    settings: Settings
+    url: str
+    options: BotOptions = field(default_factory=BotOptions)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    leader: bool = False
+    passes: int = 0  # reconcile passes made (tests and logs)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _dirty: set[str | None] = field(default_factory=set)
+    _reload: bool = False
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _next_refresh: dict[ObjectKey, datetime] = field(default_factory=dict)
+    _running: set[asyncio.Task[None]] = field(default_factory=set)  # scheduled runs in flight
+
+    async def run(self, stop: asyncio.Event) -> None:
+        model = await asyncio.to_thread(preflight, self.url)
+        if not self.settings.discord_token:
+            raise ConfigError(
+                "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal"
+            )
+        rest.point_at(self.settings.discord_api_base)
+        intents = disnake.Intents.none()
+        intents.guilds = intents.guild_messages = True
+        self.client = disnake.Client(intents=intents, chunk_guilds_at_startup=False, guild_ready_timeout=0.5)
+        token = self.settings.discord_token
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self.client.close)
+            try:
+                await rest.retrying(lambda: self.client.login(token), "login")
+            except disnake.LoginFailure:
+                raise ConfigError(
+                    "Discord refused the token in DISCORD_TOKEN: check it is the bot's token"
+                ) from None
+            info = await rest.retrying(self.client.application_info, "GET /oauth2/applications/@me")
+            self.conn = await self._connect(stack)  # reconcile bookkeeping
+            for problem in await check_bot_access_async(self.conn):
+                log.warning("event=database_role problem=%r", problem)
+            self.ctx = BotContext(
+                application_id=info.id,
+                sources=await stack.enter_async_context(aiohttp.ClientSession()),
+                secrets=secrets_from_env(),
+                conn=await self._connect(stack),  # workflow runs, claims
+                model=model,
+                bindings=await runtime.load_bindings(self.conn),
+                refresh=self._ask_refresh,
+            )
+            self._install_listeners()
+            tasks = [
+                asyncio.create_task(coro, name=name)
+                for name, coro in (
+                    ("gateway", self.client.connect(reconnect=True)),
+                    ("election", self._elect(stack)),
+                    ("listen", self._listen()),
+                    ("reconcile", self._reconcile_loop()),
+                    ("ticker", self._ticker()),
+                )
+            ]
+            log.info("event=started application=%s", info.id)
+            await self._until(stop, tasks)
+        log.info("event=stopped")
+
+    async def _until(self, stop: asyncio.Event, tasks: list[asyncio.Task[Any]]) -> None:
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in [stopper, *tasks]:
+            task.cancel()
+        await asyncio.gather(stopper, *tasks, return_exceptions=True)
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def _connect(self, stack: contextlib.AsyncExitStack) -> psycopg.AsyncConnection[Any]:
+        conn = await db.connect_async(self.url, autocommit=True)
+        stack.push_async_callback(conn.close)
+        return conn
+
+    # -- leadership -------------------------------------------------------------------------
+
+    async def _elect(self, stack: contextlib.AsyncExitStack) -> None:
+        lock_conn: psycopg.AsyncConnection[Any] | None = None
+        while True:
+            try:
+                if lock_conn is None or lock_conn.closed:
+                    lock_conn = await self._connect(stack)
+                if not self.leader:
+                    cur = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
+                    row = await cur.fetchone()
+                    if row and row[0]:
+                        self.leader = True
+                        log.info("event=leader elected=true")
+                        self.request(None, reload=True)
+                else:
+                    await lock_conn.execute("SELECT 1")
+            except psycopg.OperationalError as error:
+                if self.leader:
+                    log.warning("event=leader elected=false reason=%s", type(error).__name__)
+                self.leader, lock_conn = False, None
+            await asyncio.sleep(self.options.election)
+
+    # -- following applies and refresh requests --------------------------------------------
+
+    async def _listen(self) -> None:
+        from hlb.compiler.apply import NOTIFY_CHANNEL
+
+        conn = await db.connect_async(self.url, autocommit=True)
+        try:
+            await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            await conn.execute(f"LISTEN {REFRESH_CHANNEL}")
+            async for notify in conn.notifies():
+                if notify.channel == NOTIFY_CHANNEL:
+                    log.info("event=applied revision=%s", notify.payload)
+                    self.request(None, reload=True)
+                else:
+                    self.request(notify.payload or None)
+        finally:
+            await conn.close()
+
+    async def _ask_refresh(self, guild: str, dashboard: str) -> None:
+        """A workflow's ``refresh`` step: the leader (maybe another replica) re-renders the guild."""
+        await self.conn.execute("SELECT pg_notify(%s, %s)", (REFRESH_CHANNEL, guild))
+
+    # -- the reconcile loop -----------------------------------------------------------------
+
+    def request(self, guild: str | None, *, reload: bool = False) -> None:
+        """Ask for a reconcile of ``guild`` (None: every guild), reloading the model first if asked."""
+        self._dirty.add(guild)
+        self._reload = self._reload or reload
+        self._wake.set()
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self.options.debounce)
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            if self._reload:
+                self._reload = False
+                self.ctx.model = await load_model(self.url)
+            if self.leader:
+                named: list[str | None] = [g for g in sorted(g for g in dirty if g)]
+                guilds = [None] if None in dirty else named
+                for guild in guilds:
+                    await self._pass(guild)
+            self.ctx.bindings = await runtime.load_bindings(self.conn)
+
+    async def _pass(self, guild: str | None) -> None:
+        session = Session(
+            self.client.http,
+            self.ctx.application_id,
+            self.conn,
+            self.ctx.secrets,
+            self.ctx.sources,
+            self.clock,
+        )
+        try:
+            reports = await reconcile_pass(session, self.ctx.model, guild=guild, on_outcome=_log_outcome)
+        except (rest.RestError, psycopg.Error) as error:
+            log.error("event=reconcile guild=%s outcome=error error=%s", guild or "*", error)
+            return
+        self.passes += 1
+        for report in reports:
+            writes = len(report.plan.writes) if report.plan else 0
+            log.info(
+                "event=reconcile guild=%s writes=%d drifted=%d failed=%d%s",
+                report.guild,
+                writes,
+                len(report.plan.drifted) if report.plan else 0,
+                report.failed,
+                f" error={report.error}" if report.error else "",
+            )
+        self.ready.set()
+
+    # -- schedules, live dashboards, periodic resync -----------------------------------------
+
+    async def _ticker(self) -> None:
+        next_resync = self.clock() + timedelta(seconds=self.options.resync)
+        while True:
+            await asyncio.sleep(self.options.tick)
+            now = self.clock()
+            if not self.leader:
+                continue
+            if now >= next_resync:
+                next_resync = now + timedelta(seconds=self.options.resync)
+                self.request(None, reload=True)
+                await schedules.forget_old_claims(self.conn, timedelta(hours=1))
+            for workflow, slot in schedules.due(self.ctx.model, now):
+                if await schedules.claim(self.conn, workflow, slot):
+                    log.info("event=schedule workflow=%s slot=%s", workflow.key, slot.isoformat())
+                    run = asyncio.create_task(self._run_scheduled(workflow))
+                    self._running.add(run)
+                    run.add_done_callback(self._running.discard)
+            self._due_refreshes(now)
+
+    def _due_refreshes(self, now: datetime) -> None:
+        for dashboard in self.ctx.model.of_kind("Dashboard"):
+            period = dashboard.spec.get("refresh")
+            if not period:
+                continue
+            due = self._next_refresh.setdefault(dashboard.key, now + timedelta(seconds=float(period)))
+            if now >= due:
+                self._next_refresh[dashboard.key] = now + timedelta(seconds=float(period))
+                self.request(dashboard.key.guild)
+
+    async def _run_scheduled(self, workflow: SpecObject) -> None:
+        from hlb.bot.interactions import run_scheduled
+
+        try:
+            await run_scheduled(self.client, self.ctx, workflow)
+        except Exception:  # a fault in one run must not stop the bot
+            log.exception("event=workflow workflow=%s trigger=schedule outcome=fault", workflow.key)
+
+    # -- gateway events on managed objects ---------------------------------------------------
+
+    def _install_listeners(self) -> None:
+        from hlb.bot import interactions
+
+        interactions.install(self.client, self.ctx)
+        self.client.add_listener(self._on_ready, "on_ready")
+        self.client.add_listener(self._on_channel_change, "on_guild_channel_delete")
+        self.client.add_listener(self._on_channel_update, "on_guild_channel_update")
+        self.client.add_listener(self._on_message_delete, "on_raw_message_delete")
+
+    def _owner(self, discord_id: int) -> ObjectKey | None:
+        for key, binding in self.ctx.bindings.items():
+            if binding.discord_id == discord_id:
+                return key
+        return None
+
+    async def _on_ready(self) -> None:
+        log.info("event=gateway_ready guilds=%d", len(self.client.guilds))
+        self.request(None, reload=True)
+
+    async def _on_channel_change(self, channel: disnake.abc.GuildChannel) -> None:
+        key = self._owner(channel.id)
+        if key is not None:
+            log.info("event=drift key=%s channel=%s", key, channel.id)
+            self.request(key.guild)
+
+    async def _on_channel_update(
+        self, before: disnake.abc.GuildChannel, after: disnake.abc.GuildChannel
+    ) -> None:
+        await self._on_channel_change(after)
+
+    async def _on_message_delete(self, payload: disnake.RawMessageDeleteEvent) -> None:
+        key = self._owner(payload.message_id)
+        if key is not None:
+            log.info("event=drift key=%s message=%s", key, payload.message_id)
+            self.request(key.guild)
+
+
+def _log_outcome(outcome: Outcome) -> None:
+    action = outcome.action
+    if not action.writes:
+        return
+    if outcome.ok:
+        log.info("event=action action=%r key=%s reason=%r outcome=ok", action.verb, action.key, action.reason)
+    else:
+        log.warning(
+            "event=action action=%r key=%s reason=%r outcome=error error=%r",
+            action.verb,
+            action.key,
+            action.reason,
+            outcome.error,
+        )

@@ -1,0 +1,193 @@
+"""The long-running bot: apply -> Discord within a second, leader election and handover, schedules once.
+
+Runners talk to the emulator's gateway and REST API with the real disnake client, and to a
+real Postgres. The two-process test runs ``hlb bot run`` twice and kills the leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from reconcile_world import GUILD_ID, ROOT, World, run_world
+
+from hlb.bot.runner import BotOptions, Runner
+from hlb.cli import main
+from hlb.settings import Settings
+from hlb.testing import Emulator
+
+pytestmark = pytest.mark.timeout(90)
+
+FAST = BotOptions(resync=600, election=0.2, tick=0.1, debounce=0.02)
+
+
+async def eventually(check: Callable[[], bool], within: float = 10.0) -> float:
+    """Poll ``check`` until true; return the seconds it took (fail after ``within``)."""
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > within:
+            raise AssertionError(f"not true within {within}s")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+def runner(w: World, clock: Callable[[], datetime] | None = None) -> Runner:
+    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+    made = Runner(settings, w.url, FAST)
+    if clock is not None:
+        made.clock = clock
+    return made
+
+
+def logs_topic(emu: Emulator) -> str:
+    channel = emu.state.guilds[GUILD_ID].channel_named("📜-logs", 0)
+    return channel.topic or ""
+
+
+def test_an_apply_reaches_discord_within_a_second(db_url: str, tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        w.apply()
+        bot, stop = runner(w), asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        await asyncio.wait_for(bot.ready.wait(), 15)
+        assert bot.leader and logs_topic(w.emu).startswith("Noisy")
+        w.edit_spec("channels/infra.yaml", "topic: Noisy machine output", "topic: Quieter machine output")
+        await asyncio.to_thread(w.apply)  # returns after COMMIT
+        took = await eventually(lambda: logs_topic(w.emu).startswith("Quieter"))
+        print(f"apply -> Discord: {took * 1000:.0f} ms")
+        assert took < 1.0
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    run_world(db_url, tmp_path, scenario)
+
+
+def test_a_channel_deleted_by_hand_is_healed_from_the_gateway_event(db_url: str, tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        w.apply()
+        bot, stop = runner(w), asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        await asyncio.wait_for(bot.ready.wait(), 15)
+        guild = w.emu.state.guilds[GUILD_ID]
+        await eventually(lambda: bool(bot.client.guilds))
+        logs = guild.channel_named("📜-logs", 0)
+        w.emu.human_delete_channel(logs.id)
+        await eventually(lambda: any(c.name == "📜-logs" for c in guild.channels.values()), within=5)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    run_world(db_url, tmp_path, scenario)
+
+
+def test_a_schedule_fires_once_across_replicas_and_a_handover(db_url: str, tmp_path: Path) -> None:
+    slot_time = datetime(2026, 11, 26, 8, 0, 20, tzinfo=UTC)  # daily-report: "0 8 * * *"
+
+    async def scenario(w: World) -> None:
+        w.apply()
+        first, second = runner(w, lambda: slot_time), runner(w, lambda: slot_time)
+        stops = asyncio.Event(), asyncio.Event()
+        tasks = [asyncio.create_task(first.run(stops[0])), asyncio.create_task(second.run(stops[1]))]
+        await eventually(lambda: first.leader or second.leader)
+        leader, follower = (first, second) if first.leader else (second, first)
+        assert not follower.leader
+        await eventually(lambda: runs(w.url) == 1)
+        stops[0 if leader is first else 1].set()  # the leader goes away inside the slot
+        await eventually(lambda: follower.leader)
+        await asyncio.sleep(0.5)  # the new leader ticks several times within the slot
+        assert runs(w.url) == 1
+        stops[1 if leader is first else 0].set()
+        await asyncio.gather(*tasks)
+
+    run_world(db_url, tmp_path, scenario)
+
+
+def runs(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM hlb_runtime.workflow_runs WHERE workflow = 'daily-report'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_bot_refuses_to_start_without_a_revision(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    monkeypatch.setenv("DISCORD_TOKEN", "unused")
+    result = CliRunner().invoke(main, ["bot", "run"])
+    assert result.exit_code == 1
+    assert "hlb db upgrade" in result.output or "hlb apply" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_two_bot_processes_one_leads_and_the_other_takes_over(
+    db_url: str, discord_emulator: Emulator, tmp_path: Path
+) -> None:
+    emu = discord_emulator
+    emu.add_guild("Homelab", guild_id=GUILD_ID)
+    for role in ("admins", "on-call"):
+        emu.add_role(GUILD_ID, role)
+    specs = tmp_path / "specs"
+    subprocess.run(["cp", "-r", str(ROOT / "specs"), str(specs)], check=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DISCORD_TOKEN": emu.token,
+        "HLB_DISCORD_API_BASE": emu.base_url,
+        "HLB_GUILD_ID": str(GUILD_ID),
+    }
+    hlb = [sys.executable, "-m", "hlb.cli"]
+    subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+    logs = [tmp_path / "bot1.log", tmp_path / "bot2.log"]
+    bots = [
+        subprocess.Popen(
+            [*hlb, "bot", "run", "--election", "0.3"], env=env, stderr=log.open("w"), stdout=log.open("a")
+        )
+        for log in logs
+    ]
+    try:
+        leader_log = wait_for_leader(logs)
+        leader = bots[logs.index(leader_log)]
+        deadline = time.monotonic() + 20
+        while "event=reconcile guild=homelab" not in leader_log.read_text():  # its first pass is done
+            assert time.monotonic() < deadline, leader_log.read_text()
+            time.sleep(0.05)
+        assert logs_topic(emu).startswith("Noisy")
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(10)
+        infra = specs / "channels" / "infra.yaml"
+        infra.write_text(
+            infra.read_text().replace("topic: Noisy machine output", "topic: Quieter machine output")
+        )
+        subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+        deadline = time.monotonic() + 15
+        while not logs_topic(emu).startswith("Quieter"):
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            time.sleep(0.05)
+        other = logs[1 - logs.index(leader_log)].read_text()
+        assert "event=leader elected=true" in other
+        assert emu.token not in other
+    finally:
+        for bot in bots:
+            if bot.poll() is None:
+                bot.send_signal(signal.SIGTERM)
+                bot.wait(15)
+    assert all(b.returncode is not None for b in bots)
+
+
+def wait_for_leader(logs: list[Path], within: float = 20.0) -> Path:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for log in logs:
+            if log.exists() and "event=leader elected=true" in log.read_text():
+                return log
+        time.sleep(0.05)
+    raise AssertionError("no leader: " + " | ".join(log.read_text() for log in logs if log.exists()))
