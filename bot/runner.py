@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,9 +111,9 @@ class Runner:
                 for name, coro in (
                     ("gateway", self.client.connect(reconnect=True)),
                     ("election", self._elect(stack)),
-                    ("listen", self._listen()),
-                    ("reconcile", self._reconcile_loop()),
-                    ("ticker", self._ticker()),
+                    ("listen", self._resilient("listen", self._listen)),
+                    ("reconcile", self._resilient("reconcile", self._reconcile_loop)),
+                    ("ticker", self._resilient("ticker", self._ticker)),
                 )
             ]
             log.info("event=started application=%s", info.id)
@@ -129,6 +129,19 @@ class Runner:
         for task in done:
             if task is not stopper and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
+
+    async def _resilient(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run ``loop`` forever: a lost database or Discord outage is logged and retried, not fatal."""
+        delay = 1.0
+        while True:
+            try:
+                await loop()
+            except (psycopg.Error, rest.RestError, aiohttp.ClientError, OSError) as error:
+                kind = type(error).__name__
+                log.error("event=loop_error loop=%s error=%s retry_in=%.0fs", name, kind, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                self.request(None, reload=True)  # whatever was missed, the next pass catches up
 
     async def _connect(self, stack: contextlib.AsyncExitStack) -> psycopg.AsyncConnection[Any]:
         conn = await db.connect_async(self.url, autocommit=True)
