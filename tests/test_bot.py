@@ -28,6 +28,7 @@ from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(90)
 
+SECRET = "s3cr3t-value-that-must-not-leak"
 FAST = BotOptions(resync=600, election=0.2, tick=0.1, debounce=0.02)
 
 
@@ -143,6 +144,8 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
         "DISCORD_TOKEN": emu.token,
         "HLB_DISCORD_API_BASE": emu.base_url,
         "HLB_GUILD_ID": str(GUILD_ID),
+        "PROM_TOKEN": SECRET,
+        "SONARR_API_KEY": SECRET,
     }
     hlb = [sys.executable, "-m", "hlb.cli"]
     subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
@@ -174,13 +177,27 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
             time.sleep(0.05)
         other = logs[1 - logs.index(leader_log)].read_text()
         assert "event=leader elected=true" in other
-        assert emu.token not in other
+        everything = "".join(log.read_text() for log in logs) + runtime_dump(db_url)
+        assert emu.token not in everything and SECRET not in everything
     finally:
         for bot in bots:
             if bot.poll() is None:
                 bot.send_signal(signal.SIGTERM)
                 bot.wait(15)
     assert all(b.returncode is not None for b in bots)
+
+
+def runtime_dump(url: str) -> str:
+    """Every row of every hlb_runtime table, as text."""
+    with psycopg.connect(url) as conn:
+        tables = [
+            r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'hlb_runtime'")
+        ]
+        return "".join(
+            str(row)
+            for table in tables
+            for row in conn.execute(f"SELECT * FROM hlb_runtime.{table}")
+        )
 
 
 def wait_for_leader(logs: list[Path], within: float = 20.0) -> Path:
