@@ -17,7 +17,8 @@ from hlb.compiler.kinds.base import Draft, Index, Problem
 from hlb.compiler.templates import JsonPath, dotted_path
 
 VOICE_TYPES = frozenset({"voice", "stage"})
-NO_TEXT_TYPES = frozenset({"voice", "category", "stage"})  # no topic, nsfw or slowmode
+NO_TEXT_TYPES = frozenset({"voice", "category", "stage"})  # no topic
+NO_CHAT_TYPES = frozenset({"category"})  # no nsfw or slowmode (voice and stage channels have a chat)
 MESSAGE_TYPES = frozenset({"text", "announcement"})  # channels a bot message can be posted to
 _USER_LIMIT = {"voice": 99, "stage": 10_000}
 _ARTICLE = {"announcement": "an", "stage": "a", "voice": "a", "text": "a", "category": "a", "forum": "a"}
@@ -175,10 +176,10 @@ class ChannelRules:
         ctype = channel_type(draft)
         if "category" in spec:
             yield from self._category(draft, index, ctype)
-        if ctype in NO_TEXT_TYPES:
-            noun = a_type(ctype)
-            if "topic" in spec:
-                yield Problem("E307", f"{noun} has no topic; remove spec.topic", ("spec", "topic"))
+        noun = a_type(ctype)
+        if ctype in NO_TEXT_TYPES and "topic" in spec:
+            yield Problem("E307", f"{noun} has no topic; remove spec.topic", ("spec", "topic"))
+        if ctype in NO_CHAT_TYPES:
             if spec.get("nsfw"):
                 yield Problem("E307", f"{noun} cannot be marked nsfw; remove spec.nsfw", ("spec", "nsfw"))
             if spec.get("slowmode"):
