@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any, Literal
+
+from hlb import __version__
 
 Severity = Literal["error", "warning"]
 JsonPath = tuple[str | int, ...]
@@ -132,7 +135,9 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> str:
-    """Render diagnostics as ``text``, ``json`` or ``github`` annotations."""
+    """Render diagnostics as ``text``, ``json``, ``github`` annotations or ``sarif`` (SARIF 2.1.0)."""
+    if fmt == "sarif":
+        return json.dumps(to_sarif(diagnostics), indent=2, ensure_ascii=False)
     if fmt == "json":
         errors = sum(1 for d in diagnostics if d.severity == "error")
         payload = {
@@ -144,3 +149,78 @@ def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> str:
     if fmt == "github":
         return "\n".join(d.format_github() for d in diagnostics)
     return "\n".join(d.format_text() for d in diagnostics)
+
+
+# --- SARIF 2.1.0 (GitHub code scanning: github/codeql-action/upload-sarif) ----------------------------
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+HOME_URL = "https://hlb.dev"
+ERRORS_URL = f"{HOME_URL}/docs/errors.md"
+# The sections of docs/errors.md, as the anchors GitHub gives their headings (a test keeps them in step).
+ERROR_SECTIONS: dict[str, str] = {
+    "E1": "files-and-yaml-e1xx",
+    "E2": "envelope-and-schema-e2xx",
+    "E3": "names-and-references-e3xx",
+    "E4": "discord-limits-e4xx",
+    "E5": "templates-interpolation-schedules-e5xx",
+    "E6": "plans-and-the-database-e6xx",
+    "E7": "the-bot-and-discord-e7xx",
+}
+
+
+def help_uri(code: str) -> str:
+    """Where a code is documented: its section of docs/errors.md."""
+    anchor = ERROR_SECTIONS.get(code[:2])
+    return f"{ERRORS_URL}#{anchor}" if anchor else ERRORS_URL
+
+
+def artifact_uri(file: str) -> dict[str, str]:
+    """A SARIF artifactLocation: relative paths stay relative (to the checkout), absolute become file:."""
+    from urllib.parse import quote
+
+    if PureWindowsPath(file).drive or file.startswith("/"):
+        path = PureWindowsPath(file) if PureWindowsPath(file).drive else PurePosixPath(file)
+        return {"uri": path.as_uri()}
+    return {"uri": quote(file.replace("\\", "/"), safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def to_sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, Any]:
+    """One SARIF 2.1.0 log with one run: a rule for every code used, a result for every diagnostic."""
+    codes = sorted({d.code for d in diagnostics})
+    index = {code: i for i, code in enumerate(codes)}
+    rules = []
+    for code in codes:
+        level = "error" if any(d.code == code and d.severity == "error" for d in diagnostics) else "warning"
+        rules.append(
+            {
+                "id": code,
+                "name": code,
+                "shortDescription": {"text": CODES[code]},
+                "helpUri": help_uri(code),
+                "help": {"text": f"{code}: {CODES[code]}. See {help_uri(code)}"},
+                "defaultConfiguration": {"level": level},
+            }
+        )
+    results = []
+    for d in diagnostics:
+        result: dict[str, Any] = {
+            "ruleId": d.code,
+            "ruleIndex": index[d.code],
+            "level": "error" if d.severity == "error" else "warning",
+            "message": {"text": d.message or CODES[d.code]},
+        }
+        if d.file:
+            region = {"startLine": max(d.line, 1), "startColumn": max(d.col, 1)}
+            result["locations"] = [
+                {"physicalLocation": {"artifactLocation": artifact_uri(d.file), "region": region}}
+            ]
+        results.append(result)
+    driver = {
+        "name": "hlb",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": HOME_URL,
+        "rules": rules,
+    }
+    run = {"tool": {"driver": driver}, "columnKind": "unicodeCodePoints", "results": results}
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}

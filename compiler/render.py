@@ -1,6 +1,7 @@
 """Render plans for people and machines: Terraform-style text, stable JSON, Markdown.
 
-The JSON form is documented in docs/plan-format.md and versioned by
+The Markdown form (a pull-request comment) is built in ``review.py``. The JSON
+form is documented in docs/plan-format.md and versioned by
 ``format_version``; a saved plan (``hlb plan -o plan.json``) is the same JSON
 plus the full desired model, and ``load_saved_plan`` reads it back.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from hlb.compiler.model import Model
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
+from hlb.compiler.review import render_review
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _MAX_VALUE = 100
@@ -108,27 +110,8 @@ def render_json(plan: Plan) -> str:
 
 
 def render_markdown(plan: Plan) -> str:
-    s = plan.summary()
-    if not plan.has_changes:
-        return "### hlb plan\n\nNo changes. The database matches the specs."
-    lines = [
-        "### hlb plan",
-        "",
-        f"**{s['create']}** to create, **{s['update']}** to update, **{s['delete']}** to delete.",
-        "",
-    ]
-    deletes = [op for op in plan.ops if isinstance(op, DeleteOp)]
-    if deletes:
-        lines.append("> [!WARNING]")
-        names = [f"`{op.key.kind} {op.key.name}`" for op in deletes[:20]]
-        more = f" and {len(deletes) - 20} more" if len(deletes) > 20 else ""
-        lines.append(f"> Destructive: {len(deletes)} deleted: " + ", ".join(names) + more)
-        lines.append("")
-    lines += ["<details><summary>Changes</summary>", "", "```diff"]
-    for op in plan.ops:
-        lines.extend(line.replace("  ", "", 1) for line in _op_lines(op))
-    lines += ["```", "", "</details>"]
-    return "\n".join(lines)
+    """The plan as a pull-request comment (GitHub-flavoured Markdown); see ``hlb.compiler.review``."""
+    return render_review(plan)
 
 
 class SavedPlanError(ValueError):

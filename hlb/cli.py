@@ -115,7 +115,11 @@ def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool 
 @main.command()
 @PATHS
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "sarif"]),
+    default="text",
+    show_default=True,
 )
 @click.option("--reference", is_flag=True, hidden=True, help="Use the slow reference parser and validator.")
 def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
@@ -124,7 +128,7 @@ def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
     from hlb.compiler.diagnostics import render_diagnostics
 
     result = compile_paths(paths, reference=reference)
-    if result.diagnostics or fmt == "json":
+    if result.diagnostics or fmt in ("json", "sarif"):
         out = render_diagnostics(result.diagnostics, fmt)
         if out:
             click.echo(out)

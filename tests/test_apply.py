@@ -101,8 +101,8 @@ def test_removed_objects_are_deleted_in_reverse_order(db_url: str) -> None:
     kinds = [k.kind for k in deleted]
     assert kinds == sorted(kinds, key=order.index, reverse=True)
     markdown = render_markdown(plan)
-    assert f"> Destructive: {len(deleted)} deleted: " in markdown
-    assert f"- {deleted[0].kind} {deleted[0].name} (guild {deleted[0].guild})" in markdown
+    assert f"> **⚠️ Destructive changes ({len(deleted)})**" in markdown
+    assert f"> - **delete** {deleted[0].kind} `{deleted[0].name}`" in markdown
     assert apply(db_url, keep).revision == 2
     _, stored = stored_model(db_url)
     assert stored.by_key() == keep.by_key()
