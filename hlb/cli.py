@@ -431,5 +431,12 @@ def db_url() -> None:
     click.echo(database_url())
 
 
+# Commands kept in their own modules (each imports its heavy parts lazily).
+from hlb.cli_import import import_discord  # noqa: E402
+from hlb.cli_scaffold import init_command, schema_command  # noqa: E402
+
+for _command in (init_command, schema_command, import_discord):
+    main.add_command(_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
