@@ -233,6 +233,8 @@ class Runner:
             return
         self.passes += 1
         for report in reports:
+            for problem in report.problems:
+                log.warning("event=render guild=%s problem=%r", report.guild, problem)
             writes = len(report.plan.writes) if report.plan else 0
             log.info(
                 "event=reconcile guild=%s writes=%d drifted=%d failed=%d%s",

@@ -370,6 +370,7 @@ def bot_run(resync: float, election: float, log_level: str) -> None:
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("disnake").setLevel(logging.WARNING)
+    logging.getLogger("disnake.client").setLevel(logging.ERROR)  # "voice will NOT be supported"
     runner = Runner(load_settings(), database_url(), BotOptions(resync=resync, election=election))
 
     async def serve() -> None:
