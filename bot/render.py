@@ -15,15 +15,16 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from hlb.compiler.durations import format_duration
 from hlb.compiler.model import SpecObject
 from hlb.compiler.templates import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
 from hlb.reconciler.state import RenderedMessage
+
+if TYPE_CHECKING:  # aiohttp is the bot's (rendering alone, as `hlb preview` does, never fetches)
+    import aiohttp
 
 DEFAULT_TIMEOUT = 5  # seconds, when a source names none
 MAX_BODY = 1 << 20  # bytes of a source response
@@ -80,6 +81,8 @@ async def _fetch(
     session: aiohttp.ClientSession, http: Mapping[str, Any], secrets: Mapping[str, str], context: Any
 ) -> tuple[Any, str | None]:
     """``(value, None)`` or ``(None, reason)``; reasons are built from the spec, never from secrets."""
+    import aiohttp
+
     given = http.get("timeout")
     timeout = float(given) if isinstance(given, int | float) and given > 0 else float(DEFAULT_TIMEOUT)
     url, method = str(http.get("url") or ""), str(http.get("method") or "GET")
@@ -103,6 +106,8 @@ async def _fetch(
 async def _request(
     session: aiohttp.ClientSession, method: str, url: str, headers: Mapping[str, str], timeout: float
 ) -> Any:
+    import aiohttp
+
     limit = aiohttp.ClientTimeout(total=timeout)
     async with session.request(
         method, url, headers=headers, timeout=limit, allow_redirects=False

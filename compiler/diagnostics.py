@@ -79,6 +79,7 @@ CODES: dict[str, str] = {
     "E606": "the bot's database role cannot be set up",
     # the bot and Discord
     "E701": "cannot talk to Discord (token or API base)",
+    "E702": "the bot's packages are not installed",
 }
 
 

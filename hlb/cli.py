@@ -9,75 +9,17 @@ a traceback. Set HLB_DEBUG=1 to see tracebacks of unexpected faults.
 from __future__ import annotations
 
 import gc
-import os
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from hlb import __version__
-
-PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-
-
-def fail(message: str, code: str | None = None) -> NoReturn:
-    click.echo(f"error: {code + ' ' if code else ''}{message}", err=True)
-    sys.exit(1)
-
-
-def database_url() -> str:
-    from hlb.db import resolve_url
-    from hlb.settings import load_settings
-
-    return resolve_url(load_settings())
-
-
-def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn known operational errors into one line on stderr and exit 1."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except click.exceptions.Exit:
-            raise
-        except Exception as exc:
-            message = known_failure(exc)
-            if message is None or os.environ.get("HLB_DEBUG"):
-                raise
-            fail(message)
-
-    return wrapper
-
-
-def known_failure(exc: Exception) -> str | None:
-    import psycopg
-
-    from hlb import db
-    from hlb.compiler.apply import StalePlan
-    from hlb.compiler.history import RevisionNotFound
-    from hlb.compiler.render import SavedPlanError
-    from hlb.settings import ConfigError
-
-    if isinstance(exc, StalePlan):
-        return f"E601 {exc}"
-    if isinstance(exc, SavedPlanError):
-        return f"E602 saved plan: {exc}"
-    if isinstance(exc, RevisionNotFound):
-        return f"E604 {exc}"
-    if isinstance(exc, db.DatabaseError):
-        return f"{exc.code} {exc}"
-    if isinstance(exc, ConfigError):
-        return f"{exc.code} {exc}"
-    if isinstance(exc, psycopg.OperationalError):
-        return (
-            "E605 lost the connection to the database; the transaction was rolled back and nothing was "
-            "changed. Check the database and run the command again."
-        )
-    return None
+from hlb.cli_common import PATHS, compile_or_exit, database_url, fail, guarded
+from hlb.cli_import import import_discord
+from hlb.cli_preview import preview
+from hlb.cli_scaffold import init_command, schema_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,23 +35,6 @@ def main() -> None:
     # A command builds many small containers and frees few: the default thresholds make the
     # cyclic GC rescan them over and over (over half the time of compiling 10,000 objects).
     gc.set_threshold(100_000, 50, 100)
-
-
-def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool = False) -> Any:
-    from hlb.compiler.compile import compile_paths
-    from hlb.compiler.diagnostics import render_diagnostics
-
-    result = compile_paths(paths, reference=reference)
-    if result.diagnostics:
-        click.echo(render_diagnostics(result.diagnostics, fmt), err=fmt == "text")
-    if not result.ok:
-        errors = sum(1 for d in result.diagnostics if d.severity == "error")
-        if fmt == "text":
-            click.echo(
-                f"{errors} error(s); nothing was changed. Fix them and run the command again.", err=True
-            )
-        sys.exit(1)
-    return result
 
 
 @main.command()
@@ -433,10 +358,7 @@ def db_url() -> None:
 
 
 # Commands kept in their own modules (each imports its heavy parts lazily).
-from hlb.cli_import import import_discord  # noqa: E402
-from hlb.cli_scaffold import init_command, schema_command  # noqa: E402
-
-for _command in (init_command, schema_command, import_discord):
+for _command in (init_command, schema_command, import_discord, preview):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

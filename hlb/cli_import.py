@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from hlb.cli import fail, guarded
+from hlb.cli_common import fail, guarded
 
 
 @click.command("import-discord")

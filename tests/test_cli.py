@@ -133,3 +133,11 @@ def test_db_commands(hlb) -> None:  # type: ignore[no-untyped-def]
     assert "head:" in hlb("db", "current").output
     assert hlb("db", "upgrade").exit_code == 0
     assert hlb("db", "url").output.startswith("postgresql")
+
+
+def test_a_missing_bot_package_is_one_line_naming_the_extra() -> None:
+    from hlb.cli_common import known_failure
+
+    message = known_failure(ModuleNotFoundError("No module named 'disnake'", name="disnake"))
+    assert message is not None and message.startswith("E702") and "hlb[bot]" in message
+    assert known_failure(ModuleNotFoundError("No module named 'other'", name="other")) is None

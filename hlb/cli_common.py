@@ -1,0 +1,93 @@
+"""Helpers every `hlb` command module shares: one-line failures, the database URL, compiling specs.
+
+Kept apart from ``hlb.cli`` (the command group) so command modules such as
+``hlb.cli_import`` can use them without importing the group they are added to.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+import click
+
+PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+
+
+def fail(message: str, code: str | None = None) -> NoReturn:
+    click.echo(f"error: {code + ' ' if code else ''}{message}", err=True)
+    sys.exit(1)
+
+
+def database_url() -> str:
+    from hlb.db import resolve_url
+    from hlb.settings import load_settings
+
+    return resolve_url(load_settings())
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn known operational errors into one line on stderr and exit 1."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:
+            message = known_failure(exc)
+            if message is None or os.environ.get("HLB_DEBUG"):
+                raise
+            fail(message)
+
+    return wrapper
+
+
+def known_failure(exc: Exception) -> str | None:
+    import psycopg
+
+    from hlb import db
+    from hlb.compiler.apply import StalePlan
+    from hlb.compiler.history import RevisionNotFound
+    from hlb.compiler.render import SavedPlanError
+    from hlb.settings import ConfigError
+
+    if isinstance(exc, StalePlan):
+        return f"E601 {exc}"
+    if isinstance(exc, SavedPlanError):
+        return f"E602 saved plan: {exc}"
+    if isinstance(exc, RevisionNotFound):
+        return f"E604 {exc}"
+    if isinstance(exc, db.DatabaseError):
+        return f"{exc.code} {exc}"
+    if isinstance(exc, ConfigError):
+        return f"{exc.code} {exc}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name in ("disnake", "aiohttp"):
+        return f"E702 this command needs the bot's packages ({exc.name}): pip install 'hlb[bot]'"
+    if isinstance(exc, psycopg.OperationalError):
+        return (
+            "E605 lost the connection to the database; the transaction was rolled back and nothing was "
+            "changed. Check the database and run the command again."
+        )
+    return None
+
+
+def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool = False) -> Any:
+    from hlb.compiler.compile import compile_paths
+    from hlb.compiler.diagnostics import render_diagnostics
+
+    result = compile_paths(paths, reference=reference)
+    if result.diagnostics:
+        click.echo(render_diagnostics(result.diagnostics, fmt), err=fmt == "text")
+    if not result.ok:
+        errors = sum(1 for d in result.diagnostics if d.severity == "error")
+        if fmt == "text":
+            click.echo(
+                f"{errors} error(s); nothing was changed. Fix them and run the command again.", err=True
+            )
+        sys.exit(1)
+    return result
