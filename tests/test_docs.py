@@ -34,3 +34,35 @@ def test_yaml_examples_in_docs_validate(block: str, tmp_path: Path) -> None:
     (tmp_path / "example.yaml").write_text(block, encoding="utf-8")
     result = compile_paths([str(tmp_path / "example.yaml")], env={})
     assert result.ok, "\n".join(d.format_text() for d in result.diagnostics)
+
+
+def _schema_fields(node: object) -> set[str]:
+    """Every property name declared anywhere in a schema (nested objects, $defs, arrays)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == "properties" and isinstance(value, dict):
+                found |= set(value)
+            found |= _schema_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _schema_fields(value)
+    return found
+
+
+@pytest.mark.parametrize("kind", ["guild", "channel", "dashboard", "command", "workflow"])
+def test_each_kind_page_documents_exactly_the_schema_fields(kind: str) -> None:
+    import json
+    import re
+
+    schemas = ROOT / "compiler" / "schemas"
+    fields = _schema_fields(json.loads((schemas / f"{kind}.schema.json").read_text()))
+    shared = _schema_fields(json.loads((schemas / "common.schema.json").read_text()))
+    page = (ROOT / "docs" / "kinds" / f"{kind}.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z_A-Z]+)`", page, flags=re.MULTILINE))
+    envelope = {"apiVersion", "kind", "name", "guild", "labels", "spec"}  # docs/model.md and each page's top
+    missing = sorted(f for f in fields - envelope if f"`{f}`" not in page and f"{f}:" not in page)
+    assert not missing, f"docs/kinds/{kind}.md does not mention {missing}"
+    context = {"user", "member", "channel", "options", "inputs", "steps", "sources", "now"}  # template names
+    unknown = sorted(documented - fields - shared - envelope - context)
+    assert not unknown, f"docs/kinds/{kind}.md documents fields the schema does not have: {unknown}"
