@@ -5,25 +5,32 @@ round-trip parser for anything unusual), interpolate ``${VAR}``, check each
 document against its kind's JSON Schema, resolve guilds, check uniqueness,
 run each kind's reference and limit checks, normalize, hash. Every problem of
 every stage is collected, so one run reports them all; positions are filled in
-at the end from the round-trip parse of just the files that have problems.
+from the round-trip parse of just the files that have problems.
+
+The stages up to the schema check depend on one file alone
+(``hlb.compiler.units``); with a cache (``hlb.compiler.cache``) an unchanged
+file's unit is read instead of computed, and so is each document's kind check
+while its guild and the drafts it looked up are unchanged. Guild resolution,
+uniqueness and the order of diagnostics are computed on every run, so a
+compile from the cache gives exactly the result of one without it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hlb.compiler import positions, schema
+from hlb.compiler import positions
+from hlb.compiler.cache import CompileCache, default_cache
+from hlb.compiler.checks import Row, check_rows
 from hlb.compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
-from hlb.compiler.interpolate import interpolate
-from hlb.compiler.kinds import rules_for
-from hlb.compiler.kinds.base import Draft, Index
-from hlb.compiler.loader import Document, load_fast
-from hlb.compiler.model import Model, ObjectKey, Origin, SpecObject
+from hlb.compiler.document import Document
+from hlb.compiler.model import Model
 from hlb.compiler.sources import SourceFile, discover, read_source
+from hlb.compiler.units import Checked, FileUnit, at, compile_file
 
 
 @dataclass(frozen=True)
@@ -45,12 +52,18 @@ def compile_paths(
     env: Mapping[str, str] | None = None,
     *,
     reference: bool = False,
+    cache: CompileCache | bool | None = None,
 ) -> CompileResult:
     """Compile the spec files under ``paths``.
 
     ``reference=True`` takes the slow reference path (ruamel.yaml and
     python-jsonschema) end to end; the benchmark and the differential tests
-    use it to prove both paths agree.
+    use it to prove both paths agree. It never uses the cache.
+
+    ``cache``: a ``CompileCache``, True for the default one (``$HLB_HOME/cache``
+    unless ``HLB_NO_CACHE`` is set), False for none. Left as None, the default
+    one is used when compiling against the process's own environment (``env``
+    None, as the CLI does) and none otherwise.
     """
     files, diagnostics = discover(paths)
     sources: dict[str, SourceFile] = {}
@@ -60,7 +73,10 @@ def compile_paths(
             diagnostics.append(read)
         else:
             sources[read.path] = read
-    return compile_sources(list(sources.values()), env, reference=reference, initial=diagnostics)
+    if cache is None:
+        cache = env is None
+    store = cache if isinstance(cache, CompileCache) else (default_cache() if cache else None)
+    return compile_sources(list(sources.values()), env, reference=reference, initial=diagnostics, cache=store)
 
 
 def compile_sources(
@@ -69,61 +85,48 @@ def compile_sources(
     *,
     reference: bool = False,
     initial: Iterable[Diagnostic] = (),
+    cache: CompileCache | None = None,
 ) -> CompileResult:
+    """Compile already read sources; units of unchanged files come from ``cache`` when one is given."""
     environ = os.environ if env is None else env
-    diagnostics = list(initial)
-    documents: list[Document] = []
+    store = None if reference else cache
+    units: list[FileUnit] = []
     for src in sources:
-        if reference:
-            from hlb.compiler.roundtrip import load_roundtrip
+        unit = store.load(src, environ) if store is not None else None
+        if unit is None:
+            unit = compile_file(src, environ, reference=reference, record=store is not None)
+        units.append(unit)
 
-            docs, load_problems = load_roundtrip(src)
-        else:
-            docs, load_problems = load_fast(src)
-        documents.extend(docs)
-        diagnostics.extend(load_problems)
-
-    checked: list[tuple[Document, dict[str, Any]]] = []
-    for doc in documents:
-        data, unresolved = interpolate(doc.data, environ)
-        diagnostics.extend(_at(doc, path, code, message) for path, code, message in unresolved)
-        reported = {tuple(path) for path, _, _ in unresolved}  # one problem per spot: the unset variable
-        schema_problems = [
-            p for p in schema.validate_document(data, reference=reference) if tuple(p.path) not in reported
-        ]
-        diagnostics.extend(_at(doc, p.path, p.code, p.message) for p in schema_problems)
-        if not schema_problems:
-            checked.append((doc, data))
-
-    drafts = _drafts(checked, diagnostics)
-    index = Index(drafts)
-    objects: list[SpecObject] = []
-    for draft in drafts:
-        rules = rules_for(draft.kind)
-        findings = list(rules.check(draft, index))
-        diagnostics.extend(_at_draft(draft, p.path, p.code, p.message) for p in findings)
-        if not findings:
-            key = ObjectKey(draft.guild, draft.kind, draft.name)
-            objects.append(
-                SpecObject.build(key, draft.labels, rules.normalize(draft), Origin(draft.file, draft.line))
-            )
+    diagnostics = list(initial)
+    for unit in units:
+        diagnostics.extend(unit.load_problems)
+    for unit in units:
+        diagnostics.extend(unit.doc_problems)
+    rows = _guilds([item for unit in units for item in unit.checked], diagnostics)
+    objects, fresh = check_rows(rows, units, diagnostics)
 
     by_file = {s.path: s for s in sources}
-    diagnostics = sort_diagnostics(positions.resolve(diagnostics, by_file))
+    diagnostics = positions.resolve(diagnostics, by_file)
+    for record, start, stop in fresh:  # new records keep their findings positioned
+        record[2] = diagnostics[start:stop]
+    diagnostics = sort_diagnostics(diagnostics)
+    if store is not None:
+        store.save(units)
     model = None if has_errors(diagnostics) else Model.of(objects)
-    return CompileResult(model, diagnostics, files=len(sources), documents=len(documents))
+    documents = sum(unit.documents for unit in units)
+    return CompileResult(model, diagnostics, files=len(sources), documents=documents)
 
 
-def _drafts(checked: list[tuple[Document, dict[str, Any]]], diagnostics: list[Diagnostic]) -> list[Draft]:
+def _guilds(checked: list[Checked], diagnostics: list[Diagnostic]) -> list[Row]:
     """Resolve each document's guild and reject duplicate identities."""
     guilds: dict[str, Document] = {}
-    for doc, data in checked:
+    for doc, data in _pairs(checked):
         if data["kind"] == "Guild":
             name = data["name"]
             if name in guilds:
                 first = guilds[name]
                 diagnostics.append(
-                    _at(
+                    at(
                         doc,
                         ("name",),
                         "E301",
@@ -135,12 +138,12 @@ def _drafts(checked: list[tuple[Document, dict[str, Any]]], diagnostics: list[Di
                 guilds.setdefault(name, doc)
     only_guild = next(iter(guilds)) if len(guilds) == 1 else None
     ids: dict[str, str] = {}
-    for doc, data in checked:
+    for doc, data in _pairs(checked):
         guild_id = data.get("spec", {}).get("id") if data["kind"] == "Guild" else None
         if isinstance(guild_id, str) and guilds.get(data["name"]) is doc:
             if guild_id in ids:
                 diagnostics.append(
-                    _at(
+                    at(
                         doc,
                         ("spec", "id"),
                         "E308",
@@ -150,9 +153,10 @@ def _drafts(checked: list[tuple[Document, dict[str, Any]]], diagnostics: list[Di
                 )
             ids.setdefault(guild_id, data["name"])
 
-    drafts: list[Draft] = []
+    rows: list[Row] = []
     seen: dict[tuple[str, str, str], Document] = {}
-    for doc, data in checked:
+    for item in checked:
+        doc, data = item.doc, item.data
         kind, name = data["kind"], data["name"]
         if kind == "Guild":
             guild = name
@@ -161,7 +165,7 @@ def _drafts(checked: list[tuple[Document, dict[str, Any]]], diagnostics: list[Di
             if guild not in guilds:
                 known = ", ".join(sorted(guilds)) or "none"
                 diagnostics.append(
-                    _at(
+                    at(
                         doc,
                         ("guild",),
                         "E302",
@@ -179,13 +183,13 @@ def _drafts(checked: list[tuple[Document, dict[str, Any]]], diagnostics: list[Di
                 )
             else:
                 why = "no Guild object is declared; add one (kind: Guild) or set `guild:`"
-            diagnostics.append(_at(doc, ("kind",), "E303", f"{kind} '{name}' has no guild: {why}"))
+            diagnostics.append(at(doc, ("kind",), "E303", f"{kind} '{name}' has no guild: {why}"))
             continue
         identity = (guild, kind, name)
         if kind != "Guild" and identity in seen:
             first = seen[identity]
             diagnostics.append(
-                _at(
+                at(
                     doc,
                     ("name",),
                     "E301",
@@ -197,24 +201,9 @@ def _drafts(checked: list[tuple[Document, dict[str, Any]]], diagnostics: list[Di
         seen[identity] = doc
         if kind == "Guild" and guilds.get(name) is not doc:
             continue
-        drafts.append(
-            Draft(
-                doc.file,
-                doc.index,
-                doc.line,
-                guild,
-                kind,
-                name,
-                data.get("labels") or {},
-                data.get("spec") or {},
-            )
-        )
-    return drafts
+        rows.append((item, guild))
+    return rows
 
 
-def _at(doc: Document, path: Iterable[str | int], code: str, message: str) -> Diagnostic:
-    return Diagnostic(doc.file, 0, 0, code, message, doc=doc.index, path=tuple(path))
-
-
-def _at_draft(draft: Draft, path: Iterable[str | int], code: str, message: str) -> Diagnostic:
-    return Diagnostic(draft.file, 0, 0, code, message, doc=draft.doc, path=tuple(path))
+def _pairs(checked: list[Checked]) -> Iterator[tuple[Document, dict[str, Any]]]:
+    return ((item.doc, item.data) for item in checked)

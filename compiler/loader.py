@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml_rs
 from yaml_rs import AliasLimits, DuplicateKeyPolicy
 
 from hlb.compiler.diagnostics import Diagnostic
+from hlb.compiler.document import Document
 from hlb.compiler.positions import document_lines
 from hlb.compiler.sources import SourceFile
 
@@ -71,16 +71,6 @@ _LONG_LINE = re.compile(rf"\n[^\n]{{{_LONG}}}")
 _SPACES_LINE = re.compile(r"\n +\n")
 _SPACES_AFTER_HEADER = re.compile(r"[|>][-+0-9]*[ ]*(?:#[^\n]*)?\n +\n")  # ruamel rejects some
 _HEADER_AT_END = re.compile(r"[|>][-+0-9]*[ ]*(?:#.*)?$")  # yaml_rs: empty block scalar at the end is "\n"
-
-
-@dataclass(frozen=True)
-class Document:
-    """One non-empty document of a spec file, as plain data."""
-
-    file: str
-    index: int  # index of the document within its file, counting empty documents too
-    line: int  # 1-based line of the document's first key
-    data: dict[str, Any]
 
 
 def load_fast(src: SourceFile) -> tuple[list[Document], list[Diagnostic]]:

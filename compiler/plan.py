@@ -13,8 +13,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 
 PLAN_FORMAT_VERSION = 1
@@ -137,6 +135,8 @@ def diff_models(old: Model, new: Model, base_revision: int | None = None) -> Pla
 
 def diff_objects(old: SpecObject, new: SpecObject) -> tuple[FieldChange, ...]:
     """Field-level changes between two versions of one object (labels and spec)."""
+    from deepdiff import DeepDiff  # on first use: a plan without updates never needs it
+
     a = {"labels": dict(old.labels), "spec": old.spec}
     b = {"labels": dict(new.labels), "spec": new.spec}
     tree = DeepDiff(a, b, view="tree", ignore_order=False)
