@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gzip
 import json
 import os
 import re
@@ -41,17 +42,20 @@ class FieldError:
     message: str
 
 
+BUNDLED = Path(__file__).resolve().parent / "discord_api_spec" / "openapi.json.gz"
+
+
 def spec_path() -> Path:
-    """The spec file: ``HLB_DISCORD_OPENAPI`` or ``shared/discord-api-spec`` next to the repo."""
+    """The spec file: ``HLB_DISCORD_OPENAPI``, else the copy shipped in this package (gzipped).
+
+    The copy is discord/discord-api-spec (MIT, see ``discord_api_spec/LICENSE`` and ``SOURCE.txt``)."""
     given = os.environ.get("HLB_DISCORD_OPENAPI")
-    if given:
-        return Path(given)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "discord-api-spec" / "openapi.json"
-        if candidate.is_file():
-            return candidate
-    return Path("/work/shared/discord-api-spec/openapi.json")
+    return Path(given) if given else BUNDLED
+
+
+def _read(path: Path) -> Any:
+    data = path.read_bytes()
+    return json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
 
 
 def _loosen(node: Any) -> Any:
@@ -70,7 +74,7 @@ def _loosen(node: Any) -> Any:
 @functools.cache
 def load_spec() -> dict[str, Any]:
     """The loosened spec, parsed once per process."""
-    raw = json.loads(spec_path().read_text())
+    raw = _read(spec_path())
     spec: dict[str, Any] = _loosen(raw)
     spec["components"]["schemas"]["SnowflakeType"] = {
         "anyOf": [
