@@ -174,22 +174,10 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         await run.created(action.key, int(message["id"]), channel_id)
         return int(message["id"])
     if isinstance(action, a.EditMessage):
-        route = Route(
-            "PATCH",
-            "/channels/{channel_id}/messages/{message_id}",
-            channel_id=action.channel_id,
-            message_id=action.message_id,
-        )
-        await rest.call(http, route, json=dict(action.payload))
+        await rest.call(http, _message_route("PATCH", action), json=dict(action.payload))
         return None
     if isinstance(action, a.DeleteMessage):
-        route = Route(
-            "DELETE",
-            "/channels/{channel_id}/messages/{message_id}",
-            channel_id=action.channel_id,
-            message_id=action.message_id,
-        )
-        await _gone_is_fine(http, route)
+        await _gone_is_fine(http, _message_route("DELETE", action))
         return None
     if isinstance(action, a.OverwriteCommands):
         route = Route(
@@ -202,6 +190,11 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         run.command_ids.update({str(c["name"]): int(c["id"]) for c in result if c.get("type", 1) == 1})
         return None
     raise TypeError(f"no executor for {type(action).__name__}")
+
+
+def _message_route(method: str, action: a.EditMessage | a.DeleteMessage) -> Route:
+    path = "/channels/{channel_id}/messages/{message_id}"
+    return Route(method, path, channel_id=action.channel_id, message_id=action.message_id)
 
 
 async def _gone_is_fine(http: HTTPClient, route: Route) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
@@ -79,39 +79,46 @@ def describe(url: str) -> str:
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     """A psycopg connection, JSON handled by orjson; DatabaseUnavailable when unreachable."""
+    params, extra = _options(url, "hlb")
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, **extra)
+    except psycopg.OperationalError as exc:
+        raise _unreachable(url, params, exc) from exc
+    return _with_json(conn)
+
+
+async def connect_async(url: str, *, autocommit: bool = True) -> psycopg.AsyncConnection[Any]:
+    """The bot's asyncio connection, set up like ``connect``; DatabaseUnavailable when unreachable."""
+    params, extra = _options(url, "hlb-bot")
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=autocommit, **extra)
+    except psycopg.OperationalError as exc:
+        raise _unreachable(url, params, exc) from exc
+    return _with_json(conn)
+
+
+def _options(url: str, application: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The URL's parameters, and the connect options hlb adds unless the URL sets them."""
     try:
         params = conninfo_to_dict(url)
     except psycopg.Error as exc:  # psycopg's message may quote the password: do not repeat it
         raise DatabaseUnavailable(
             f"the database URL {redact_url(url)} is not a valid Postgres URL or connection string"
         ) from exc
-    extra: dict[str, Any] = {}
-    if "connect_timeout" not in params:
-        extra["connect_timeout"] = CONNECT_TIMEOUT
-    if "application_name" not in params:
-        extra["application_name"] = "hlb"
-    try:
-        conn = psycopg.connect(url, autocommit=autocommit, **extra)
-    except psycopg.OperationalError as exc:
-        password = params.get("password")
-        reason = _scrub(str(exc), str(password) if password else None)
-        raise DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {reason}") from exc
-    set_json_dumps(json_dumps, conn)
-    set_json_loads(orjson.loads, conn)
-    return conn
+    defaults = {"connect_timeout": CONNECT_TIMEOUT, "application_name": application}
+    return params, {k: v for k, v in defaults.items() if k not in params}
 
 
-async def connect_async(url: str, *, autocommit: bool = True) -> psycopg.AsyncConnection[Any]:
-    """The bot's asyncio connection, set up like ``connect``; DatabaseUnavailable when unreachable."""
-    params = conninfo_to_dict(url)
-    extra: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "hlb-bot"}
-    extra = {k: v for k, v in extra.items() if k not in params}
-    try:
-        conn = await psycopg.AsyncConnection.connect(url, autocommit=autocommit, **extra)
-    except psycopg.OperationalError as exc:
-        password = params.get("password")
-        reason = _scrub(str(exc), str(password) if password else None)
-        raise DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {reason}") from exc
+def _unreachable(url: str, params: dict[str, Any], exc: Exception) -> DatabaseUnavailable:
+    password = params.get("password")
+    reason = _scrub(str(exc), str(password) if password else None)
+    return DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {reason}")
+
+
+C = TypeVar("C", psycopg.Connection[Any], psycopg.AsyncConnection[Any])
+
+
+def _with_json(conn: C) -> C:
     set_json_dumps(json_dumps, conn)
     set_json_loads(orjson.loads, conn)
     return conn
