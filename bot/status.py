@@ -36,10 +36,30 @@ class ObjectStatus:
     error: str | None = None
 
 
+def live_states(reports: list[GuildReport]) -> dict[ObjectKey, str]:
+    """From a dry-run pass: objects Discord differs on right now (drifted) or that await a write."""
+    states: dict[ObjectKey, str] = {}
+    for report in reports:
+        if report.plan is None:
+            continue
+        for action in report.plan.writes:
+            keys = getattr(action, "commands", ()) or (action.key,)
+            for key in keys:
+                states[key] = DRIFTED if key in report.plan.drifted else PENDING
+        for key in report.plan.blocked:
+            states[key] = ERROR
+    return states
+
+
 def object_status(
-    applied: Model, bindings: Mapping[ObjectKey, Binding], files: Model | None = None
+    applied: Model,
+    bindings: Mapping[ObjectKey, Binding],
+    files: Model | None = None,
+    live: Mapping[ObjectKey, str] | None = None,
 ) -> list[ObjectStatus]:
-    """Every object in the files, the database or the bindings, with its status on each layer."""
+    """Every object in the files, the database or the bindings, with its status on each layer.
+
+    ``live`` (from ``live_states``) overrides what the bindings say with what Discord shows now."""
     stored = applied.by_key()
     declared = files.by_key() if files is not None else {}
     keys = set(stored) | set(declared) | {k for k in bindings if k.kind != "Guild" or k in stored}
@@ -55,8 +75,8 @@ def object_status(
                 key,
                 file_layer,
                 NOT_IN_DISCORD
-                if key.kind in ("Workflow",)
-                else _discord_layer(obj.hash if obj else None, binding),
+                if key.kind == "Workflow"
+                else (live or {}).get(key) or _discord_layer(obj.hash if obj else None, binding),
                 binding.reconciled_at if binding else None,
                 binding.error if binding else None,
             )

@@ -253,9 +253,13 @@ def reconcile(guild: str | None, dry_run: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--live", is_flag=True, help="Also read Discord now (no writes) to show drift as it is.")
 @guarded
-def status(paths: tuple[str, ...]) -> None:
-    """Show each object: files vs database (when PATHS are given) and database vs Discord."""
+def status(paths: tuple[str, ...], live: bool) -> None:
+    """Show each object: files vs database (when PATHS are given) and database vs Discord.
+
+    The Discord column comes from the last reconcile; --live observes Discord now (needs
+    DISCORD_TOKEN) and marks objects changed there by hand as drifted."""
     from hlb.bot.runtime import load_bindings_sync
     from hlb.bot.status import object_status, render_status
     from hlb.compiler.apply import stored_model
@@ -266,7 +270,16 @@ def status(paths: tuple[str, ...]) -> None:
     _revision, applied = stored_model(url)
     with connect(url) as conn:
         bindings = load_bindings_sync(conn) if readable(conn, url) else {}
-    click.echo(render_status(object_status(applied, bindings, files)))
+    states = None
+    if live:
+        import asyncio
+
+        from hlb.bot.session import run_reconcile
+        from hlb.bot.status import live_states
+        from hlb.settings import load_settings
+
+        states = live_states(asyncio.run(run_reconcile(load_settings(), url, dry_run=True)))
+    click.echo(render_status(object_status(applied, bindings, files, states)))
 
 
 @main.group()

@@ -118,5 +118,11 @@ def test_cli_reconcile_and_status(
     assert "in_sync" in status.output and "applied" in status.output
     again = runner.invoke(main, ["reconcile"])
     assert "made 0 Discord write(s)" in again.output
+    emu.state.guilds[GUILD_ID].channel_named("💬-chat", 0).name = "renamed-by-hand"
+    assert "drifted" not in runner.invoke(main, ["status"]).output  # the last reconcile's view
+    live = runner.invoke(main, ["status", "--live"])
+    assert live.exit_code == 0, live.output
+    chat_row = next(line for line in live.output.splitlines() if line.startswith("Channel/homelab/chat "))
+    assert "drifted" in chat_row and "1 drifted" in live.output, live.output
     unknown = runner.invoke(main, ["reconcile", "--guild", "nope"])
     assert unknown.exit_code == 1 and "no Guild named 'nope'" in unknown.output
