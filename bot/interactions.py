@@ -21,110 +21,84 @@ Option values reach templates as plain values: strings, integers, numbers, boole
 channel, role or mentionable as its id (a string). Their names are in ``resolved.<option>``
 (``{id, name, mention, type}``), next to ``options`` in a reply template and in
 ``extra_context`` of a run.
+
+This module holds the listeners and the slash commands; ``hlb.bot.components`` the buttons and
+selects, ``hlb.bot.answers`` the workflow runs and notices both share (their public names are
+re-exported here).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import disnake
 from disnake.interactions import ApplicationCommandInteraction, Interaction, MessageInteraction
 
+from hlb.bot.answers import (
+    DONE,
+    MAX_SHORT,
+    SLOW_STEPS,
+    actor_of,
+    channel_context,
+    first_reply_ephemeral,
+    is_allowed,
+    is_slow,
+    run_for_interaction,
+    run_scheduled,
+    scrub,
+    short_error,
+)
+from hlb.bot.components import (
+    OUT_OF_DATE,
+    SELECT_VALUES,
+    ComponentRef,
+    declares,
+    handle_component,
+    parse_custom_id,
+)
 from hlb.bot.context import BotContext
-from hlb.bot.effects import DEFERRED_UPDATE, DiscordEffects
-from hlb.bot.invocation import Actor, Invocation, Message, StepFailed
+from hlb.bot.effects import DiscordEffects
+from hlb.bot.invocation import Actor, Message, StepFailed
 from hlb.bot.render import MAX_CONTENT, clip
 from hlb.compiler.model import SpecObject
 from hlb.compiler.templates import RenderError
 
+__all__ = [
+    "DONE",
+    "MAX_SHORT",
+    "NOT_MANAGED",
+    "OUT_OF_DATE",
+    "SELECT_VALUES",
+    "SLOW_STEPS",
+    "ComponentRef",
+    "actor_of",
+    "channel_context",
+    "command_options",
+    "declares",
+    "first_reply_ephemeral",
+    "guild_context",
+    "handle_command",
+    "handle_component",
+    "install",
+    "is_allowed",
+    "is_slow",
+    "parse_custom_id",
+    "render_reply",
+    "run_for_interaction",
+    "run_scheduled",
+    "scrub",
+    "short_error",
+]
+
 log = logging.getLogger("hlb.bot.interactions")
 
 NOT_MANAGED = "This command is not managed by hlb any more."
-OUT_OF_DATE = "This button is out of date; the dashboard will be refreshed shortly."
-DONE = "Done."
-SELECT_VALUES = "values"  # the input a select menu's chosen options arrive in
-SLOW_STEPS = ("http", "refresh")  # steps that may take longer than Discord's 3 seconds
-MAX_SHORT = 200  # characters of an error shown to the user or logged
-_CUSTOM_ID = re.compile(r"^hlb:([^:]+):(\d+):(\d+):([^:]+)$")
-_TOKENISH = re.compile(r"/(webhooks|interactions)/(\d+)/[^/\s]+")
 
 
-# --- what an interaction names --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ComponentRef:
-    """What a dashboard component's custom id names: ``hlb:<dashboard>:<row>:<col>:<workflow>``."""
-
-    dashboard: str
-    row: int
-    col: int
-    workflow: str
-
-
-def parse_custom_id(custom_id: str) -> ComponentRef | None:
-    """The parts of an hlb custom id, or None for any other format."""
-    match = _CUSTOM_ID.match(custom_id or "")
-    if match is None:
-        return None
-    return ComponentRef(match[1], int(match[2]), int(match[3]), match[4])
-
-
-def declares(dashboard: SpecObject, ref: ComponentRef, kind: str) -> bool:
-    """Whether ``dashboard`` still has a ``kind`` ("button"/"select") at ``ref``'s place, for its workflow."""
-    rows = dashboard.spec.get("components") or []
-    if not 0 <= ref.row < len(rows) or not 0 <= ref.col < len(rows[ref.row]):
-        return False
-    component = rows[ref.row][ref.col]
-    body = component.get(kind) if isinstance(component, Mapping) else None
-    return isinstance(body, Mapping) and body.get("workflow") == ref.workflow
-
-
-def _steps(workflow: SpecObject) -> list[Mapping[str, Any]]:
-    return [s for s in workflow.spec.get("steps") or [] if isinstance(s, Mapping)]
-
-
-def is_slow(workflow: SpecObject) -> bool:
-    """A workflow that may outlast Discord's 3 seconds (an http or refresh step): defer it first."""
-    return any(kind in step for step in _steps(workflow) for kind in SLOW_STEPS)
-
-
-def first_reply_ephemeral(workflow: SpecObject) -> bool | None:
-    """Whether the workflow's first reply step is ephemeral; None when it has no reply step."""
-    for step in _steps(workflow):
-        if "reply" in step:
-            reply = step["reply"]
-            return bool(reply.get("ephemeral")) if isinstance(reply, Mapping) else False
-    return None
-
-
-def is_allowed(workflow: SpecObject, actor: Actor | None) -> bool:
-    """``allowed_roles`` (names or ids) against the actor's roles; no list means everyone."""
-    allowed = workflow.spec.get("allowed_roles")
-    if not allowed:
-        return True
-    if actor is None:
-        return False
-    mine = set(actor.role_names) | {str(r) for r in actor.roles}
-    return any(str(role) in mine for role in allowed)
-
-
-def actor_of(user: disnake.User | disnake.Member) -> Actor:
-    """Who acted: id, display name, role ids (from the interaction) and the names the cache knows."""
-    role_ids = tuple(int(r) for r in getattr(user, "_roles", ()) or ())
-    names: list[str] = []
-    if isinstance(user, disnake.Member):
-        guild = user.guild
-        for role_id in role_ids:
-            role = guild.get_role(role_id) if isinstance(guild, disnake.Guild) else None
-            if role is not None and not role.is_default():
-                names.append(role.name)
-    return Actor(id=user.id, name=user.display_name, roles=role_ids, role_names=tuple(names))
+# --- slash commands -------------------------------------------------------------------------------
 
 
 def _named(value: Any, raw: str, type_name: str) -> dict[str, Any]:
@@ -171,12 +145,6 @@ def command_options(inter: ApplicationCommandInteraction) -> tuple[dict[str, Any
     return options, resolved
 
 
-def channel_context(inter: Interaction) -> dict[str, Any]:
-    channel = inter.channel
-    name = getattr(channel, "name", None)
-    return {"id": str(inter.channel_id), "name": name, "mention": f"<#{inter.channel_id}>"}
-
-
 def guild_context(guild: SpecObject) -> dict[str, Any]:
     """``guild`` in templates, as the workflow engine gives it: the Discord id and the spec name."""
     return {"id": str(guild.spec.get("id", "")), "name": guild.key.name}
@@ -190,13 +158,6 @@ def render_reply(reply: Mapping[str, Any], context: Mapping[str, Any]) -> Messag
     from hlb.bot.steps import build_message
 
     return build_message(reply, context)
-
-
-def _guild_named(ctx: BotContext, name: str) -> SpecObject | None:
-    return next((g for g in ctx.model.of_kind("Guild") if g.key.name == name), None)
-
-
-# --- handlers -------------------------------------------------------------------------------------
 
 
 async def handle_command(
@@ -254,144 +215,7 @@ async def _reply_command(
     await effects.reply(message)
 
 
-def _current(ctx: BotContext, inter: MessageInteraction) -> tuple[SpecObject, SpecObject] | None:
-    """``(guild, workflow)`` of a component the running model still declares, else None."""
-    ref = parse_custom_id(inter.data.custom_id)
-    guild = ctx.guild_by_id(inter.guild_id)
-    if ref is None or guild is None:
-        return None
-    dashboard = ctx.get(guild.key.name, "Dashboard", ref.dashboard)
-    workflow = ctx.get(guild.key.name, "Workflow", ref.workflow)
-    kind = "button" if inter.data.component_type is disnake.ComponentType.button else "select"
-    if dashboard is None or workflow is None or not declares(dashboard, ref, kind):
-        return None
-    return guild, workflow
-
-
-async def handle_component(client: disnake.Client, ctx: BotContext, inter: MessageInteraction) -> None:
-    """A dashboard button or select: run the workflow it names, if the dashboard still declares it."""
-    found = _current(ctx, inter)
-    if found is None:
-        await inter.response.send_message(OUT_OF_DATE, ephemeral=True)
-        custom_id = clip(inter.data.custom_id, 100)
-        log.info("event=stale_component custom_id=%r guild=%s", custom_id, inter.guild_id)
-        await _refresh_stale(ctx, inter)
-        return
-    guild, workflow = found
-    is_button = inter.data.component_type is disnake.ComponentType.button
-    inputs: dict[str, Any] = {} if is_button else {SELECT_VALUES: list(inter.data.values or [])}
-    trigger = "button" if is_button else "select"
-    extra = {"channel": channel_context(inter)}
-    actor = actor_of(inter.author)
-    await run_for_interaction(client, ctx, inter, guild, workflow, trigger, actor, inputs, extra)
-
-
-async def _refresh_stale(ctx: BotContext, inter: MessageInteraction) -> None:
-    """Re-render the dashboard a stale component came from, if the model still has it."""
-    ref = parse_custom_id(inter.data.custom_id)
-    guild = ctx.guild_by_id(inter.guild_id)
-    if ref is None or guild is None or ctx.get(guild.key.name, "Dashboard", ref.dashboard) is None:
-        return
-    try:
-        await ctx.refresh(guild.key.name, ref.dashboard)
-    except Exception as error:  # the user has an answer; the next reconcile re-renders anyway
-        log.warning("event=refresh_failed dashboard=%s error=%r", ref.dashboard, short_error(error, inter))
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-async def run_for_interaction(
-    client: disnake.Client,
-    ctx: BotContext,
-    inter: Interaction,
-    guild: SpecObject,
-    workflow: SpecObject,
-    trigger: str,
-    actor: Actor,
-    inputs: Mapping[str, Any],
-    extra: Mapping[str, Any],
-) -> None:
-    """Check roles, defer a slow workflow, run it, and close the interaction with a notice if needed.
-
-    A member without an allowed role is not deferred: the engine refuses the run at once (and
-    records the refusal) without running a step, and the answer is immediate.
-    """
-    name = workflow.key.name
-    effects = DiscordEffects(client, ctx, guild, inter)
-    allowed = is_allowed(workflow, actor)
-    if allowed and is_slow(workflow):
-        ephemeral = first_reply_ephemeral(workflow)
-        # A component whose workflow never replies acknowledges silently (deferred update);
-        # one that replies gets its own (maybe ephemeral) message, never an edit of the dashboard.
-        update = ephemeral is None and isinstance(inter, MessageInteraction)
-        await effects.defer(ephemeral=True if ephemeral is None else ephemeral, update=update)
-    from hlb.bot.workflows import run_workflow  # the engine, imported when first needed
-
-    invocation = Invocation(
-        guild=guild,
-        workflow=workflow,
-        trigger=trigger,
-        actor=actor,
-        channel_id=inter.channel_id,
-        inputs=dict(inputs),
-        extra_context=dict(extra),
-    )
-    result = await run_workflow(invocation, effects, http=ctx.sources, secrets=ctx.secrets, conn=ctx.conn)
-    log.info(
-        "event=workflow workflow=%s trigger=%s user=%s run=%s outcome=%s",
-        workflow.key,
-        trigger,
-        actor.id,
-        result.run_id,
-        result.status,
-    )
-    if result.status == "refused":  # roles, or inputs that do not fit the workflow
-        refusal = f"You are not allowed to run {name}." if not allowed else _sentence(result.error or name)
-        await effects.notify(clip(refusal, MAX_CONTENT))
-    elif result.status != "ok":
-        await effects.notify(clip(f"{name} failed: {result.error or 'unknown error'}", MAX_CONTENT))
-    elif effects.replies == 0 and effects.state != DEFERRED_UPDATE:
-        await effects.notify(DONE)
-
-
-async def run_scheduled(client: disnake.Client, ctx: BotContext, workflow: SpecObject) -> Any:
-    """A schedule fired: run ``workflow`` with no actor and no interaction (replies are no-ops)."""
-    guild = _guild_named(ctx, workflow.key.guild)
-    if guild is None:
-        log.warning(
-            "event=workflow workflow=%s trigger=schedule outcome=skipped reason=no-guild", workflow.key
-        )
-        return None
-    from hlb.bot.workflows import run_workflow
-
-    invocation = Invocation(guild=guild, workflow=workflow, trigger="schedule")
-    effects = DiscordEffects(client, ctx, guild)
-    result = await run_workflow(invocation, effects, http=ctx.sources, secrets=ctx.secrets, conn=ctx.conn)
-    log.info(
-        "event=workflow workflow=%s trigger=schedule run=%s outcome=%s",
-        workflow.key,
-        result.run_id,
-        result.status,
-    )
-    return result
-
-
 # --- listeners ------------------------------------------------------------------------------------
-
-
-def scrub(text: str, inter: Interaction | None = None) -> str:
-    """``text`` without interaction tokens (webhook and callback URLs carry them)."""
-    if inter is not None and inter.token:
-        text = text.replace(inter.token, "***")
-    return _TOKENISH.sub(lambda m: f"/{m[1]}/{m[2]}/***", text)
-
-
-def short_error(error: BaseException, inter: Interaction | None = None) -> str:
-    return clip(scrub(f"{type(error).__name__}: {error}".rstrip(": "), inter), MAX_SHORT)
 
 
 async def _claim(ctx: BotContext, inter: Interaction) -> bool:

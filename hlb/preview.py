@@ -1,5 +1,8 @@
 """``hlb preview``: dashboards and slash commands as HTML pages that look like Discord, and PNGs.
 
+This module loads the sample data, renders the dashboards and writes the preview; the HTML is made
+in ``hlb.preview_html`` and the PNGs in ``hlb.preview_png`` (whose public names it re-exports).
+
 Each dashboard is rendered exactly as the bot renders it (``hlb.bot.render.render_dashboard``), with
 sample data for its sources instead of live requests: a ``--data`` file maps dashboard names to
 ``{source: data}``; a source without sample data renders as ``{"error": "no sample data"}``, which
@@ -15,63 +18,76 @@ This module never imports disnake; aiohttp is needed (and imported) only for ``-
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
-import html
 import json
 import os
-import re
-import shutil
-import signal
-import subprocess
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
-
-from markupsafe import Markup
+from typing import Any
 
 from hlb.compiler.model import Model, SpecObject
+from hlb.preview_html import (
+    BOT_NAME,
+    BUTTON_STYLE_NAMES,
+    CSP,
+    MEASURE_SCRIPT,
+    OPTION_TYPE_NAMES,
+    command_views,
+    markdown,
+    message_view,
+    render_pages,
+)
+from hlb.preview_png import (
+    CHROMIUM_MISSING,
+    CHROMIUM_NAMES,
+    PNG_WIDTH,
+    SHOT_ATTEMPTS,
+    SHOT_TIMEOUT,
+    ScreenshotError,
+    find_chromium,
+    page_height,
+    screenshot,
+)
 from hlb.reconciler.state import RenderedMessage
 
-T = TypeVar("T")
-BOT_NAME = "hlb"
+__all__ = [
+    "BOT_NAME",
+    "BUTTON_STYLE_NAMES",
+    "CHROMIUM_MISSING",
+    "CHROMIUM_NAMES",
+    "CSP",
+    "MEASURE_SCRIPT",
+    "NO_SAMPLE",
+    "OPTION_TYPE_NAMES",
+    "PNG_WIDTH",
+    "SHOT_ATTEMPTS",
+    "SHOT_TIMEOUT",
+    "Channel",
+    "DashboardPreview",
+    "PreviewError",
+    "PreviewResult",
+    "ScreenshotError",
+    "build_previews",
+    "command_views",
+    "find_chromium",
+    "load_sample_data",
+    "markdown",
+    "message_view",
+    "page_height",
+    "render_pages",
+    "sample_sources",
+    "screenshot",
+    "summary",
+    "unused_data",
+    "write_preview",
+]
+
 NO_SAMPLE = "no sample data"
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-CHROMIUM_MISSING = "PNG skipped: Chromium not found (apt-get install chromium)"
-PNG_WIDTH = 900  # pixels; the message column of a desktop Discord window
-SHOT_TIMEOUT = 30.0  # seconds for one Chromium run (it takes about one)
-SHOT_ATTEMPTS = 2
-BUTTON_STYLE_NAMES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link"}
-OPTION_TYPE_NAMES = {
-    3: "string",
-    4: "integer",
-    5: "boolean",
-    6: "user",
-    7: "channel",
-    8: "role",
-    9: "mentionable",
-    10: "number",
-}
-# Sets the page's height on <html data-height>, read back with --dump-dom to size the screenshot.
-MEASURE_SCRIPT = (
-    "document.documentElement.dataset.height=String(Math.ceil("
-    "document.getElementById('page').getBoundingClientRect().bottom));"
-)
-_HASH = base64.b64encode(hashlib.sha256(MEASURE_SCRIPT.encode()).digest()).decode()
-CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{_HASH}'"
 
 
 class PreviewError(Exception):
     """The user's input to the preview (a --data file) is unusable; the message says why."""
-
-
-class ScreenshotError(Exception):
-    """Chromium ran but gave no screenshot."""
 
 
 # --- sample data --------------------------------------------------------------------------------
@@ -252,374 +268,6 @@ def build_previews(
         message = render_dashboard(obj, values, problems, now=now)
         out.append(DashboardPreview(obj, slug, channel, message))
     return out
-
-
-# --- Markdown-lite ------------------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"```(?:[A-Za-z0-9_+-]*\n)?(?P<block>.*?)```\n?"
-    r"|`(?P<code>[^`\n]+)`"
-    r"|\[(?P<label>[^\]\n]+)\]\((?P<href>https?://[^\s()<>]+)\)"
-    r"|(?P<url>https?://[^\s<>]*[^\s<>.,:;\"'!?)\]])",
-    re.S,
-)
-_INLINE = (
-    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S), "strong"),
-    (re.compile(r"__(?=\S)(.+?)(?<=\S)__", re.S), "u"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.S), "s"),
-    (re.compile(r"\*(?=\S)(.+?)(?<=\S)\*", re.S), "em"),
-    (re.compile(r"(?<![A-Za-z0-9_])_(?=\S)(.+?)(?<=\S)_(?![A-Za-z0-9_])", re.S), "em"),
-)
-_SLOT = re.compile("\x00(\\d+)\x00")
-
-
-def _link(href: str, label: Markup | str) -> str:
-    return f'<a href="{html.escape(href, quote=True)}" rel="noopener noreferrer" target="_blank">{label}</a>'
-
-
-def markdown(text: str, *, links: bool = True) -> Markup:
-    """Discord-flavoured Markdown-lite to safe HTML: everything that is not markup is escaped."""
-    slots: list[str] = []
-
-    def slot(markup: str) -> str:
-        slots.append(markup)
-        return f"\x00{len(slots) - 1}\x00"
-
-    def token(match: re.Match[str]) -> str:
-        if match["block"] is not None:
-            return slot(f'<pre class="codeblock"><code>{html.escape(match["block"])}</code></pre>')
-        if match["code"] is not None:
-            return slot(f'<code class="inline">{html.escape(match["code"])}</code>')
-        if match["href"] is not None:
-            label = _inline(html.escape(match["label"]))
-            return slot(_link(match["href"], label) if links else label)
-        url = match["url"]
-        return slot(_link(url, html.escape(url)) if links else html.escape(url))
-
-    source = _TOKEN.sub(token, text.replace("\x00", ""))
-    out = _inline(html.escape(source))
-    out = out.replace("\n", "<br>")
-    return Markup(_SLOT.sub(lambda m: slots[int(m[1])], out))
-
-
-def _inline(escaped: str) -> str:
-    for pattern, tag in _INLINE:
-        escaped = pattern.sub(rf"<{tag}>\1</{tag}>", escaped)
-    return escaped
-
-
-# --- view models for the template ---------------------------------------------------------------
-
-
-def _layout_fields(fields: Sequence[Mapping[str, Any]], per_row: int) -> list[dict[str, Any]]:
-    """Each field with its grid columns: a run of inline fields shares a row, ``per_row`` at most."""
-    out: list[dict[str, Any]] = []
-    run: list[Mapping[str, Any]] = []
-
-    def flush() -> None:
-        for start in range(0, len(run), per_row):
-            chunk = run[start : start + per_row]
-            span = 12 // len(chunk)
-            for i, f in enumerate(chunk):
-                out.append({**f, "inline": True, "column": f"{1 + i * span} / {1 + (i + 1) * span}"})
-        run.clear()
-
-    for f in fields:
-        if f.get("inline"):
-            run.append(f)
-        else:
-            flush()
-            out.append({**f, "inline": False, "column": "1 / 13"})
-    flush()
-    return out
-
-
-def _time(text: str) -> str:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _embed_view(embed: Mapping[str, Any]) -> dict[str, Any]:
-    color = embed.get("color")
-    thumbnail = (embed.get("thumbnail") or {}).get("url")
-    return {
-        "color": f"#{color:06x}" if isinstance(color, int) else None,
-        "author": embed.get("author"),
-        "title": embed.get("title"),
-        "url": embed.get("url"),
-        "description": embed.get("description"),
-        "fields": _layout_fields(embed.get("fields") or [], 2 if thumbnail else 3),
-        "thumbnail": thumbnail,
-        "image": (embed.get("image") or {}).get("url"),
-        "footer": embed.get("footer"),
-        "timestamp": _time(embed["timestamp"]) if embed.get("timestamp") else None,
-    }
-
-
-def _emoji_text(emoji: Mapping[str, Any] | None) -> str:
-    if not emoji:
-        return ""
-    return f":{emoji['name']}:" if emoji.get("id") else str(emoji.get("name", ""))
-
-
-def _component_view(comp: Mapping[str, Any]) -> dict[str, Any]:
-    if comp.get("type") == 3:
-        return {
-            "kind": "select",
-            "placeholder": comp.get("placeholder") or "Make a selection",
-            "options": comp.get("options") or [],
-            "min": comp.get("min_values", 1),
-            "max": comp.get("max_values", 1),
-            "disabled": bool(comp.get("disabled")),
-        }
-    return {
-        "kind": "button",
-        "style": BUTTON_STYLE_NAMES.get(int(comp.get("style") or 1), "primary"),
-        "label": comp.get("label"),
-        "emoji": _emoji_text(comp.get("emoji")),
-        "url": comp.get("url"),
-        "disabled": bool(comp.get("disabled")),
-    }
-
-
-def message_view(preview: DashboardPreview) -> dict[str, Any]:
-    from hlb.compiler.durations import format_duration
-
-    payload = preview.message.payload
-    refresh = preview.obj.spec.get("refresh")
-    return {
-        "name": preview.obj.key.name,
-        "guild": preview.obj.key.guild,
-        "slug": preview.slug,
-        "content": payload.get("content") or "",
-        "embeds": [_embed_view(e) for e in payload.get("embeds") or []],
-        "rows": [
-            [_component_view(c) for c in row.get("components", [])] for row in payload.get("components") or []
-        ],
-        # a failing source is already shown by the message's "Data unavailable" note
-        "problems": [p for p in preview.message.problems if not p.startswith("source ")],
-        "refresh": format_duration(refresh) if isinstance(refresh, int | float) else refresh,
-    }
-
-
-def command_views(model: Model) -> dict[str, list[dict[str, Any]]]:
-    """The slash commands of each guild, as Discord receives them, with the spec's extras."""
-    from hlb.reconciler.commands import command_payload
-
-    out: dict[str, list[dict[str, Any]]] = {}
-    for obj in sorted(model.of_kind("Command"), key=lambda o: (o.key.guild, o.key.name)):
-        body = command_payload(obj)
-        options = [
-            {
-                "name": o["name"],
-                "type": OPTION_TYPE_NAMES.get(o["type"], str(o["type"])),
-                "description": o.get("description", ""),
-                "required": bool(o.get("required")),
-                "choices": [str(c["name"]) for c in o.get("choices") or []],
-                "bounds": {k: o[k] for k in ("min_value", "max_value", "min_length", "max_length") if k in o},
-            }
-            for o in body.get("options") or []
-        ]
-        spec = obj.spec
-        action = f"runs workflow {spec['workflow']}" if spec.get("workflow") else "replies with a template"
-        out.setdefault(obj.key.guild, []).append(
-            {
-                "name": body["name"],
-                "description": body["description"],
-                "options": options,
-                "permissions": list(spec.get("default_member_permissions") or []),
-                "action": action,
-            }
-        )
-    return out
-
-
-# --- HTML ---------------------------------------------------------------------------------------
-
-
-def _asset(name: str) -> str:
-    return resources.files("hlb").joinpath("preview_assets", name).read_text(encoding="utf-8")
-
-
-def _environment() -> Any:
-    from jinja2 import Environment
-
-    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["md"] = markdown
-    env.filters["md_plain"] = lambda text: markdown(text, links=False)
-    return env
-
-
-def render_pages(
-    previews: Sequence[DashboardPreview], commands: Mapping[str, list[dict[str, Any]]], now: datetime
-) -> dict[str, str]:
-    """``{file name: html}``: ``index.html`` and one ``<slug>.html`` per dashboard."""
-    env = _environment()
-    template = env.from_string(_asset("page.html.j2"))
-    common = {
-        "css": Markup(_asset("discord.css")),
-        "script": Markup(MEASURE_SCRIPT),
-        "csp": CSP,
-        "bot": BOT_NAME,
-        "stamp": now.astimezone(UTC).strftime("Today at %H:%M"),
-        "generated": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    groups: dict[str, dict[str, dict[str, Any]]] = {}
-    for p in sorted(previews, key=lambda p: (p.obj.key.guild, p.channel.order, p.obj.key.name)):
-        by_channel = groups.setdefault(p.obj.key.guild, {})
-        entry = by_channel.setdefault(p.channel.name, {"channel": p.channel, "messages": []})
-        entry["messages"].append(message_view(p))
-    guilds = sorted(set(groups) | set(commands))
-    pages = {
-        "index.html": template.render(
-            common,
-            page="index",
-            title="hlb preview",
-            guilds=[
-                {"name": g, "channels": list(groups.get(g, {}).values()), "commands": commands.get(g, [])}
-                for g in guilds
-            ],
-        )
-    }
-    for p in previews:
-        pages[f"{p.slug}.html"] = template.render(
-            common,
-            page="dashboard",
-            title=f"{p.obj.key.name} — hlb preview",
-            guilds=[
-                {
-                    "name": p.obj.key.guild,
-                    "channels": [{"channel": p.channel, "messages": [message_view(p)]}],
-                    "commands": [],
-                }
-            ],
-        )
-    return pages
-
-
-# --- PNG ----------------------------------------------------------------------------------------
-
-
-def find_chromium(env: Mapping[str, str] | None = None) -> str | None:
-    """``$HLB_CHROMIUM``, else the first of chromium, chromium-browser, google-chrome on PATH."""
-    environ = os.environ if env is None else env
-    given = environ.get("HLB_CHROMIUM", "").strip()
-    if given:
-        return shutil.which(given, path=environ.get("PATH"))
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name, path=environ.get("PATH"))
-        if found:
-            return found
-    return None
-
-
-def _chromium(binary: str, profile: str, width: int, height: int, *extra: str) -> list[str]:
-    return [
-        binary,
-        "--headless=new",
-        "--disable-gpu",
-        "--no-sandbox",
-        "--hide-scrollbars",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--disable-extensions",
-        "--mute-audio",
-        "--force-device-scale-factor=1",
-        "--run-all-compositor-stages-before-draw",  # a complete frame, not the first paint
-        "--virtual-time-budget=2000",
-        f"--user-data-dir={profile}",
-        f"--window-size={width},{height}",
-        *extra,
-    ]
-
-
-def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run Chromium in its own process group and end whatever of it is left once it exits.
-
-    Its output goes to files, not pipes: a helper that outlives the browser would hold a pipe open.
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        if code is None:
-            raise ScreenshotError(f"Chromium did not finish within {timeout:g}s")
-        texts = []
-        for file in (out, err):
-            file.seek(0)
-            texts.append(file.read().decode("utf-8", errors="replace"))
-        return subprocess.CompletedProcess(argv, code, texts[0], texts[1])
-
-
-def _retried(attempts: int, action: Callable[[], T]) -> T:
-    """``action()``, tried again after a ``ScreenshotError`` (a rare hang or crash of Chromium)."""
-    for _ in range(attempts - 1):
-        with contextlib.suppress(ScreenshotError):
-            return action()
-    return action()
-
-
-_HEIGHT = re.compile(r'<html[^>]*\bdata-height="(\d+)"')
-
-
-def _profile() -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix="hlb-chromium-", ignore_cleanup_errors=True)
-
-
-def page_height(binary: str, page: Path, width: int = PNG_WIDTH, timeout: float = SHOT_TIMEOUT) -> int:
-    """The rendered height of a page in pixels, read back from Chromium's DOM dump."""
-    with _profile() as profile:
-        done = _run(_chromium(binary, profile, width, 600, "--dump-dom", page.resolve().as_uri()), timeout)
-    match = _HEIGHT.search(done.stdout)
-    if match is None:
-        raise ScreenshotError(f"Chromium exited with {done.returncode} and gave no page height{_tail(done)}")
-    return int(match[1])
-
-
-def _tail(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (done.stderr or "").strip().splitlines() if line.strip()]
-    return f": {' '.join(lines[-2:])}" if lines else ""
-
-
-def _shoot(binary: str, page: Path, png: Path, width: int, height: int, timeout: float) -> Path:
-    png.unlink(missing_ok=True)
-    with _profile() as profile:
-        argv = _chromium(
-            binary, profile, width, height, f"--screenshot={png.resolve()}", page.resolve().as_uri()
-        )
-        done = _run(argv, timeout)
-    if not png.is_file() or png.stat().st_size == 0:
-        raise ScreenshotError(f"Chromium exited with {done.returncode} and wrote no PNG{_tail(done)}")
-    return png
-
-
-def screenshot(
-    binary: str,
-    page: Path,
-    png: Path,
-    *,
-    width: int = PNG_WIDTH,
-    timeout: float = SHOT_TIMEOUT,
-    attempts: int = SHOT_ATTEMPTS,
-) -> Path:
-    """A PNG of ``page`` as tall as its content (clamped to 120..8000 pixels)."""
-    height = _retried(attempts, lambda: page_height(binary, page, width, timeout))
-    height = min(max(height, 120), 8000)
-    return _retried(attempts, lambda: _shoot(binary, page, png, width, height, timeout))
 
 
 # --- all of it ----------------------------------------------------------------------------------
