@@ -26,6 +26,7 @@ from hlb.bot import rest, runtime, schedules
 from hlb.bot.context import BotContext
 from hlb.bot.execute import Outcome
 from hlb.bot.reconcile import Session, load_model, reconcile_pass, secrets_from_env
+from hlb.bot.session import log_in
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.grants import check_bot_access_async
 from hlb.settings import ConfigError, Settings
@@ -75,29 +76,17 @@ class Runner:
 
     async def run(self, stop: asyncio.Event) -> None:
         model = await asyncio.to_thread(preflight, self.url)
-        if not self.settings.discord_token:
-            raise ConfigError(
-                "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal"
-            )
-        rest.point_at(self.settings.discord_api_base)
         intents = disnake.Intents.none()
         intents.guilds = intents.guild_messages = True
         self.client = disnake.Client(intents=intents, chunk_guilds_at_startup=False, guild_ready_timeout=0.5)
-        token = self.settings.discord_token
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.client.close)
-            try:
-                await rest.retrying(lambda: self.client.login(token), "login")
-            except disnake.LoginFailure:
-                raise ConfigError(
-                    "Discord refused the token in DISCORD_TOKEN: check it is the bot's token"
-                ) from None
-            info = await rest.retrying(self.client.application_info, "GET /oauth2/applications/@me")
+            application_id = await log_in(self.client, self.settings)
             self.conn = await self._connect(stack)  # reconcile bookkeeping
             for problem in await check_bot_access_async(self.conn):
                 log.warning("event=database_role problem=%r", problem)
             self.ctx = BotContext(
-                application_id=info.id,
+                application_id=application_id,
                 sources=await stack.enter_async_context(aiohttp.ClientSession()),
                 secrets=secrets_from_env(),
                 conn=await self._connect(stack),  # workflow runs, claims
@@ -116,7 +105,7 @@ class Runner:
                     ("ticker", self._resilient("ticker", self._ticker)),
                 )
             ]
-            log.info("event=started application=%s", info.id)
+            log.info("event=started application=%s", application_id)
             await self._until(stop, tasks)
         log.info("event=stopped")
 

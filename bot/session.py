@@ -23,26 +23,39 @@ from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass, 
 from hlb.settings import ConfigError, Settings
 
 
+async def log_in(client: disnake.Client, settings: Settings) -> int:
+    """Log ``client`` in with DISCORD_TOKEN (retrying outages) and return the application id.
+
+    Every way this fails for a reason the user can fix is a ``ConfigError`` saying what to do."""
+    token = settings.discord_token
+    if not token:
+        raise ConfigError("DISCORD_TOKEN is not set: export the bot token from the Discord developer portal")
+    rest.point_at(settings.discord_api_base)
+
+    async def attempt() -> None:
+        try:
+            await client.login(token)
+        except BaseException:
+            await client.http.close()  # disnake leaves the failed attempt's HTTP session open
+            raise
+
+    where = settings.discord_api_base or "discord.com"
+    try:
+        await rest.retrying(attempt, "login")
+        info = await rest.retrying(client.application_info, "GET /oauth2/applications/@me")
+    except disnake.LoginFailure:
+        raise ConfigError("Discord refused the token in DISCORD_TOKEN: check it is the bot's token") from None
+    except rest.RestError as error:
+        raise ConfigError(f"cannot log in to Discord at {where}: {error}") from None
+    return info.id
+
+
 @asynccontextmanager
 async def rest_client(settings: Settings) -> AsyncIterator[tuple[disnake.Client, int]]:
     """A disnake client logged in over REST (no gateway) and the application id."""
-    if not settings.discord_token:
-        raise ConfigError("DISCORD_TOKEN is not set: export the bot token from the Discord developer portal")
-    rest.point_at(settings.discord_api_base)
-    token = settings.discord_token
     client = disnake.Client()
     try:
-        try:
-            await rest.retrying(lambda: client.login(token), "login")
-        except disnake.LoginFailure:
-            raise ConfigError(
-                "Discord refused the token in DISCORD_TOKEN: check it is the bot's token"
-            ) from None
-        except rest.RestError as error:
-            where = settings.discord_api_base or "discord.com"
-            raise ConfigError(f"cannot log in to Discord at {where}: {error}") from None
-        info = await rest.retrying(client.application_info, "GET /oauth2/applications/@me")
-        yield client, info.id
+        yield client, await log_in(client, settings)
     finally:
         await client.close()
 

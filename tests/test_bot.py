@@ -194,9 +194,7 @@ def runtime_dump(url: str) -> str:
             r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'hlb_runtime'")
         ]
         return "".join(
-            str(row)
-            for table in tables
-            for row in conn.execute(f"SELECT * FROM hlb_runtime.{table}")
+            str(row) for table in tables for row in conn.execute(f"SELECT * FROM hlb_runtime.{table}")
         )
 
 
@@ -208,3 +206,16 @@ def wait_for_leader(logs: list[Path], within: float = 20.0) -> Path:
                 return log
         time.sleep(0.05)
     raise AssertionError("no leader: " + " | ".join(log.read_text() for log in logs if log.exists()))
+
+
+def test_bot_says_what_is_wrong_when_discord_is_unreachable(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    runner = CliRunner()
+    assert runner.invoke(main, ["apply", str(ROOT / "examples" / "minimal")]).exit_code == 0
+    monkeypatch.setenv("DISCORD_TOKEN", "some-token")
+    monkeypatch.setenv("HLB_DISCORD_API_BASE", "http://127.0.0.1:9/api/v10")  # nothing listens there
+    result = runner.invoke(main, ["bot", "run"])
+    assert result.exit_code == 1 and "E701 cannot log in to Discord at http://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output and "some-token" not in result.output
