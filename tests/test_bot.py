@@ -219,3 +219,30 @@ def test_bot_says_what_is_wrong_when_discord_is_unreachable(
     result = runner.invoke(main, ["bot", "run"])
     assert result.exit_code == 1 and "E701 cannot log in to Discord at http://127.0.0.1:9" in result.output
     assert "Traceback" not in result.output and "some-token" not in result.output
+
+
+def test_the_bot_runs_as_its_read_only_role(db_url: str, tmp_path: Path) -> None:
+    from test_grants import fresh_role
+
+    from hlb.grants import bot_url, grant_bot
+
+    with fresh_role(db_url, "botrun") as role:
+        grant_bot(db_url, role)
+        as_bot = bot_url(db_url, role, None)
+
+        async def scenario(w: World) -> None:
+            w.apply()  # as the owner, like CI
+            settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+            bot, stop = Runner(settings, as_bot, FAST), asyncio.Event()
+            task = asyncio.create_task(bot.run(stop))
+            await asyncio.wait_for(bot.ready.wait(), 15)
+            assert logs_topic(w.emu).startswith("Noisy") and w.binding("Channel", "logs").status == "in_sync"
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+        run_world(db_url, tmp_path, scenario)
+        with psycopg.connect(as_bot, autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("UPDATE hlb_config.channels SET topic = 'hacked'")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM hlb_config.revisions")
