@@ -15,26 +15,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from prometheus_samples import PROM_LOAD, PROM_UP
 
 from hlb.cli_preview import preview
 from hlb.preview import CHROMIUM_MISSING, find_chromium, markdown, screenshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
-PROM_UP = {
-    "status": "success",
-    "data": {
-        "result": [
-            {"metric": {"instance": "nas:9100"}, "value": [1715949015, "1"]},
-            {"metric": {"instance": "pi:9100"}, "value": [1715949015, "0"]},
-            {"metric": {"instance": "router:9100"}, "value": [1715949015, "1"]},
-        ]
-    },
-}
-PROM_LOAD = {
-    "status": "success",
-    "data": {"result": [{"metric": {"instance": "nas:9100"}, "value": [1715949015, "0.43"]}]},
-}
 GUILD = 'apiVersion: hlb/v1\nkind: Guild\nname: home\nspec: {id: "123456789012345678"}\n'
 CHANNEL = "---\napiVersion: hlb/v1\nkind: Channel\nname: board\nspec: {display_name: the-board, topic: Hi}\n"
 

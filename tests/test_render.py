@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from prometheus_samples import PROM_LOAD, PROM_UP
 
 from hlb.bot.render import EMBED_TOTAL, NOTICE_TITLE, custom_id, fetch_sources, render_dashboard
 from hlb.compiler.compile import compile_paths
@@ -26,20 +27,6 @@ from hlb.testing.openapi import validate
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cr3t-v4lue-never-shown"
 NOW = datetime(2024, 5, 17, 12, 30, 15, tzinfo=UTC)
-PROM_UP = {
-    "status": "success",
-    "data": {
-        "result": [
-            {"metric": {"instance": "nas:9100"}, "value": [1715949015, "1"]},
-            {"metric": {"instance": "pi:9100"}, "value": [1715949015, "0"]},
-            {"metric": {"instance": "router:9100"}, "value": [1715949015, "1"]},
-        ]
-    },
-}
-PROM_LOAD = {
-    "status": "success",
-    "data": {"result": [{"metric": {"instance": "nas:9100"}, "value": [1715949015, "0.4321"]}]},
-}
 SONARR_QUEUE = {
     "totalRecords": 2,
     "records": [
