@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hlb.compiler.durations import format_duration
+from hlb.compiler.interpolate import SECRET_REF
 from hlb.compiler.model import SpecObject
 from hlb.compiler.templates import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
 from hlb.reconciler.state import RenderedMessage
@@ -34,7 +35,6 @@ BUTTON_STYLES = {"primary": 1, "secondary": 2, "success": 3, "danger": 4, "link"
 EMPTY = "\u200b"  # zero-width space: Discord's accepted stand-in for a required empty text
 NOTICE_TITLE = "⚠ Data unavailable"
 NOTICE_COLOR = 0xE74C3C
-_SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")
 _CUSTOM_EMOJI = re.compile(r"^<(a?):(\w{2,32}):(\d+)>$")
 _URL_SCHEMES = ("http://", "https://", "attachment://", "discord://")
 _EMBED_TEXTS = (("title", 256), ("description", 4096))
@@ -71,10 +71,10 @@ async def fetch_sources(
 
 
 def _resolve(text: str, secrets: Mapping[str, str]) -> str:
-    for name in _SECRET_REF.findall(text):
+    for name in SECRET_REF.findall(text):
         if name not in secrets:
             raise SourceError(f"secret {name} is not set")
-    return _SECRET_REF.sub(lambda match: secrets[match[1]], text)
+    return SECRET_REF.sub(lambda match: secrets[match[1]], text)
 
 
 async def _fetch(
@@ -114,18 +114,23 @@ async def _request(
     ) as response:
         if not 200 <= response.status < 300:
             raise SourceError(f"HTTP {response.status}")
-        body = bytearray()
-        async for chunk in response.content.iter_chunked(1 << 16):
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise SourceError(f"the response is larger than {MAX_BODY} bytes")
-        text = bytes(body).decode(response.charset or "utf-8", errors="replace")
+        text = await read_text(response, SourceError)
         try:
             return json.loads(text)
         except ValueError:
             if "json" in response.content_type:
                 raise SourceError("the response is not valid JSON") from None
             return text
+
+
+async def read_text(response: aiohttp.ClientResponse, too_large: type[Exception]) -> str:
+    """A response body as text, read up to ``MAX_BODY`` bytes (``too_large`` raised beyond)."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise too_large(f"the response is larger than {MAX_BODY} bytes")
+    return bytes(body).decode(response.charset or "utf-8", errors="replace")
 
 
 # --- rendering ----------------------------------------------------------------------------------

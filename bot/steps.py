@@ -23,12 +23,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp
 
 from hlb.bot.invocation import Effects, Message, StepFailed
-from hlb.bot.render import MAX_BODY, MAX_CONTENT, clip, render_embeds
+from hlb.bot.render import MAX_CONTENT, clip, read_text, render_embeds
 from hlb.compiler.durations import format_duration
+from hlb.compiler.interpolate import SECRET_REF
 from hlb.compiler.templates import RenderError, render
 
 DEFAULT_TIMEOUT = 10.0  # seconds, when an http step names none (the compiler always sets one)
-SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
 
 
@@ -247,12 +247,7 @@ async def _send(session: aiohttp.ClientSession, request: Request, vault: Vault) 
         allow_redirects=False,
         **options,
     ) as response:
-        data = bytearray()
-        async for chunk in response.content.iter_chunked(1 << 16):
-            data += chunk
-            if len(data) > MAX_BODY:
-                raise StepFailed(f"the response is larger than {MAX_BODY} bytes")
-        return response.status, bytes(data).decode(response.charset or "utf-8", errors="replace")
+        return response.status, await read_text(response, StepFailed)
 
 
 def _json(text: str) -> Any:

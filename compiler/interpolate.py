@@ -30,7 +30,7 @@ from hlb.compiler.diagnostics import JsonPath
 Problem = tuple[JsonPath, str, str]  # (path from the document root, code, message)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")
+SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")  # the bot resolves these
 _SECRET_BYTES = re.compile(rb"\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}")
 SECRET_PREFIX = "secret:"
 
@@ -189,7 +189,7 @@ def find_secrets(data: Any) -> set[str]:
         value = stack.pop()
         if type(value) is str:
             if "${secret:" in value:
-                found.update(_SECRET_REF.findall(value))
+                found.update(SECRET_REF.findall(value))
         elif type(value) is dict:
             stack.extend(value.values())
         elif type(value) is list:
