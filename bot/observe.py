@@ -7,7 +7,8 @@ plus one per bound dashboard message, run concurrently (they are in different bu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from disnake.http import HTTPClient, Route
@@ -29,37 +30,45 @@ async def observe_guild(
         for b in bindings
         if b.key.kind == "Dashboard" and b.channel_id is not None and b.discord_id is not None
     ]
-    try:
-        guild, channels, commands = await asyncio.gather(
-            rest.call(http, Route("GET", "/guilds/{guild_id}", guild_id=guild_id)),
-            rest.call(http, Route("GET", "/guilds/{guild_id}/channels", guild_id=guild_id)),
-            rest.call(
-                http,
-                Route(
-                    "GET",
-                    "/applications/{application_id}/guilds/{guild_id}/commands",
-                    application_id=application_id,
-                    guild_id=guild_id,
-                ),
-            ),
-        )
-    except rest.PermanentError as error:
-        if error.status not in (403, 404):
-            raise
-        raise GuildUnavailable(
-            f"the bot cannot see guild {guild_id} (HTTP {error.status}): check the Guild's id "
-            "and that the bot was invited with the applications.commands scope"
-        ) from None
+    route = Route(
+        "GET",
+        "/applications/{application_id}/guilds/{guild_id}/commands",
+        application_id=application_id,
+        guild_id=guild_id,
+    )
+    commands = _visible(rest.call(http, route), guild_id)
+    base, listed = await asyncio.gather(read_guild(http, guild_id), commands)
     exists = await asyncio.gather(*(_message_exists(http, c, m) for c, m in pairs))
     found = {m: ok for (_, m), ok in zip(pairs, exists, strict=True)}
+    return replace(base, messages=found, commands=tuple(listed))
+
+
+async def read_guild(http: HTTPClient, guild_id: int) -> ObservedGuild:
+    """The guild's name, roles and channels (two reads, concurrent); GuildUnavailable when hidden."""
+    guild, channels = await asyncio.gather(
+        _visible(rest.call(http, Route("GET", "/guilds/{guild_id}", guild_id=guild_id)), guild_id),
+        _visible(rest.call(http, Route("GET", "/guilds/{guild_id}/channels", guild_id=guild_id)), guild_id),
+    )
     return ObservedGuild(
         id=guild_id,
         name=str(guild.get("name", "")),
         channels=tuple(observed_channel(c) for c in channels),
         roles=tuple(ObservedRole(int(r["id"]), str(r["name"])) for r in guild.get("roles") or ()),
-        messages=found,
-        commands=tuple(commands),
     )
+
+
+async def _visible(call: Awaitable[Any], guild_id: int) -> Any:
+    """``call``'s result; a 403 or 404 means the bot cannot see the guild."""
+    try:
+        return await call
+    except rest.PermanentError as error:
+        if error.status not in (403, 404):
+            raise
+        raise GuildUnavailable(
+            f"the bot cannot see guild {guild_id} (HTTP {error.status}): check the Guild's id "
+            "(in Discord: right click the server, Copy Server ID) and that the bot was invited "
+            "with the bot and applications.commands scopes"
+        ) from None
 
 
 async def _message_exists(http: HTTPClient, channel_id: int, message_id: int) -> bool:
