@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hlb.compiler.model import API_VERSION
 from hlb.compiler.permissions import PERMISSIONS, from_bits, to_bits
+from hlb.reconciler.channels import TOPIC_TYPES, VOICE_TYPES  # what the reconciler compares
 from hlb.reconciler.state import (
     CHANNEL_TYPE_NAMES,
     ObservedChannel,
@@ -25,14 +27,11 @@ from hlb.reconciler.state import (
     ObservedRole,
 )
 
-API_VERSION = "hlb/v1"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_NAME = 64
 MAX_TOPIC = 1024  # the spec's limit (Discord allows 4096 on forums)
 KNOWN_BITS = to_bits(PERMISSIONS)
-VOICE = frozenset({2, 13})  # voice, stage: listed after text channels, as Discord shows them
-NO_TEXT = frozenset({2, 4, 13})  # the spec allows no topic on these
-CATEGORY = 4  # nor nsfw or slowmode on a category
+CATEGORY = 4  # takes no nsfw or slowmode
 USER_LIMIT = {2: 99, 13: 10_000}
 BITRATE = (8000, 384_000)
 UNSUPPORTED = {
@@ -97,7 +96,7 @@ def _unique(base: str, used: set[str]) -> str:
 
 
 def _order(channel: ObservedChannel) -> tuple[int, int, int]:
-    return (1 if channel.type in VOICE else 0, channel.position, channel.id)
+    return (1 if channel.type in VOICE_TYPES else 0, channel.position, channel.id)
 
 
 def _arranged(channels: Iterable[ObservedChannel]) -> list[ObservedChannel]:
@@ -214,7 +213,7 @@ def _channel_spec(
                 "imported without a category, so the first reconcile moves it out"
             )
     spec["position"] = max(channel.position, 0)
-    if kind not in NO_TEXT and channel.topic:
+    if kind in TOPIC_TYPES and channel.topic:
         topic = channel.topic
         if len(topic) > MAX_TOPIC:
             warnings.append(
@@ -228,7 +227,7 @@ def _channel_spec(
             spec["nsfw"] = True
         if channel.slowmode:
             spec["slowmode"] = min(max(channel.slowmode, 0), 21600)
-    if kind in VOICE:
+    if kind in VOICE_TYPES:
         if channel.bitrate is not None:
             bitrate = min(max(int(channel.bitrate), BITRATE[0]), BITRATE[1])
             if bitrate != channel.bitrate:
