@@ -145,20 +145,11 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         return None
     if isinstance(action, a.PutOverwrite):
         channel_id = run.resolve(action.channel)
-        route = Route(
-            "PUT", "/channels/{channel_id}/permissions/{target}", channel_id=channel_id, target=action.target
-        )
         body = {"type": action.type, "allow": str(action.allow), "deny": str(action.deny)}
-        await rest.call(http, route, json=body)
+        await rest.call(http, _overwrite_route("PUT", channel_id, action.target), json=body)
         return None
     if isinstance(action, a.DeleteOverwrite):
-        route = Route(
-            "DELETE",
-            "/channels/{channel_id}/permissions/{target}",
-            channel_id=action.channel_id,
-            target=action.target,
-        )
-        await _gone_is_fine(http, route)
+        await _gone_is_fine(http, _overwrite_route("DELETE", action.channel_id, action.target))
         return None
     if isinstance(action, a.ReorderChannels):
         moves = [{"id": str(run.resolve(ref)), "position": pos} for ref, pos in action.positions]
@@ -190,6 +181,11 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         run.command_ids.update({str(c["name"]): int(c["id"]) for c in result if c.get("type", 1) == 1})
         return None
     raise TypeError(f"no executor for {type(action).__name__}")
+
+
+def _overwrite_route(method: str, channel_id: int, target: int) -> Route:
+    path = "/channels/{channel_id}/permissions/{target}"
+    return Route(method, path, channel_id=channel_id, target=target)
 
 
 def _message_route(method: str, action: a.EditMessage | a.DeleteMessage) -> Route:
