@@ -29,13 +29,12 @@ from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hlb.db import DatabaseError, DatabaseUnavailable, SchemaBehind, connect, describe
+from hlb.migrations import MIGRATION_LOCK_KEY
 
 # The same names as hlb.models (which imports SQLAlchemy; the CLI's hot path does not).
 CONFIG_SCHEMA = "hlb_config"
 RUNTIME_SCHEMA = "hlb_runtime"
 SCHEMAS = (CONFIG_SCHEMA, RUNTIME_SCHEMA)
-# The advisory lock migrations/env.py takes: granting waits for a running migration.
-MIGRATION_LOCK_KEY = 0x686C62_6D6967
 
 WRITES_CONFIG = "the bot's role can write hlb_config; run `hlb db grant-bot` and use that role"
 

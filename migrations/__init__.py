@@ -15,6 +15,8 @@ HEAD = REVISIONS[-1]
 # alembic_version lives in hlb_config, next to the tables it versions.
 VERSION_TABLE = "alembic_version"
 VERSION_TABLE_SCHEMA = "hlb_config"
+# The transaction-level advisory lock env.py takes, so concurrent migrations (and grants) serialize.
+MIGRATION_LOCK_KEY = 0x686C62_6D6967  # "hlb" "mig"
 
 
 def script_location() -> Path:

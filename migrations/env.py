@@ -13,10 +13,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import Connection
 
-from hlb.migrations import VERSION_TABLE, VERSION_TABLE_SCHEMA
+from hlb.migrations import MIGRATION_LOCK_KEY, VERSION_TABLE, VERSION_TABLE_SCHEMA
 from hlb.models import SCHEMAS, metadata
-
-MIGRATION_LOCK_KEY = 0x686C62_6D6967  # "hlb" "mig"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
