@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jinja2 import nodes
 
 from hlb.compiler.durations import format_duration, parse_duration
 from hlb.compiler.templates import (
+    ENV,
     RenderError,
     check_expression,
     check_template,
@@ -113,6 +115,42 @@ def test_check_template_suggests_a_filter() -> None:
 def test_check_template_reports_unclosed_blocks() -> None:
     message = check_template("{% if x %}yes")
     assert message is not None and "endif" in message
+
+
+# Pieces that make templates with tricky lexing: braces, quotes, whitespace control, blocks.
+_TEMPLATE_PIECES = st.sampled_from(
+    [
+        "{{", "}}", "{", "}", "{%", "%}", "{#", "#}", "-", "'", '"', " ", "\n", "x", "user.name",
+        "| upper", "| nope", "{{ x }}", "{{ 'a}}' }}", "{{- x -}}", "[1]", "(", ")", ":", "text",
+    ]
+)
+
+
+@given(st.lists(_TEMPLATE_PIECES, max_size=12).map("".join))
+def test_the_per_tag_check_agrees_with_parsing_the_whole_template(source: str) -> None:
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        parsed = ENV.parse(source)
+        unknown = [
+            node.name
+            for node in parsed.find_all((nodes.Filter, nodes.Test))
+            if node.name not in (ENV.filters if isinstance(node, nodes.Filter) else ENV.tests)
+        ]
+        valid = not unknown
+    except TemplateSyntaxError:
+        valid = False
+    assert (check_template(source) is None) == valid
+
+
+def test_templates_sharing_tags_are_checked_per_tag() -> None:
+    assert check_template("Hi {{ user.name }}, it is {{ now | datetime }} } {") is None
+    assert check_template("a }} b {{ x }}") is None  # a stray }} in text is text
+    message = check_template("line one\nHi {{ user.name | nope }}")
+    assert message is not None and "no filter named 'nope'" in message
+    message = check_template("line one\n{{ x ")
+    assert message is not None and "line 2 of the template" in message
+    assert check_template("{{ '}}' }}") is None  # a }} inside a string: the whole template decides
 
 
 def test_check_expression() -> None:
