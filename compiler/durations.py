@@ -7,6 +7,7 @@ read, so a caller reports the problem (E505) instead of catching an exception.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -46,6 +47,12 @@ def parse_duration(value: str | int | float) -> int | None:
         return _bounded(math.ceil(value))
     if not isinstance(value, str):
         return None
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(value: str) -> int | None:
+    """``parse_duration`` of a string: specs repeat a few ("30s", "5m") thousands of times."""
     text = value.strip().lower()
     if not text:
         return None

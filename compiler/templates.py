@@ -23,7 +23,7 @@ import difflib
 import functools
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -297,11 +297,30 @@ def iter_strings(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, st
 
 def template_errors(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str]]:
     """(path, message) for every template string inside ``value`` whose syntax is invalid."""
+    if not _holds_bad_template(value):  # the common case, without building a path per string
+        return
     for where, text in iter_strings(value, path):
         if is_template(text):
             error = check_template(text)
             if error is not None:
                 yield where, f"{dotted_path(where)}: {error}"
+
+
+def _holds_bad_template(value: Any) -> bool:
+    """Whether some string inside ``value`` is a template with invalid syntax (plain types first)."""
+    kind = type(value)
+    if kind is str or isinstance(value, str):
+        return is_template(value) and check_template(value) is not None
+    if kind is dict or isinstance(value, Mapping):
+        items: Iterable[Any] = value.values()
+    elif kind is list or isinstance(value, list | tuple):
+        items = value
+    else:
+        return False
+    for item in items:  # noqa: SIM110 - a plain loop: no generator per container on this hot path
+        if _holds_bad_template(item):
+            return True
+    return False
 
 
 def dotted_path(path: JsonPath) -> str:
