@@ -6,6 +6,7 @@ Kept apart from ``hlb.cli`` (the command group) so command modules such as
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -81,6 +82,7 @@ def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool 
     from hlb.compiler.diagnostics import render_diagnostics
 
     result = compile_paths(paths, reference=reference)
+    gc.freeze()  # the compiled specs live as long as this process: spare the collector walking them
     if result.diagnostics:
         click.echo(render_diagnostics(result.diagnostics, fmt), err=fmt == "text")
     if not result.ok:
