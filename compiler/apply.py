@@ -10,6 +10,7 @@ against and is refused once the database has moved on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -78,16 +79,22 @@ def apply_model(
         )
         if not plan.has_changes:
             return ApplyResult(plan, None)
-        store.write_changes(conn, plan.creates(), plan.updates(), plan.deletes())
-        revision = store.insert_revision(
-            conn,
-            author=author,
-            git_sha=git_sha,
-            message=message,
-            snapshot=desired.to_snapshot(),
-            summary=plan.summary(),
-            parent=state.revision,
-        )
+        # The server stores the revision's snapshot (parsing and compressing megabytes of JSON)
+        # while this thread builds the rows; the connection serves one of them at a time.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlb-revision") as pool:
+            recorded = pool.submit(
+                store.insert_revision,
+                conn,
+                author=author,
+                git_sha=git_sha,
+                message=message,
+                snapshot=desired.to_snapshot(),
+                summary=plan.summary(),
+                parent=state.revision,
+            )
+            changes = store.prepare_changes(plan.creates(), plan.updates(), plan.deletes())
+            revision = recorded.result()
+        store.write_prepared(conn, changes)
         conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(revision)))
         if before_commit is not None:
             before_commit(conn)

@@ -19,7 +19,7 @@ import orjson
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb, set_json_loads
+from psycopg.types.json import Json, Jsonb, set_json_loads
 
 from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
@@ -104,41 +104,69 @@ def load_objects(conn: Conn, keys: Collection[ObjectKey] | None = None) -> dict[
     return out
 
 
+@dataclass(frozen=True)
+class Changes:
+    """The rows of a change set, built and ready to send (``prepare_changes``)."""
+
+    deletes: dict[str, list[ObjectKey]]  # kind -> objects to delete
+    updates: dict[str, tuple[list[Row], list[ObjectKey]]]  # kind -> main rows, objects whose children go
+    inserts: dict[str, list[list[Any]]]  # table -> rows to COPY, as COPY values
+
+
+def prepare_changes(
+    creates: Sequence[SpecObject], updates: Sequence[SpecObject], deletes: Sequence[ObjectKey]
+) -> Changes:
+    """Build every row of a change set; pure, so it can run while the database is busy with something else."""
+    inserts: dict[str, list[Row]] = defaultdict(list)
+    for obj in creates:
+        for name, rows in storage_for(obj.key.kind).to_rows(obj).items():
+            inserts[name].extend(rows)
+    updated: dict[str, tuple[list[Row], list[ObjectKey]]] = {}
+    for kind, objs in _group(updates).items():
+        storage = storage_for(kind)
+        mains: list[Row] = []
+        for obj in objs:
+            for name, rows in storage.to_rows(obj).items():
+                (mains if name == storage.main.name else inserts[name]).extend(rows)
+        updated[kind] = (mains, [o.key for o in objs])
+    copies = {
+        table.name: [_copy_values(table, row) for row in inserts[table.name]]
+        for storage in STORAGES
+        for table in storage.tables
+        if inserts.get(table.name)
+    }
+    return Changes(_by_kind(deletes), updated, copies)
+
+
 def write_changes(
     conn: Conn,
     creates: Sequence[SpecObject],
     updates: Sequence[SpecObject],
     deletes: Sequence[ObjectKey],
 ) -> None:
-    """Apply create/update/delete to the tables, inside the caller's transaction.
+    """Apply create/update/delete to the tables, inside the caller's transaction."""
+    write_prepared(conn, prepare_changes(creates, updates, deletes))
+
+
+def write_prepared(conn: Conn, changes: Changes) -> None:
+    """Write a prepared change set, inside the caller's transaction.
 
     Deletes first (children go by ON DELETE CASCADE); updated objects keep
     their main row (updated in place, so references to them stay valid) and get
     their child rows replaced; new rows are COPYed. Foreign keys are deferred,
     so the order of rows does not matter until commit."""
     with conn.cursor() as cur:
-        for kind, keys in sorted(_by_kind(deletes).items(), key=lambda kv: -KIND_ORDER.index(kv[0])):
+        for kind, keys in sorted(changes.deletes.items(), key=lambda kv: -KIND_ORDER.index(kv[0])):
             _delete(cur, storage_for(kind).main, keys)
-
-        inserts: dict[str, list[Row]] = defaultdict(list)
-        for obj in creates:
-            for name, rows in storage_for(obj.key.kind).to_rows(obj).items():
-                inserts[name].extend(rows)
-
-        for kind, objs in _group(updates).items():
+        for kind, (mains, keys) in changes.updates.items():
             storage = storage_for(kind)
-            mains: list[Row] = []
-            for obj in objs:
-                for name, rows in storage.to_rows(obj).items():
-                    (mains if name == storage.main.name else inserts[name]).extend(rows)
             _update(cur, storage.main, mains)
             for child in storage.children:
-                _delete(cur, child, [o.key for o in objs])
-
+                _delete(cur, child, keys)
         for storage in STORAGES:
             for table in storage.tables:
-                if inserts.get(table.name):
-                    _copy(cur, table, inserts[table.name])
+                if changes.inserts.get(table.name):
+                    _copy(cur, table, changes.inserts[table.name])
 
 
 def insert_revision(
@@ -156,7 +184,7 @@ def insert_revision(
         "INSERT INTO {} (author, git_sha, message, parent_revision, snapshot, summary) "
         "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
     ).format(REVISIONS)
-    params = (author, git_sha, message, parent, Jsonb(snapshot, dumps_json), Jsonb(summary, dumps_json))
+    params = (author, git_sha, message, parent, Json(snapshot, dumps_json), Jsonb(summary, dumps_json))
     row = conn.execute(query, params).fetchone()
     assert row is not None
     return int(row[0])
@@ -263,9 +291,9 @@ def _params(table: TableSpec, row: Row, columns: Sequence[str]) -> tuple[Any, ..
 
 def _copy_values(table: TableSpec, row: Row) -> list[Any]:
     """A row for text-format COPY: jsonb columns as JSON text (COPY has no parameter types)."""
-    values = [row.get(c) for c in table.columns]
-    for i, is_json in enumerate(table.json_mask):
-        if is_json and values[i] is not None:
+    values = list(map(row.get, table.columns))
+    for i in table.json_positions:
+        if values[i] is not None:
             values[i] = dumps_json(values[i]).decode()
     return values
 
@@ -286,7 +314,7 @@ def _update(cur: psycopg.Cursor[Any], table: TableSpec, rows: Sequence[Row]) -> 
         return
     staging = sql.Identifier(f"hlb_staging_{table.name}")
     cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(staging, _table(table)))
-    _copy(cur, table, rows, into=staging)
+    _copy(cur, table, [_copy_values(table, row) for row in rows], into=staging)
     assign = sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(sql.Identifier(c)) for c in settable)
     match = sql.SQL(" AND ").join(sql.SQL("t.{0} = s.{0}").format(sql.Identifier(c)) for c in table.key)
     cur.execute(
@@ -296,18 +324,23 @@ def _update(cur: psycopg.Cursor[Any], table: TableSpec, rows: Sequence[Row]) -> 
 
 
 def _copy(
-    cur: psycopg.Cursor[Any], table: TableSpec, rows: Sequence[Row], into: sql.Composable | None = None
+    cur: psycopg.Cursor[Any],
+    table: TableSpec,
+    rows: Sequence[Sequence[Any]],
+    into: sql.Composable | None = None,
 ) -> None:
+    """COPY rows given as ``_copy_values`` into ``table`` (or ``into``, a table like it)."""
     query = sql.SQL("COPY {} ({}) FROM STDIN").format(
         into or _table(table), sql.SQL(", ").join(map(sql.Identifier, table.columns))
     )
     with cur.copy(query) as copy:
         for row in rows:
-            copy.write_row(_copy_values(table, row))
+            copy.write_row(row)
 
 
 __all__ = [
     "APPLY_LOCK_KEY",
+    "Changes",
     "Revision",
     "RevisionInfo",
     "Storage",
@@ -317,6 +350,8 @@ __all__ = [
     "list_revisions",
     "load_objects",
     "lock_for_apply",
+    "prepare_changes",
     "read_state",
     "write_changes",
+    "write_prepared",
 ]

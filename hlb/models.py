@@ -33,7 +33,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.types import DateTime
 
 CONFIG_SCHEMA = "hlb_config"
@@ -250,7 +250,7 @@ revisions = Table(
     Column("git_sha", Text),
     Column("message", Text),
     Column("parent_revision", BigInteger, ForeignKey(f"{CONFIG_SCHEMA}.revisions.id")),
-    Column("snapshot", JSONB, nullable=False),
+    Column("snapshot", JSON, nullable=False),  # written once, read whole: json, not jsonb (0003)
     Column("summary", JSONB, nullable=False),
     schema=CONFIG_SCHEMA,
 )

@@ -1,4 +1,4 @@
-"""hlb_runtime against a real Postgres: bindings and events round-trip, migration 0002 keeps data."""
+"""hlb_runtime against a real Postgres: bindings and events round-trip, migrations 0002 and 0003 keep data."""
 
 from __future__ import annotations
 
@@ -187,9 +187,15 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
         assert store.load_objects(conn) == {o.key: o for o in objects}
         assert store.read_state(conn).revision == rev
         assert runtime.load_bindings_sync(conn) == {}
+        kept = store.get_revision(conn, rev)  # 0003 turned the snapshot column into json
+        assert kept is not None and kept.snapshot == result.model.to_snapshot()
+        column = "SELECT data_type FROM information_schema.columns WHERE column_name = 'snapshot'"
+        assert conn.execute(column).fetchone() == ("json",)
     run(empty_db_url, lambda c: runtime.save_bindings(c, [full_binding()]))
 
     command.downgrade(db.alembic_config(empty_db_url), "0001")  # drops only the runtime tables
     assert runtime_tables(empty_db_url) == []
     with db.connect(empty_db_url) as conn:
         assert store.load_objects(conn) == {o.key: o for o in objects}
+        kept = store.get_revision(conn, rev)
+        assert kept is not None and kept.snapshot == result.model.to_snapshot()

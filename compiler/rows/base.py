@@ -84,10 +84,11 @@ class TableSpec:
     key: tuple[str, ...]  # primary key columns
     jsonb: frozenset[str] = field(default_factory=frozenset)
     parent: tuple[str, ...] = ()  # child tables: the columns naming the parent object (guild, name)
-    json_mask: tuple[bool, ...] = field(init=False, repr=False, compare=False)
+    json_positions: tuple[int, ...] = field(init=False, repr=False, compare=False)  # of jsonb columns
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "json_mask", tuple(c in self.jsonb for c in self.columns))
+        positions = tuple(i for i, c in enumerate(self.columns) if c in self.jsonb)
+        object.__setattr__(self, "json_positions", positions)
 
     @property
     def qualified(self) -> str:
