@@ -165,7 +165,7 @@ class CompileCache:
         return unit
 
     def save(self, units: Iterable[FileUnit]) -> None:
-        """Store the units that changed (serialized here, written in the background when asked to).
+        """Store the units that changed (serialized and written in the background when asked to).
 
         JSON keeps every value a unit holds exactly: loaded data and what the
         kinds make of it are dicts, lists, strings, ints, floats, bools and
@@ -174,34 +174,25 @@ class CompileCache:
         uncached results with their types. A unit orjson cannot write is
         not stored.
         """
-        jobs: list[tuple[Path, bytes, bytes]] = []
+        pending: list[tuple[FileUnit, Path, str]] = []
         for unit in units:
             if not unit.changed or unit.env is None:
                 continue
-            try:
-                plain, data = to_plain(unit)
-                entry = {
-                    "code": code_fingerprint(),
-                    "path": unit.src.path,
-                    "text": self._digest(unit.src),
-                    "env": unit.env,
-                    "unit": plain,
-                }
-                head = orjson.dumps(entry)
-            except (orjson.JSONEncodeError, TypeError, ValueError):
-                continue
             path = self._entry(unit.src)
             self.used.add(path.name)
-            jobs.append((path, head, data))
+            pending.append((unit, path, self._digest(unit.src)))
             unit.changed = False
-        if not jobs:
+        if not pending:
             return
         self.wait()
+        code = code_fingerprint()
         if self.background:
-            self._writer = threading.Thread(target=self._write_all, args=(jobs,), name="hlb-cache-writer")
+            self._writer = threading.Thread(
+                target=self._write_all, args=(pending, code), name="hlb-cache-writer"
+            )
             self._writer.start()
         else:
-            self._write_all(jobs)
+            self._write_all(pending, code)
 
     def wait(self) -> None:
         """Wait for the writes of the last ``save`` to finish."""
@@ -209,8 +200,14 @@ class CompileCache:
             self._writer.join()
             self._writer = None
 
-    def _write_all(self, jobs: list[tuple[Path, bytes, bytes]]) -> None:
-        for path, head, data in jobs:
+    def _write_all(self, pending: list[tuple[FileUnit, Path, str]], code: str) -> None:
+        for unit, path, digest in pending:
+            try:
+                plain, data = to_plain(unit)
+                entry = {"code": code, "path": unit.src.path, "text": digest, "env": unit.env, "unit": plain}
+                head = orjson.dumps(entry)
+            except (orjson.JSONEncodeError, TypeError, ValueError):
+                continue
             body = b"%b\n%b" % (head, data)
             if _write(path, b"%08x%b" % (zlib.crc32(body), body)):
                 self.writes += 1
