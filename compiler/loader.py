@@ -36,8 +36,10 @@ never pays for ruamel.yaml.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import yaml_rs
@@ -73,9 +75,55 @@ _SPACES_AFTER_HEADER = re.compile(r"[|>][-+0-9]*[ ]*(?:#[^\n]*)?\n +\n")  # ruam
 _HEADER_AT_END = re.compile(r"[|>][-+0-9]*[ ]*(?:#.*)?$")  # yaml_rs: empty block scalar at the end is "\n"
 
 
-def load_fast(src: SourceFile) -> tuple[list[Document], list[Diagnostic]]:
-    """Load one file: its non-empty documents and the problems found in it."""
-    triples = _fast_triples(src.text)
+class _Failed:
+    """yaml_rs refused or failed on a text: the reference path decides."""
+
+
+FAILED = _Failed()
+Parsed = Any  # what yaml_rs made of a text, or FAILED
+
+
+def parse(text: str) -> Parsed:
+    """yaml_rs's reading of ``text`` (dicts, lists, scalars), or ``FAILED``."""
+    try:
+        return yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            alias_limits=_ALIAS_LIMITS,
+            duplicate_key_policy=DuplicateKeyPolicy.Error,
+        )
+    except Exception:  # yaml_rs errors and anything unexpected: the reference path decides
+        return FAILED
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException, a BaseException
+        if type(exc).__name__ != "PanicException":
+            raise
+        return FAILED
+
+
+@contextlib.contextmanager
+def parse_ahead(texts: Sequence[str]) -> Iterator[Iterator[Parsed]]:
+    """``parse`` of each text, in order, computed by a worker thread ahead of the caller.
+
+    yaml_rs releases the GIL while it parses, so the files further on are
+    parsed while this thread checks the ones before them.
+    """
+    if len(texts) < 2:
+        yield iter([parse(text) for text in texts])
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlb-yaml") as pool:
+        futures = [pool.submit(parse, text) for text in texts]
+        try:
+            yield (future.result() for future in futures)
+        finally:
+            for future in futures:  # the caller stopped early: drop what the worker has not started
+                future.cancel()
+
+
+def load_fast(src: SourceFile, parsed: Parsed = None) -> tuple[list[Document], list[Diagnostic]]:
+    """Load one file: its non-empty documents and the problems found in it.
+
+    ``parsed``: ``parse(src.text)`` when the caller has it already (``parse_ahead``)."""
+    triples = _fast_triples(src.text, parsed)
     if triples is None:
         from hlb.compiler.roundtrip import load_roundtrip
 
@@ -143,22 +191,12 @@ def _needs_reference(text: str) -> bool:
     return ("|" in last or ">" in last) and _HEADER_AT_END.search(last) is not None
 
 
-def _fast_triples(text: str) -> list[tuple[int, int, Any]] | None:
+def _fast_triples(text: str, parsed: Parsed = None) -> list[tuple[int, int, Any]] | None:
     """``(index, line, value)`` for every document, or None to use the reference path."""
     if _needs_reference(text):
         return None
-    try:
-        result = yaml_rs.loads(
-            text,
-            parse_datetime=False,
-            alias_limits=_ALIAS_LIMITS,
-            duplicate_key_policy=DuplicateKeyPolicy.Error,
-        )
-    except Exception:  # yaml_rs errors and anything unexpected: the reference path decides
-        return None
-    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException, a BaseException
-        if type(exc).__name__ != "PanicException":
-            raise
+    result = parse(text) if parsed is None else parsed
+    if result is FAILED:
         return None
     lines = document_lines(text)
     if lines is None:

@@ -108,8 +108,12 @@ class FileUnit:
     blobs: dict[int, bytes] = field(default_factory=dict)  # JSON of fresh documents, for to_plain
 
 
-def compile_file(src: SourceFile, env: Mapping[str, str], *, reference: bool, record: bool) -> FileUnit:
-    """Load, interpolate and schema-check one file; ``record``: note what the cache needs."""
+def compile_file(
+    src: SourceFile, env: Mapping[str, str], *, reference: bool, record: bool, parsed: Any = None
+) -> FileUnit:
+    """Load, interpolate and schema-check one file; ``record``: note what the cache needs.
+
+    ``parsed``: the fast loader's parse of the text, when the caller made it ahead."""
     from hlb.compiler import schema
     from hlb.compiler.interpolate import interpolate
 
@@ -120,7 +124,7 @@ def compile_file(src: SourceFile, env: Mapping[str, str], *, reference: bool, re
     else:
         from hlb.compiler.loader import load_fast
 
-        docs, load_problems = load_fast(src)
+        docs, load_problems = load_fast(src, parsed)
     environ = RecordingEnv(env) if record else env
     doc_problems: list[Diagnostic] = []
     checked: list[Checked] = []
