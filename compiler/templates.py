@@ -37,6 +37,7 @@ MAX_OUTPUT = 100_000  # characters a single render may produce
 _MAX_POWER = 256  # largest integer exponent allowed in templates
 _CACHE_SIZE = 4096
 _DISCORD_STYLES = frozenset("tTdDfFR")  # <t:epoch:STYLE> timestamp styles
+_SCALARS = frozenset({int, float, bool, type(None)})
 _OUTPUT_TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)  # one {{ ... }}, up to the first }}
 
 JsonPath = tuple[str | int, ...]
@@ -309,11 +310,19 @@ def template_errors(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath,
 def _holds_bad_template(value: Any) -> bool:
     """Whether some string inside ``value`` is a template with invalid syntax (plain types first)."""
     kind = type(value)
-    if kind is str or isinstance(value, str):
+    if kind is str:
         return is_template(value) and check_template(value) is not None
-    if kind is dict or isinstance(value, Mapping):
+    if kind is dict:
         items: Iterable[Any] = value.values()
-    elif kind is list or isinstance(value, list | tuple):
+    elif kind is list:
+        items = value
+    elif kind in _SCALARS:
+        return False
+    elif isinstance(value, str):
+        return is_template(value) and check_template(value) is not None
+    elif isinstance(value, Mapping):
+        items = value.values()
+    elif isinstance(value, list | tuple):
         items = value
     else:
         return False
