@@ -8,6 +8,7 @@ inside the caller's transaction and never commits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -21,6 +22,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Json, Jsonb, set_json_loads
 
+from hlb.compiler import bulk_keys
 from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
 from hlb.compiler.rows.base import SCHEMA
@@ -154,7 +156,8 @@ def write_prepared(conn: Conn, changes: Changes) -> None:
     Deletes first (children go by ON DELETE CASCADE); updated objects keep
     their main row (updated in place, so references to them stay valid) and get
     their child rows replaced; new rows are COPYed. Foreign keys are deferred,
-    so the order of rows does not matter until commit."""
+    so the order of rows does not matter until commit; for many new rows they
+    are checked once per table instead (``hlb.compiler.bulk_keys``)."""
     with conn.cursor() as cur:
         for kind, keys in sorted(changes.deletes.items(), key=lambda kv: -KIND_ORDER.index(kv[0])):
             _delete(cur, storage_for(kind).main, keys)
@@ -163,10 +166,12 @@ def write_prepared(conn: Conn, changes: Changes) -> None:
             _update(cur, storage.main, mains)
             for child in storage.children:
                 _delete(cur, child, keys)
-        for storage in STORAGES:
-            for table in storage.tables:
-                if changes.inserts.get(table.name):
-                    _copy(cur, table, changes.inserts[table.name])
+        filled = [t for storage in STORAGES for t in storage.tables if changes.inserts.get(t.name)]
+        new_rows = sum(len(changes.inserts[t.name]) for t in filled)
+        big = new_rows >= bulk_keys.BULK_ROWS
+        with bulk_keys.checked_in_bulk(cur, [t.name for t in filled]) if big else contextlib.nullcontext():
+            for table in filled:
+                _copy(cur, table, changes.inserts[table.name])
 
 
 def insert_revision(
