@@ -29,6 +29,7 @@ recently used ones not used by this run.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import os
@@ -36,7 +37,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import orjson
@@ -109,9 +110,13 @@ def _library_versions() -> set[str]:
 class CompileCache:
     """Per-file compile results under one directory.
 
-    ``background=True`` leaves the file writes of ``save`` to a thread, so they
-    overlap what the process does next (the interpreter waits for it before
-    exiting); ``wait`` joins it.
+    ``background=True`` leaves serializing and writing the entries of ``save``
+    to a helper, so they overlap what the process does next: a forked process
+    where that is safe (Linux, one thread), else a thread. A process cannot
+    stall this one on the GIL (a thread busy serializing makes every database
+    round trip of the apply that follows wait for it); the helper is waited
+    for at exit, so the cache is complete when the command returns. ``wait``
+    waits for it.
     """
 
     def __init__(self, directory: Path, *, background: bool = False) -> None:
@@ -122,6 +127,8 @@ class CompileCache:
         self.hits = 0
         self.writes = 0
         self._writer: threading.Thread | None = None
+        self._helper: int | None = None  # pid of the forked writer
+        self._waits_at_exit = False
 
     def _digest(self, src: SourceFile) -> str:
         found = self._digests.get(src.path)
@@ -186,19 +193,28 @@ class CompileCache:
             return
         self.wait()
         code = code_fingerprint()
-        if self.background:
+        if not self.background:
+            self._write_all(pending, code)
+        elif _can_fork():
+            self._helper = _forked(lambda: self._write_all(pending, code))
+            if not self._waits_at_exit:
+                atexit.register(self.wait)
+                self._waits_at_exit = True
+        else:
             self._writer = threading.Thread(
                 target=self._write_all, args=(pending, code), name="hlb-cache-writer"
             )
             self._writer.start()
-        else:
-            self._write_all(pending, code)
 
     def wait(self) -> None:
         """Wait for the writes of the last ``save`` to finish."""
         if self._writer is not None:
             self._writer.join()
             self._writer = None
+        if self._helper is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._helper, 0)
+            self._helper = None
 
     def _write_all(self, pending: list[tuple[FileUnit, Path, str]], code: str) -> None:
         for unit, path, digest in pending:
@@ -245,6 +261,26 @@ class CompileCache:
             _remove(path)
             count -= 1
             total -= size
+
+
+def _can_fork() -> bool:
+    """Whether a helper process may be forked: Linux (fork is the default there), a single thread."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _forked(work: Callable[[], None]) -> int | None:
+    """Run ``work`` in a forked child that exits when done (never returning into this program)."""
+    try:
+        pid = os.fork()
+    except OSError:
+        work()
+        return None
+    if pid == 0:
+        try:
+            work()
+        finally:
+            os._exit(0)  # no exit handlers, no flushing of the parent's buffered output
+    return pid
 
 
 def _write(path: Path, blob: bytes) -> bool:
