@@ -42,6 +42,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
 import yaml_rs
 from yaml_rs import AliasLimits, DuplicateKeyPolicy
 
@@ -72,6 +73,7 @@ _LONG = 1000
 _LONG_LINE = re.compile(rf"\n[^\n]{{{_LONG}}}")
 _SPACES_LINE = re.compile(r"\n +\n")
 _SPACES_AFTER_HEADER = re.compile(r"[|>][-+0-9]*[ ]*(?:#[^\n]*)?\n +\n")  # ruamel rejects some
+_LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit in 64 signed bits
 _HEADER_AT_END = re.compile(r"[|>][-+0-9]*[ ]*(?:#.*)?$")  # yaml_rs: empty block scalar at the end is "\n"
 
 
@@ -215,10 +217,29 @@ def _fast_triples(text: str, parsed: Parsed = None) -> list[tuple[int, int, Any]
         return None
     triples: list[tuple[int, int, Any]] = []
     for index, (line, value) in enumerate(zip(lines, values, strict=True)):
-        if value is not None and (line is None or type(value) is not dict or not _plain(value, 1)):
+        if value is not None and (line is None or type(value) is not dict or not _plain_document(value)):
             return None
         triples.append((index, line or 0, value))
     return triples
+
+
+def _plain_document(value: dict[str, Any]) -> bool:
+    """``_plain(value, 1)``, answered in C for the common case.
+
+    orjson refuses keys that are not strings, integers beyond 64 bits and
+    nesting beyond 254 levels, so a document it writes needs the Python walk
+    only when its JSON could still hide an integer between 2**63 and 2**64
+    (19 digits in a row) or nesting deeper than ``MAX_DEPTH`` (that many
+    brackets). A document it refuses (a surrogate in a string, too) goes to
+    the reference path.
+    """
+    try:
+        blob = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    if blob.count(b"{") + blob.count(b"[") > MAX_DEPTH or _LONG_DIGITS.search(blob):
+        return _plain(value, 1)
+    return True
 
 
 def _plain(value: dict[Any, Any] | list[Any], depth: int) -> bool:

@@ -290,3 +290,15 @@ def test_integers_beyond_64_bits_are_e408_on_both_paths(digits: str) -> None:
     fast, ref, problems = _both(f"a: 1\nk: [{digits}]\n")
     assert [(d.code, d.line, d.col) for d in problems] == [("E408", 2, 5)]
     assert fast[0].data == ref[0].data == {"a": 1, "k": [digits]}  # kept as text
+
+
+@pytest.mark.parametrize("levels", [98, 99, 100, 101, 300])
+def test_nesting_limit_is_the_same_on_both_paths(levels: int) -> None:
+    from hlb.compiler import loader
+
+    text = "k: " + "[" * levels + "]" * levels + "\n"
+    fast, ref, problems = _both(text)
+    within = levels + 1 <= loader.MAX_DEPTH  # the document itself is one level
+    assert (loader._fast_triples(text) is not None) == within  # the fast path takes what it can hold
+    assert [d.code for d in problems] == ([] if within else ["E106"])
+    assert [d.data for d in fast] == [d.data for d in ref]
