@@ -58,13 +58,18 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # the integers the database and orjs
 _ALIAS_LIMITS = AliasLimits(max_total_replayed_events=ALIAS_BUDGET)
 # Characters outside YAML's printable set (NEL, LS and PS are printable content in YAML 1.2).
 _NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 _TAG = re.compile(r"!(?<=[ \n\[{,:]!)")  # a '!' that starts a token
 # 0x/0o/0b prefixes where a number may start, and '_' next to a digit or '.'
-_ODD_NUMBER = re.compile(r"0[xXoObB](?<=[ \n\[{,:+-]0.)|_(?:(?<=[\d.]_)|(?=[\d.]))")
+# (Each pattern starts with one literal character, which lets `re` skip ahead to it: an
+# alternation or a class first makes it try every position, five times slower.)
+_PREFIXED_NUMBER = re.compile(r"0[xXoObB](?<=[ \n\[{,:+-]0.)")
+_UNDERSCORE_NUMBER = re.compile(r"_(?:(?<=[\d.]_)|(?=[\d.]))")
 _FLOW_ACROSS_LINES = re.compile(r"\{[^}\n]*\n")  # ruamel rejects multi-line keys in flow mappings
 _FLOW_QUESTION = re.compile(r"\?(?<=[\[{, ]\?)(?=[^ \n])")  # [?x]: ruamel reads an explicit key
 # '|' or '>' starting a flow scalar ([|], {k: >}): YAML forbids it, yaml_rs reads a string
-_FLOW_BLOCK_INDICATOR = re.compile(r"[|>](?:(?<=[\[{,][|>])|(?<=[\[{,] [|>])|(?<=: [|>])(?=[^\n]*[,}\]]))")
+_FLOW_LITERAL = re.compile(r"\|(?:(?<=[\[{,]\|)|(?<=[\[{,] \|)|(?<=: \|)(?=[^\n]*[,}\]]))")
+_FLOW_FOLDED = re.compile(r">(?:(?<=[\[{,]>)|(?<=[\[{,] >)|(?<=: >)(?=[^\n]*[,}\]]))")
 # ["a":b] and [:x] (a plain scalar starting with ':') are rejected by ruamel
 _ADJACENT_VALUE = re.compile(r":(?:(?<=[\"'\[{,]:)|(?<=[\[{,] :))(?=[^ \n])")
 # Nesting depth is bounded by about twice the longest line; yaml_rs overflows its stack
@@ -180,17 +185,26 @@ def _needs_reference(text: str) -> bool:
         or "\n..." in text
         or text.startswith(("%", "...", "!"))
         or ("!" in text and _TAG.search(text))
-        or _ODD_NUMBER.search(text)
-        or _NOT_PRINTABLE.search(text)
+        or _PREFIXED_NUMBER.search(text)
+        or _UNDERSCORE_NUMBER.search(text)
+        or _unprintable(text)
         or _FLOW_ACROSS_LINES.search(text)
         or _ADJACENT_VALUE.search(text)
         or ("?" in text and _FLOW_QUESTION.search(text))
-        or _FLOW_BLOCK_INDICATOR.search(text)
+        or _FLOW_LITERAL.search(text)
+        or _FLOW_FOLDED.search(text)
         or (_SPACES_LINE.search(text) and _SPACES_AFTER_HEADER.search(text))
     ):
         return True
     last = text.rstrip().rpartition("\n")[2]
     return ("|" in last or ">" in last) and _HEADER_AT_END.search(last) is not None
+
+
+def _unprintable(text: str) -> bool:
+    """Whether ``text`` holds a character YAML does not allow (ASCII text: checked in one C pass)."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _PRINTABLE_ASCII))
+    return _NOT_PRINTABLE.search(text) is not None
 
 
 def _fast_triples(text: str, parsed: Parsed = None) -> list[tuple[int, int, Any]] | None:
