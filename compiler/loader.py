@@ -78,7 +78,6 @@ _LONG = 1000
 _LONG_LINE = re.compile(rf"\n[^\n]{{{_LONG}}}")
 _SPACES_LINE = re.compile(r"\n +\n")
 _SPACES_AFTER_HEADER = re.compile(r"[|>][-+0-9]*[ ]*(?:#[^\n]*)?\n +\n")  # ruamel rejects some
-_LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit in 64 signed bits
 _HEADER_AT_END = re.compile(r"[|>][-+0-9]*[ ]*(?:#.*)?$")  # yaml_rs: empty block scalar at the end is "\n"
 
 
@@ -240,20 +239,16 @@ def _fast_triples(text: str, parsed: Parsed = None) -> list[tuple[int, int, Any]
 def _plain_document(value: dict[str, Any]) -> bool:
     """``_plain(value, 1)``, answered in C for the common case.
 
-    orjson refuses keys that are not strings, integers beyond 64 bits and
-    nesting beyond 254 levels, so a document it writes needs the Python walk
-    only when its JSON could still hide an integer between 2**63 and 2**64
-    (19 digits in a row) or nesting deeper than ``MAX_DEPTH`` (that many
-    brackets). A document it refuses (a surrogate in a string, too) goes to
-    the reference path.
+    orjson with strict integers refuses keys that are not strings, integers
+    beyond 53 bits and nesting beyond 254 levels; a document it writes with
+    at most ``MAX_DEPTH`` brackets is plain. Anything else (a big integer, a
+    deeply nested or unusual document) takes the Python walk.
     """
     try:
-        blob = orjson.dumps(value)
+        blob = orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
     except (orjson.JSONEncodeError, TypeError):
-        return False
-    if blob.count(b"{") + blob.count(b"[") > MAX_DEPTH or _LONG_DIGITS.search(blob):
         return _plain(value, 1)
-    return True
+    return blob.count(b"{") + blob.count(b"[") <= MAX_DEPTH or _plain(value, 1)
 
 
 def _plain(value: dict[Any, Any] | list[Any], depth: int) -> bool:
