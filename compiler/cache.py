@@ -125,7 +125,7 @@ class CompileCache:
         self.used: set[str] = set()  # entry names read or written by this process
         self._digests: dict[str, tuple[str, str]] = {}  # display path -> (text, digest of the text)
         self.hits = 0
-        self.writes = 0
+        self.writes = 0  # entries this process wrote (a forked helper counts only in itself)
         self._writer: threading.Thread | None = None
         self._helper: int | None = None  # pid of the forked writer
         self._waits_at_exit = False
