@@ -45,14 +45,14 @@ _OWNED = """
 
 
 @contextlib.contextmanager
-def checked_in_bulk(cur: psycopg.Cursor[Any], tables: Sequence[str]) -> Iterator[bool]:
+def checked_in_bulk(cur: psycopg.Cursor[Any], tables: Sequence[str]) -> Iterator[None]:
     """Foreign keys of ``tables`` (table names) off for the block, then added back and validated.
 
-    Yields whether it did so (False: the role cannot alter the tables; per-row checks stay).
+    Nothing changes when there are no tables or the role cannot alter them (per-row checks stay).
     """
-    row = cur.execute(_OWNED, (list(tables), SCHEMA, list(tables))).fetchone()
-    if not tables or row is None or not row[0]:
-        yield False
+    owned = cur.execute(_OWNED, (list(tables), SCHEMA, list(tables))).fetchone() if tables else None
+    if owned is None or not owned[0]:
+        yield
         return
     cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
     every = [t.name for storage in STORAGES for t in storage.tables]
@@ -64,7 +64,7 @@ def checked_in_bulk(cur: psycopg.Cursor[Any], tables: Sequence[str]) -> Iterator
     keys = cur.execute(_FOREIGN_KEYS, (SCHEMA, list(tables))).fetchall()
     for table, name, _ in keys:
         cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(_table(table), sql.Identifier(name)))
-    yield True
+    yield
     for table, name, definition in keys:
         cur.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
