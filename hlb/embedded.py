@@ -34,6 +34,7 @@ from hlb import embedded_socket
 PG_DIR = "pg"
 APP_DATABASE = "hlb"
 SUPERUSER = "postgres"
+LEFTOVER_WAIT = 10.0  # seconds for the children of a killed server to exit
 
 
 class EmbeddedPostgresError(Exception):
@@ -217,13 +218,16 @@ def _reuse(pgdata: Path, uid: int) -> EmbeddedServer | None:
 
     A ``postmaster.pid`` whose process is not a postgres of ``pgdata`` (killed, machine
     rebooted, pid reused) is removed with its socket files, or postgres would refuse to
-    start. A server whose socket others can reach (started by an older hlb) is stopped."""
+    start; but not while processes of the dead server still work on the data (removing
+    the file disables postgres's own check for them). A server whose socket others can
+    reach (started by an older hlb) is stopped."""
     found = _pid_file(pgdata)
     if found is None:
         return None
     pid, lines = found
     socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else None
     if not _postmaster_of(pid, pgdata):
+        _wait_for_leftovers(pgdata)
         if socket_dir is not None:
             embedded_socket.discard(socket_dir, pgdata, uid)
         (pgdata / "postmaster.pid").unlink(missing_ok=True)
@@ -252,6 +256,29 @@ def _postmaster_of(pid: int, pgdata: Path) -> bool:
         return False
     except (psutil.AccessDenied, OSError):  # cannot tell: never risk two servers on one data directory
         return True
+
+
+def _wait_for_leftovers(pgdata: Path) -> None:
+    """Wait for the children of a killed postmaster to exit (they notice within moments)."""
+    import psutil
+
+    owner = pgdata.stat().st_uid
+    deadline = time.monotonic() + LEFTOVER_WAIT
+    while True:
+        left = []
+        for process in psutil.process_iter():
+            with contextlib.suppress(psutil.Error, OSError):
+                if process.uids().real == owner and Path(process.cwd()) == pgdata:
+                    left.append(process.pid)
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            pids = ", ".join(map(str, sorted(left)))
+            raise EmbeddedPostgresError(
+                f"processes of a dead embedded Postgres still work in {pgdata} (pid {pids}); "
+                "stop them, then run the command again"
+            )
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager

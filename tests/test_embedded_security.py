@@ -129,18 +129,31 @@ def test_a_path_pg_ctl_cannot_carry_is_refused_by_name(tmp_path: Path) -> None:
     assert not (home / "pg").exists()
 
 
-def test_the_first_command_after_the_server_died_starts_it_again(tmp_path: Path, homes: list[Path]) -> None:
+def test_the_first_command_after_the_server_died_starts_it_again(
+    tmp_path: Path, homes: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SIGKILL leaves postmaster.pid and the socket lock; after a reboot their pid may be reused."""
     home = tmp_path / ".hlb"
     homes.append(home)
     server = embedded.ensure_running(home)
     assert server.socket_dir is not None
     owner = _server_uid(server)
+    as_owner = owner if os.geteuid() == 0 else None
     os.kill(server.pid, signal.SIGKILL)
     while psutil.pid_exists(server.pid) and psutil.Process(server.pid).status() != psutil.STATUS_ZOMBIE:
         time.sleep(0.02)
+    # a process still working in the data directory (as a backend of the dead server would) blocks
+    # the restart: removing postmaster.pid would disable postgres's own check for it
+    monkeypatch.setattr(embedded, "LEFTOVER_WAIT", 0.3)
+    with subprocess.Popen(["sleep", "120"], cwd=server.pgdata, user=as_owner) as leftover:
+        try:
+            with pytest.raises(embedded.EmbeddedPostgresError, match=f"still work in .*pid {leftover.pid}"):
+                embedded.embedded_url(home)  # what every command calls
+            assert (server.pgdata / "postmaster.pid").exists()
+        finally:
+            leftover.kill()
     # an unrelated process of the server's own user now holds the pid both files name
-    stranger = subprocess.Popen(["sleep", "120"], user=owner if os.geteuid() == 0 else None)
+    stranger = subprocess.Popen(["sleep", "120"], user=as_owner)
     try:
         for name in ("postmaster.pid", ".s.PGSQL.5432.lock"):
             path = (server.pgdata if name == "postmaster.pid" else server.socket_dir) / name
