@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     "E110": "document is not a mapping",
     "E111": "no spec files found",
     "E112": "YAML tag not allowed",
+    "E113": "not a regular file (FIFO, socket or device)",
     # envelope and schema
     "E201": "missing or unknown apiVersion",
     "E202": "missing or unknown kind",

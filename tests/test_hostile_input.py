@@ -1,0 +1,80 @@
+"""Input that could hang or exhaust the machine, or mislead a reader, gets a clear diagnostic.
+
+Special files named *.yaml, NUL characters, integers Discord refuses, per-guild ceilings,
+channel fields the channel's type does not keep, and names with invisible or look-alike
+characters: each is a diagnostic with a code and a position, never a hang or a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hlb.compiler.compile import compile_paths
+from hlb.compiler.diagnostics import Diagnostic
+from hlb.compiler.sources import read_source
+
+HLB = [sys.executable, "-m", "hlb.cli"]
+GUILD = 'apiVersion: hlb/v1\nkind: Guild\nname: home\nspec: {id: "123456789012345678"}\n'
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+
+
+def cli(*args: str, cwd: Path, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``hlb ARGS`` as a user runs it; the timeout turns a regression that blocks into a failure."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "HLB_DATABASE_URL")}
+    env.update({"HLB_NO_CACHE": "1", "HLB_HOME": str(cwd / ".home"), **(extra or {})})
+    return subprocess.run(
+        [*HLB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+# --- special files -------------------------------------------------------------------------------
+
+
+@needs_fifo
+def test_a_fifo_in_a_specs_directory_is_e113_and_never_opened(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "guild.yaml").write_text(GUILD, encoding="utf-8")
+    os.mkfifo(specs / "pipe.yaml")
+    result = cli("validate", "specs", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("specs/pipe.yaml:1:1: E113 is a FIFO (named pipe)"), result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@needs_fifo
+def test_a_fifo_named_on_the_command_line_is_e113(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")
+    result = cli("validate", "pipe.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "pipe.yaml:1:1: E113 is a FIFO" in result.stdout
+
+
+def test_sockets_and_devices_are_e113_and_directories_stay_e101(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(path))
+        found = read_source(path)
+    finally:
+        sock.close()
+    assert isinstance(found, Diagnostic) and found.code == "E113" and "a socket" in found.message
+    device = read_source(Path(os.devnull))
+    assert isinstance(device, Diagnostic) and device.code == "E113" and "character device" in device.message
+    directory = read_source(tmp_path)
+    assert isinstance(directory, Diagnostic) and directory.code == "E101"
+
+
+@needs_fifo
+def test_a_symlink_to_a_fifo_is_e113(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "pipe")
+    (tmp_path / "guild.yaml").write_text(GUILD, encoding="utf-8")
+    result = compile_paths([str(tmp_path)], env={})
+    assert [(Path(d.file).name, d.code) for d in result.diagnostics] == [("link.yaml", "E113")]
