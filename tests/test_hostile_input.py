@@ -78,3 +78,29 @@ def test_a_symlink_to_a_fifo_is_e113(tmp_path: Path) -> None:
     (tmp_path / "guild.yaml").write_text(GUILD, encoding="utf-8")
     result = compile_paths([str(tmp_path)], env={})
     assert [(Path(d.file).name, d.code) for d in result.diagnostics] == [("link.yaml", "E113")]
+
+
+# --- NUL characters and names ----------------------------------------------------------------------
+
+NUL_TOPIC = GUILD + '---\napiVersion: hlb/v1\nkind: Channel\nname: general\nspec: {topic: "a\\0b"}\n'
+
+
+def test_apply_with_a_nul_in_a_topic_is_e114_and_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "specs.yaml").write_text(NUL_TOPIC, encoding="utf-8")
+    result = cli("apply", "specs.yaml", cwd=tmp_path, extra={"DATABASE_URL": db_url})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "specs.yaml:9:8: E114 value in spec.topic holds a NUL character" in result.stderr
+    assert "Traceback" not in result.stderr
+    history = cli("history", cwd=tmp_path, extra={"DATABASE_URL": db_url})
+    assert "cli-tester" not in history.stdout and "specs.yaml" not in history.stdout
+    assert history.returncode == 0, history.stderr
+
+
+def test_validate_shows_a_look_alike_warning_and_still_succeeds(tmp_path: Path) -> None:
+    channel = 'apiVersion: hlb/v1\nkind: Channel\nname: paypal\nspec: {display_name: "p\u0430ypal"}\n'
+    spec = GUILD + "---\n" + channel
+    (tmp_path / "specs.yaml").write_text(spec, encoding="utf-8")
+    result = cli("validate", "specs.yaml", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"code": "E412"' in result.stdout and '"severity": "warning"' in result.stdout
+    assert '"errors": 0' in result.stdout
