@@ -104,3 +104,15 @@ def test_validate_shows_a_look_alike_warning_and_still_succeeds(tmp_path: Path) 
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"code": "E412"' in result.stdout and '"severity": "warning"' in result.stdout
     assert '"errors": 0' in result.stdout
+
+
+# --- integer ranges ----------------------------------------------------------------------------
+
+
+def test_init_refuses_a_guild_id_beyond_64_bits(tmp_path: Path) -> None:
+    too_big = cli("init", "big", "--guild-id", "18446744073709551616", cwd=tmp_path)
+    assert too_big.returncode == 1 and "--guild-id" in too_big.stderr + too_big.stdout
+    assert not (tmp_path / "big").exists()
+    largest = cli("init", "ok", "--guild-id", "18446744073709551615", cwd=tmp_path)
+    assert largest.returncode == 0, largest.stderr
+    assert cli("validate", "ok/specs", cwd=tmp_path).returncode == 0
