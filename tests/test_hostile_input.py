@@ -116,3 +116,71 @@ def test_init_refuses_a_guild_id_beyond_64_bits(tmp_path: Path) -> None:
     largest = cli("init", "ok", "--guild-id", "18446744073709551615", cwd=tmp_path)
     assert largest.returncode == 0, largest.stderr
     assert cli("validate", "ok/specs", cwd=tmp_path).returncode == 0
+
+
+# --- channel fields per type -----------------------------------------------------------------------
+
+# A valid value for every channel field; category names the category "infra" below.
+FIELD_VALUES = {
+    "display_name": '"a-name"',
+    "category": "infra",
+    "topic": "a topic",
+    "position": "1",
+    "nsfw": "false",
+    "slowmode": "0",
+    "bitrate": "64000",
+    "user_limit": "0",
+    "protect": "true",
+    "permissions": '[{role: "@everyone", deny: [view_channel]}]',
+}
+KEPT = {  # from Discord's Channel object: which types keep which field
+    "topic": {"text", "announcement", "forum"},
+    "nsfw": {"text", "announcement", "forum", "voice", "stage"},
+    "slowmode": {"text", "forum", "voice", "stage"},
+    "bitrate": {"voice", "stage"},
+    "user_limit": {"voice", "stage"},
+    "category": {"text", "announcement", "forum", "voice", "stage"},
+}
+TYPES = ("text", "announcement", "forum", "voice", "stage", "category")
+
+
+def test_every_channel_field_against_every_channel_type(tmp_path: Path) -> None:
+    """A field Discord does not keep for the type is E307 at the field, whatever its value."""
+    import json
+
+    schema = json.loads((Path(__file__).parent.parent / "compiler/schemas/channel.schema.json").read_text())
+    assert set(schema["$defs"]["spec"]["properties"]) == {"type", *FIELD_VALUES}  # no field forgotten
+    (tmp_path / "guild.yaml").write_text(
+        GUILD + "---\napiVersion: hlb/v1\nkind: Channel\nname: infra\nspec: {type: category}\n",
+        encoding="utf-8",
+    )
+    for ctype in TYPES:
+        for field, value in FIELD_VALUES.items():
+            name = f"{ctype}-{field}".replace("_", "-")
+            head = f"apiVersion: hlb/v1\nkind: Channel\nname: {name}\n"
+            text = f"{head}spec:\n  type: {ctype}\n  {field}: {value}\n"
+            (tmp_path / f"{ctype}-{field}.yaml").write_text(f"guild: home\n{text}", encoding="utf-8")
+    for reference in (False, True):
+        result = compile_paths([str(tmp_path)], env={}, reference=reference)
+        found = {(Path(d.file).stem, d.line) for d in result.diagnostics if d.code == "E307"}
+        other = [d for d in result.diagnostics if d.code != "E307"]
+        assert not other, [d.format_text() for d in other]
+        expected = {
+            (f"{ctype}-{field}", 7)
+            for ctype in TYPES
+            for field in FIELD_VALUES
+            if field in KEPT and ctype not in KEPT[field]
+        }
+        assert found == expected
+
+
+def test_the_compiler_allows_exactly_what_the_reconciler_sends() -> None:
+    from hlb.compiler.kinds.channel import TYPE_FIELDS
+    from hlb.reconciler.channels import NSFW_TYPES, SLOWMODE_TYPES, TOPIC_TYPES, VOICE_TYPES
+    from hlb.reconciler.state import CHANNEL_TYPES
+
+    sent = {"topic": TOPIC_TYPES, "nsfw": NSFW_TYPES, "slowmode": SLOWMODE_TYPES, "bitrate": VOICE_TYPES}
+    for ctype, fields in TYPE_FIELDS.items():
+        for field, codes in sent.items():
+            assert (field in fields) == (CHANNEL_TYPES[ctype] in codes), (ctype, field)
+        assert ("category" in fields) == (ctype != "category")
