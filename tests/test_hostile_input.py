@@ -184,3 +184,87 @@ def test_the_compiler_allows_exactly_what_the_reconciler_sends() -> None:
         for field, codes in sent.items():
             assert (field in fields) == (CHANNEL_TYPES[ctype] in codes), (ctype, field)
         assert ("category" in fields) == (ctype != "category")
+
+
+# --- per-guild ceilings ----------------------------------------------------------------------------
+
+
+def channels(count: int, *, guild: str = "home", category: str | None = None, prefix: str = "c") -> str:
+    """``count`` text channels as one multi-document file (each document 5 lines, 4 with no category)."""
+    docs = []
+    for i in range(count):
+        spec = f"spec: {{category: {category}}}\n" if category else ""
+        docs.append(f"apiVersion: hlb/v1\nkind: Channel\nname: {prefix}{i}\nguild: {guild}\n{spec}")
+    return "---\n".join(docs)
+
+
+def commands(count: int) -> str:
+    return "---\n".join(
+        f"apiVersion: hlb/v1\nkind: Command\nname: cmd{i}\nspec: {{description: Command {i}, reply: ok}}\n"
+        for i in range(count)
+    )
+
+
+def ceiling_errors(root: Path) -> list[tuple[str, int, str, str]]:
+    """The E402s of a compile on both paths (which must agree), and of a warm cache run."""
+    from hlb.compiler.cache import CompileCache
+
+    results = [
+        compile_paths([str(root)], env={}, reference=True),
+        compile_paths([str(root)], env={}, cache=CompileCache(root.parent / "cache")),
+        compile_paths([str(root)], env={}, cache=CompileCache(root.parent / "cache")),  # warm
+    ]
+    found = [[(Path(d.file).name, d.line, d.code, d.message) for d in r.diagnostics] for r in results]
+    assert found[0] == found[1] == found[2]
+    return found[0]
+
+
+def test_the_501st_channel_of_a_guild_is_named(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "a-guild.yaml").write_text(GUILD, encoding="utf-8")
+    (specs / "b-infra.yaml").write_text(
+        "apiVersion: hlb/v1\nkind: Channel\nname: infra\nspec: {type: category}\n", encoding="utf-8"
+    )
+    (specs / "c-channels.yaml").write_text(channels(499), encoding="utf-8")
+    assert ceiling_errors(specs) == []  # 500 with the category: the ceiling, not over it
+    (specs / "d-more.yaml").write_text(channels(2, prefix="more"), encoding="utf-8")
+    found = ceiling_errors(specs)
+    assert len(found) == 1
+    file, line, code, message = found[0]
+    assert (file, line, code) == ("d-more.yaml", 3, "E402")
+    assert "Channel 'more0' is channel 501 of guild 'home'" in message and "categories included" in message
+
+
+def test_two_guilds_have_a_ceiling_each(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    other = GUILD.replace("home", "away").replace("123456789012345678", "223456789012345678")
+    (specs / "guilds.yaml").write_text(GUILD + "---\n" + other, encoding="utf-8")
+    (specs / "home.yaml").write_text(channels(400), encoding="utf-8")
+    (specs / "away.yaml").write_text(channels(400, guild="away"), encoding="utf-8")
+    assert ceiling_errors(specs) == []
+
+
+def test_the_51st_channel_of_a_category_is_named_at_its_category(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    category = "apiVersion: hlb/v1\nkind: Channel\nname: infra\nspec: {type: category}\n"
+    (specs / "a.yaml").write_text(GUILD + "---\n" + category, encoding="utf-8")
+    (specs / "b.yaml").write_text(channels(50, category="infra"), encoding="utf-8")
+    assert ceiling_errors(specs) == []
+    (specs / "c.yaml").write_text(channels(1, category="infra", prefix="extra"), encoding="utf-8")
+    found = ceiling_errors(specs)
+    assert [(f, line, c) for f, line, c, _ in found] == [("c.yaml", 5, "E402")]
+    assert "Channel 'extra0' is channel 51 in category 'infra'" in found[0][3]
+
+
+def test_the_101st_command_is_named_by_validate(tmp_path: Path) -> None:
+    (tmp_path / "guild.yaml").write_text(GUILD, encoding="utf-8")
+    (tmp_path / "commands.yaml").write_text(commands(100), encoding="utf-8")
+    assert cli("validate", ".", cwd=tmp_path).returncode == 0
+    (tmp_path / "commands.yaml").write_text(commands(101), encoding="utf-8")
+    result = cli("validate", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    expected = "commands.yaml:503:1: E402 Command 'cmd100' is slash command 101 of guild 'home'"
+    assert result.stdout.startswith(expected), result.stdout
