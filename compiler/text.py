@@ -16,7 +16,8 @@ and reports, by JSON path:
 Names Discord shows: every ``display_name``, ``name``, ``label``, ``title``
 and ``placeholder`` under ``spec`` (HTTP headers and JSON bodies of
 workflow steps are not shown by Discord and are skipped), and a Command's
-descriptions, which Discord shows next to the command and option names.
+descriptions, which Discord shows next to the command and option names, and
+a bare string choice (its own name).
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def _name_problems(value: Any, path: JsonPath, keys: frozenset[str]) -> Iterator
             here = (*path, key)
             if key in keys and isinstance(item, str):
                 yield from _one_name(item, here)
+            elif key == "choices" and isinstance(item, list):  # a bare string choice is its own name
+                for i, choice in enumerate(item):
+                    if isinstance(choice, str):
+                        yield from _one_name(choice, (*here, i))
+                yield from _name_problems(item, here, keys)
             else:
                 yield from _name_problems(item, here, keys)
     elif isinstance(value, list):
