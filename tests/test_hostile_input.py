@@ -268,3 +268,33 @@ def test_the_101st_command_is_named_by_validate(tmp_path: Path) -> None:
     assert result.returncode == 1
     expected = "commands.yaml:503:1: E402 Command 'cmd100' is slash command 101 of guild 'home'"
     assert result.stdout.startswith(expected), result.stdout
+
+
+def test_import_and_export_write_only_the_fields_a_type_keeps(tmp_path: Path) -> None:
+    """``hlb import-discord`` and ``hlb export`` write specs that pass the per-type check."""
+    from hlb.bot.importer import guild_to_documents
+    from hlb.compiler.export import export_model
+    from hlb.reconciler.state import ObservedChannel, ObservedGuild, ObservedRole
+
+    guild_id = 123456789012345678
+    observed = ObservedGuild(
+        guild_id,
+        "Test",
+        channels=(
+            ObservedChannel(41, 4, "Infra", position=0),
+            ObservedChannel(42, 5, "news", parent_id=41, position=1, slowmode=5, nsfw=True),
+        ),
+        roles=(ObservedRole(guild_id, "@everyone"),),
+    )
+    specs = {d["name"]: d["spec"] for d in guild_to_documents(observed, name="home").channels}
+    assert specs["news"] == {"type": "announcement", "category": "infra", "position": 1, "nsfw": True}
+    # export: the model gives every channel nsfw and slowmode; a category must not get them back
+    source = tmp_path / "specs.yaml"
+    category = "apiVersion: hlb/v1\nkind: Channel\nname: infra\nspec: {type: category}\n"
+    source.write_text(GUILD + "---\n" + category, encoding="utf-8")
+    model = compile_paths([str(source)], env={}).model
+    assert model is not None
+    export_model(model, tmp_path / "out", revision=1)
+    again = compile_paths([str(tmp_path / "out")], env={})
+    assert again.model is not None, [d.format_text() for d in again.diagnostics]
+    assert [(o.key, o.hash) for o in again.model] == [(o.key, o.hash) for o in model]
