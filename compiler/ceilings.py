@@ -44,28 +44,28 @@ def ceiling_problems(rows: Iterable[Row], objects: Iterable[SpecObject]) -> list
     }
     counts: Counter[tuple[str, ...]] = Counter()
     problems: list[Diagnostic] = []
+
+    def over(key: tuple[str, ...], limit: int) -> bool:
+        """Count one more object under ``key``; True for the first one over ``limit``."""
+        counts[key] += 1
+        return counts[key] == limit + 1
+
     for item, guild in rows:
         kind, name = item.data["kind"], item.data["name"]
-        if kind == "Channel":
-            counts["channels", guild] += 1
-            if counts["channels", guild] == MAX_CHANNELS + 1:
-                message = (f"Channel '{name}' is channel {MAX_CHANNELS + 1} of guild '{guild}'; "
-                           f"Discord allows at most {MAX_CHANNELS} channels per guild, categories included: "
-                           "remove some or move them to another guild")
-                problems.append(at(item.doc, ("name",), "E402", message))
-            category = category_of.get((guild, name))
-            if category is not None:
-                counts["category", guild, category] += 1
-                if counts["category", guild, category] == MAX_PER_CATEGORY + 1:
-                    message = (f"Channel '{name}' is channel {MAX_PER_CATEGORY + 1} "
-                               f"in category '{category}'; Discord allows at most {MAX_PER_CATEGORY} "
-                               "channels per category: put it in another category")
-                    problems.append(at(item.doc, ("spec", "category"), "E402", message))
-        elif kind == "Command":
-            counts["commands", guild] += 1
-            if counts["commands", guild] == MAX_COMMANDS + 1:
-                message = (f"Command '{name}' is slash command {MAX_COMMANDS + 1} of guild '{guild}'; "
-                           f"Discord allows at most {MAX_COMMANDS} guild slash commands: remove some, "
-                           "or turn some into options of one command")
-                problems.append(at(item.doc, ("name",), "E402", message))
+        category = category_of.get((guild, name)) if kind == "Channel" else None
+        if kind == "Channel" and over(("channels", guild), MAX_CHANNELS):
+            message = (f"Channel '{name}' is channel {MAX_CHANNELS + 1} of guild '{guild}'; Discord allows "
+                       f"at most {MAX_CHANNELS} channels per guild, categories included: remove some or "
+                       "move them to another guild")
+            problems.append(at(item.doc, ("name",), "E402", message))
+        if category is not None and over(("category", guild, category), MAX_PER_CATEGORY):
+            message = (f"Channel '{name}' is channel {MAX_PER_CATEGORY + 1} in category '{category}'; "
+                       f"Discord allows at most {MAX_PER_CATEGORY} channels per category: put it in "
+                       "another category")
+            problems.append(at(item.doc, ("spec", "category"), "E402", message))
+        if kind == "Command" and over(("commands", guild), MAX_COMMANDS):
+            message = (f"Command '{name}' is slash command {MAX_COMMANDS + 1} of guild '{guild}'; Discord "
+                       f"allows at most {MAX_COMMANDS} guild slash commands: remove some, or turn some "
+                       "into options of one command")
+            problems.append(at(item.doc, ("name",), "E402", message))
     return problems
