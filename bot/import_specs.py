@@ -18,7 +18,12 @@ from typing import Any
 
 from hlb.compiler.model import API_VERSION
 from hlb.compiler.permissions import PERMISSIONS, from_bits, to_bits
-from hlb.reconciler.channels import TOPIC_TYPES, VOICE_TYPES  # what the reconciler compares
+from hlb.reconciler.channels import (  # what the reconciler compares
+    NSFW_TYPES,
+    SLOWMODE_TYPES,
+    TOPIC_TYPES,
+    VOICE_TYPES,
+)
 from hlb.reconciler.state import (
     CHANNEL_TYPE_NAMES,
     ObservedChannel,
@@ -31,7 +36,6 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_NAME = 64
 MAX_TOPIC = 1024  # the spec's limit (Discord allows 4096 on forums)
 KNOWN_BITS = to_bits(PERMISSIONS)
-CATEGORY = 4  # takes no nsfw or slowmode
 USER_LIMIT = {2: 99, 13: 10_000}
 BITRATE = (8000, 384_000)
 UNSUPPORTED = {
@@ -222,11 +226,10 @@ def _channel_spec(
             )
             topic = topic[:MAX_TOPIC]
         spec["topic"] = topic
-    if kind != CATEGORY:
-        if channel.nsfw:
-            spec["nsfw"] = True
-        if channel.slowmode:
-            spec["slowmode"] = min(max(channel.slowmode, 0), 21600)
+    if kind in NSFW_TYPES and channel.nsfw:
+        spec["nsfw"] = True
+    if kind in SLOWMODE_TYPES and channel.slowmode:  # not an announcement channel or a category
+        spec["slowmode"] = min(max(channel.slowmode, 0), 21600)
     if kind in VOICE_TYPES:
         if channel.bitrate is not None:
             bitrate = min(max(int(channel.bitrate), BITRATE[0]), BITRATE[1])

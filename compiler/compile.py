@@ -3,7 +3,8 @@
 Stages: discover and read files, parse YAML (fast path, falling back to the
 round-trip parser for anything unusual), interpolate ``${VAR}``, check each
 document against its kind's JSON Schema, resolve guilds, check uniqueness,
-run each kind's reference and limit checks, normalize, hash. Every problem of
+run each kind's reference and limit checks, normalize, hash, check Discord's
+per-guild ceilings (``hlb.compiler.ceilings``). Every problem of
 every stage is collected, so one run reports them all; positions are filled in
 from the round-trip parse of just the files that have problems.
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from hlb.compiler import positions
 from hlb.compiler.cache import CompileCache, default_cache
+from hlb.compiler.ceilings import ceiling_problems
 from hlb.compiler.checks import Row, check_rows
 from hlb.compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from hlb.compiler.document import Document
@@ -138,6 +140,7 @@ def _compile(
         diagnostics.extend(unit.doc_problems)
     rows = _guilds([item for unit in units for item in unit.checked], diagnostics)
     objects, fresh = check_rows(rows, units, diagnostics)
+    diagnostics.extend(ceiling_problems(rows, objects))
 
     by_file = {s.path: s for s in sources}
     diagnostics = positions.resolve(diagnostics, by_file)

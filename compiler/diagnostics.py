@@ -35,6 +35,8 @@ CODES: dict[str, str] = {
     "E110": "document is not a mapping",
     "E111": "no spec files found",
     "E112": "YAML tag not allowed",
+    "E113": "not a regular file (FIFO, socket or device)",
+    "E114": "NUL character in a string",
     # envelope and schema
     "E201": "missing or unknown apiVersion",
     "E202": "missing or unknown kind",
@@ -64,6 +66,8 @@ CODES: dict[str, str] = {
     "E408": "value out of range",
     "E409": "button must have exactly one of workflow or url",
     "E410": "duplicate name in list",
+    "E411": "invisible or bidirectional control character in a name",
+    "E412": "name mixes look-alike scripts (warning)",
     # templates, interpolation, schedules
     "E501": "template syntax error",
     "E502": "environment variable is not set",

@@ -292,8 +292,9 @@ def _pattern_problem(dotted: str, regex: str, value: Any, schema: dict[str, Any]
         return "E207", (f"invalid name {value!r}{field}: use lowercase letters, digits, '-' and '_' "
                         "(max 64), starting with a letter or digit")
     if regex == defs["snowflake"]["pattern"]:
-        return "E206", (f"invalid Discord id {value!r} for {dotted}: use the id as a string of 15 to 21 "
-                        "digits (in Discord: right click, Copy ID)")
+        return "E206", (f"invalid Discord id {value!r} for {dotted}: use the id as a string of 15 to 20 "
+                        "digits, not starting with 0, at most 18446744073709551615 (in Discord: right click, "
+                        "Copy ID)")
     if regex == defs["color"]["anyOf"][0]["pattern"]:
         return "E206", f'invalid colour {value!r} for {dotted}: use "#rrggbb" or an integer 0..16777215'
     rule = schema.get("description") or f"it must match {regex}"

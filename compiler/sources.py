@@ -3,8 +3,10 @@
 ``discover`` expands the paths given on the command line into the list of
 files to load (directories recursively, ``*.yaml``/``*.yml`` in sorted path
 order, dot-files and dot-directories skipped; a named file is taken whatever
-its extension). ``read_source`` reads one file defensively: size limit before
-reading, binary and encoding checks, BOM stripped. Every user mistake comes
+its extension). ``read_source`` reads one file defensively: only regular
+files (a FIFO, socket or device named ``*.yaml`` would block or never end, so
+it is reported and never opened for reading), size limit before reading,
+binary and encoding checks, BOM stripped. Every user mistake comes
 back as a ``Diagnostic``; nothing here raises for bad input.
 
 Line breaks are normalized to ``\\n`` (``\\r\\n`` and a lone ``\\r`` are YAML
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,10 +118,18 @@ def read_source(path: Path) -> SourceFile | Diagnostic:
     """Read one spec file as text, or say why it cannot be used."""
     shown = display_path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return _too_big(shown, size)
-        with path.open("rb") as handle:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            return _not_regular(shown, mode)
+        # O_NONBLOCK: should the path become a FIFO after the check, opening it does not wait
+        # for a writer, and the fstat below refuses it before any read.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return _not_regular(shown, info.st_mode)
+            if info.st_size > MAX_FILE_BYTES:
+                return _too_big(shown, info.st_size)
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):
@@ -131,6 +142,28 @@ def read_source(path: Path) -> SourceFile | Diagnostic:
     if len(raw) > MAX_FILE_BYTES:
         return _too_big(shown, len(raw))
     return decode_source(shown, raw)
+
+
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _not_regular(shown: str, mode: int) -> Diagnostic:
+    """E101 for a directory, E113 for a FIFO, socket or device: only regular files are read."""
+    if stat.S_ISDIR(mode):
+        message = "is a directory, not a file; name the directory itself to read its spec files"
+        return Diagnostic(shown, code="E101", message=message)
+    what = next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+    return Diagnostic(
+        shown,
+        code="E113",
+        message=f"is {what}, not a regular file; hlb reads only regular files: "
+        "remove it from the spec paths or rename it",
+    )
 
 
 def decode_source(shown: str, raw: bytes) -> SourceFile | Diagnostic:

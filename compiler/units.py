@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from hlb.compiler import positions
-from hlb.compiler.diagnostics import Diagnostic
+from hlb.compiler.diagnostics import Diagnostic, Severity
 from hlb.compiler.document import Document
 from hlb.compiler.sources import SourceFile
 
@@ -116,6 +116,7 @@ def compile_file(
     ``parsed``: the fast loader's parse of the text, when the caller made it ahead."""
     from hlb.compiler import schema
     from hlb.compiler.interpolate import interpolate
+    from hlb.compiler.text import text_problems
 
     if reference:
         from hlb.compiler.roundtrip import load_roundtrip
@@ -132,11 +133,13 @@ def compile_file(
         data, unresolved = interpolate(doc.data, environ)
         doc_problems.extend(at(doc, path, code, message) for path, code, message in unresolved)
         reported = {tuple(path) for path, _, _ in unresolved}  # one problem per spot: the unset variable
+        texts = text_problems(data)
+        doc_problems.extend(at(doc, path, code, message, severity) for path, code, message, severity in texts)
         schema_problems = [
             p for p in schema.validate_document(data, reference=reference) if tuple(p.path) not in reported
         ]
         doc_problems.extend(at(doc, p.path, p.code, p.message) for p in schema_problems)
-        if not schema_problems:
+        if not schema_problems and not any(severity == "error" for *_, severity in texts):
             checked.append(Checked(doc, data))
     by_file = {src.path: src}
     unit = FileUnit(
@@ -163,8 +166,10 @@ def fingerprint(doc: Document, blob: bytes) -> str:
     return digest(f"{doc.file}\0{doc.index}\0{doc.line}\0".encode("utf-8", "surrogatepass") + blob)
 
 
-def at(doc: Document, path: Iterable[str | int], code: str, message: str) -> Diagnostic:
-    return Diagnostic(doc.file, 0, 0, code, message, doc=doc.index, path=tuple(path))
+def at(
+    doc: Document, path: Iterable[str | int], code: str, message: str, severity: Severity = "error"
+) -> Diagnostic:
+    return Diagnostic(doc.file, 0, 0, code, message, severity, doc=doc.index, path=tuple(path))
 
 
 # --- plain form ------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ PLACEHOLDER_GUILD_ID = "100000000000000001"
 # checked: in the editor's copy of the schemas a string holding one passes any pattern.
 INTERPOLATION = r"\$\{"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 
 
 def fail(message: str) -> NoReturn:
@@ -188,8 +187,8 @@ def init_command(directory: Path, guild_id: str | None, guild_name: str | None, 
     a README, a pre-commit hook running `hlb validate`, and a GitHub Actions
     workflow: validate and plan on pull requests, apply on main.
     """
-    if guild_id is not None and not _SNOWFLAKE.match(guild_id):
-        fail(f"invalid --guild-id {guild_id!r}: use the server's id, 15 to 21 digits (Copy Server ID)")
+    if guild_id is not None and not _is_snowflake(guild_id):
+        fail(f"invalid --guild-id {guild_id!r}: use the server's id, 15 to 20 digits (Copy Server ID)")
     if guild_name is not None and not _NAME.match(guild_name):
         fail(
             f"invalid --guild-name {guild_name!r}: use lowercase letters, digits, '-' and '_' (max 64), "
@@ -215,3 +214,10 @@ def init_command(directory: Path, guild_id: str | None, guild_name: str | None, 
     for step in steps:
         click.echo(f"  {step}")
     click.echo("README.md explains each step, the pre-commit hook and the GitHub workflow.")
+
+
+def _is_snowflake(text: str) -> bool:
+    """Whether ``text`` is a Discord id as the specs' schema takes it (digits that fit in 64 bits)."""
+    from hlb.compiler.schema import _common_defs
+
+    return re.match(_common_defs()["snowflake"]["pattern"], text) is not None

@@ -17,8 +17,23 @@ from hlb.compiler.kinds.base import Draft, Index, Problem
 from hlb.compiler.templates import JsonPath, dotted_path
 
 VOICE_TYPES = frozenset({"voice", "stage"})
-NO_TEXT_TYPES = frozenset({"voice", "category", "stage"})  # no topic
-NO_CHAT_TYPES = frozenset({"category"})  # no nsfw or slowmode (voice and stage channels have a chat)
+# The fields Discord keeps for each channel type, besides those every type has (type,
+# display_name, position, permissions; and hlb's own protect). From Discord's Channel object
+# and Modify Channel docs; reconciler/channels.py sends exactly these (TOPIC_TYPES, NSFW_TYPES,
+# SLOWMODE_TYPES, VOICE_TYPES). A field outside its type's row is E307, even when set to its
+# default: Discord would drop it silently.
+TYPE_FIELDS: Mapping[str, frozenset[str]] = {
+    "text": frozenset({"category", "topic", "nsfw", "slowmode"}),
+    "announcement": frozenset({"category", "topic", "nsfw"}),  # no slowmode (rate_limit_per_user)
+    "forum": frozenset({"category", "topic", "nsfw", "slowmode"}),
+    "voice": frozenset({"category", "nsfw", "slowmode", "bitrate", "user_limit"}),
+    "stage": frozenset({"category", "nsfw", "slowmode", "bitrate", "user_limit"}),
+    "category": frozenset(),
+}
+TYPED_FIELDS = frozenset().union(*TYPE_FIELDS.values())
+_WHERE = {  # which types take a field, for the message
+    field: [t for t, fields in TYPE_FIELDS.items() if field in fields] for field in sorted(TYPED_FIELDS)
+}
 MESSAGE_TYPES = frozenset({"text", "announcement"})  # channels a bot message can be posted to
 _USER_LIMIT = {"voice": 99, "stage": 10_000}
 _ARTICLE = {"announcement": "an", "stage": "a", "voice": "a", "text": "a", "category": "a", "forum": "a"}
@@ -176,17 +191,12 @@ class ChannelRules:
         ctype = channel_type(draft)
         if "category" in spec:
             yield from self._category(draft, index, ctype)
-        noun = a_type(ctype)
-        if ctype in NO_TEXT_TYPES and "topic" in spec:
-            yield Problem("E307", f"{noun} has no topic; remove spec.topic", ("spec", "topic"))
-        if ctype in NO_CHAT_TYPES:
-            if spec.get("nsfw"):
-                yield Problem("E307", f"{noun} cannot be marked nsfw; remove spec.nsfw", ("spec", "nsfw"))
-            if spec.get("slowmode"):
-                yield Problem("E307", f"{noun} has no slowmode; remove spec.slowmode", ("spec", "slowmode"))
-        for field in ("bitrate", "user_limit"):
-            if field in spec and ctype not in VOICE_TYPES:
-                message = f"{field} applies to voice and stage channels only, not {a_type(ctype)}; remove it"
+        allowed = TYPE_FIELDS.get(ctype, TYPE_FIELDS["text"])
+        for field in spec:
+            if field in TYPED_FIELDS and field not in allowed and field != "category":
+                takes = ", ".join(_WHERE[field])
+                message = (f"{a_type(ctype)} has no {field} (Discord keeps it only for {takes} channels); "
+                           f"remove spec.{field} or change the type")
                 yield Problem("E307", message, ("spec", field))
         limit = spec.get("user_limit")
         if ctype in _USER_LIMIT and isinstance(limit, int) and not 0 <= limit <= _USER_LIMIT[ctype]:
