@@ -2,7 +2,7 @@
 
     python bench/generate.py OUT_DIR N [--seed S] [--change-percent P] [--guilds G]
 
-writes N objects: one Guild (or G of them), then categories and channels
+writes N objects: one Guild per 400 objects (or G of them), then categories and channels
 (~50%), workflows (~15%), dashboards (~15%) and commands (~20%). Every
 reference resolves inside its guild and every value stays within the limits of
 docs/kinds/*.md. Files hold at most 20 documents and live in one subdirectory
@@ -14,7 +14,7 @@ so a benchmark can apply the base set, then measure an apply where 1% changed.
 The changed objects are chosen deterministically from the seed, and the same P
 always changes the same objects in the same way.
 
-Importable: ``generate(out_dir, n, seed=0, change_percent=0.0)``.
+Importable: ``generate(out_dir, n, seed=0, change_percent=0.0, guilds=None)``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from typing import Any
 DOCS_PER_FILE = 20
 # Discord allows 50 channels per category; stay well below.
 CHANNELS_PER_CATEGORY = 25
+# Commands are ~20% and channels ~50% of a guild's objects: 400 keeps a guild under Discord's
+# 100 commands and 500 channels, which validate enforces.
+OBJECTS_PER_GUILD = 400
 KIND_DIRS = {
     "Guild": "guilds",
     "Channel": "channels",
@@ -469,9 +472,16 @@ def write(out_dir: Path, objects: list[Obj]) -> list[Path]:
     return written
 
 
-def generate(out_dir: Path, n: int, seed: int = 0, change_percent: float = 0.0, guilds: int = 1) -> None:
+def guilds_for(n: int) -> int:
+    """Enough guilds that none goes over Discord's ceilings (500 channels, 100 commands)."""
+    return max(1, -(-n // OBJECTS_PER_GUILD))
+
+
+def generate(
+    out_dir: Path, n: int, seed: int = 0, change_percent: float = 0.0, guilds: int | None = None
+) -> None:
     """Write ``n`` valid objects under ``out_dir`` (see the module docstring)."""
-    objects = build(n, seed, guilds)
+    objects = build(n, seed, guilds or guilds_for(n))
     apply_changes(objects, seed, change_percent)
     write(Path(out_dir), objects)
 
@@ -484,11 +494,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--change-percent", type=float, default=0.0, help="change this percentage of the objects (0..100)"
     )
-    p.add_argument("--guilds", type=int, default=1, help="spread the objects over this many guilds")
+    p.add_argument(
+        "--guilds", type=int, default=None, help="spread the objects over G guilds (default: 1 per 400)"
+    )
     a = p.parse_args(argv)
-    if a.n < 1 or not 0 <= a.change_percent <= 100 or a.guilds < 1:
+    guilds = a.guilds or guilds_for(a.n)
+    if a.n < 1 or not 0 <= a.change_percent <= 100 or guilds < 1:
         p.error("N >= 1, 0 <= P <= 100 and G >= 1 are required")
-    objects = build(a.n, a.seed, a.guilds)
+    objects = build(a.n, a.seed, guilds)
     changed = apply_changes(objects, a.seed, a.change_percent)
     files = write(a.out_dir, objects)
     print(f"wrote {len(objects)} objects in {len(files)} files to {a.out_dir} ({changed} changed)")
