@@ -10,6 +10,7 @@ In every string value (never in mapping keys):
   never passes through here. NAME matches ``[A-Z][A-Z0-9_]*``.
 - ``${VAR}`` never reads hlb's own credentials or names that look like
   credentials (``is_credential``): that is E506, pointing to ``${secret:NAME}``.
+  ``${secret:DISCORD_TOKEN}`` (or another of hlb's own names) is E506 too.
   Such a variable is not even looked up, so its value cannot reach a plan,
   the database or the compile cache.
 - ``$${`` is an escaped, literal ``${``: ``$${X}`` becomes ``${X}``.
@@ -40,21 +41,32 @@ Problem = tuple[JsonPath, str, str]  # (path from the document root, code, messa
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SECRET_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # also a file name in HLB_SECRETS_DIR: no path can hide in it
 SECRET_REF = re.compile(r"\$\{secret:([A-Z][A-Z0-9_]*)\}")  # the bot resolves these
-_SECRET_BYTES = re.compile(rb"\$\{secret:[A-Z][A-Z0-9_]*\}")
 SECRET_PREFIX = "secret:"
 # hlb's own credentials, and words that make a variable name look like one: never read at compile time
 OWN_CREDENTIALS = frozenset({"DATABASE_URL", "HLB_DATABASE_URL", "DISCORD_TOKEN"})
 SECRET_ENV_PREFIX = "HLB_SECRET_"
+# well-formed references the fast path may leave alone (not one of hlb's own names: those are E506)
+_SECRET_BYTES = re.compile(
+    rb"\$\{secret:(?!(?:" + b"|".join(n.encode() for n in sorted(OWN_CREDENTIALS)) + rb")\})[A-Z][A-Z0-9_]*\}"
+)
 _CREDENTIAL_WORDS = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "API_KEY", "PRIVATE_KEY", "CREDENTIAL")
 
 
 def is_credential(name: str) -> bool:
-    """Whether ``${name}`` would read a credential: hlb's own, an ``HLB_SECRET_*``, or a name that looks like one."""
+    """Whether ``${name}`` would read a credential: hlb's own, an ``HLB_SECRET_*``, or one by its name."""
     upper = name.upper()
     return (
         upper in OWN_CREDENTIALS
         or upper.startswith(SECRET_ENV_PREFIX)
         or any(word in upper for word in _CREDENTIAL_WORDS)
+    )
+
+
+def _own_problem(name: str) -> str:
+    return (
+        f"${{secret:{name}}} names hlb's own credential, which no spec may send anywhere; "
+        f"if an endpoint needs a secret, give it its own name, such as ${{secret:API_TOKEN}} "
+        f"with HLB_SECRET_API_TOKEN"
     )
 
 
@@ -125,6 +137,9 @@ def _string(text: str, env: Mapping[str, str], path: list[str | int], problems: 
             parts.append(piece)
         elif kind == "secret":
             parts.append("${" + piece + "}")
+        elif kind == "own":
+            problems.append((tuple(path), "E506", _own_problem(piece)))
+            parts.append("${secret:" + piece + "}")
         elif kind == "var":
             name, has_default, default = piece.partition(":-")
             if is_credential(name):  # checked before the lookup: the value is never read
@@ -151,8 +166,8 @@ def _string(text: str, env: Mapping[str, str], path: list[str | int], problems: 
 
 
 def _tokens(text: str) -> Iterator[tuple[str, str]]:
-    """Split a string into ``("text", s)``, ``("var", "NAME[:-default]")``,
-    ``("secret", "secret:NAME")`` and ``("error", message)`` pieces."""
+    """Split a string into ``("text", s)``, ``("var", "NAME[:-default]")``, ``("secret", "secret:NAME")``,
+    ``("own", NAME)`` (a secret named like hlb's own credential) and ``("error", message)`` pieces."""
     start = 0
     at = text.find("$")
     while at != -1:
@@ -189,6 +204,11 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
                     ),
                 )
                 return
+            if name in OWN_CREDENTIALS:
+                yield "own", name
+                start = at = close + 1
+                at = text.find("$", start)
+                continue
             yield "secret", inner
         else:
             name = inner.partition(":-")[0]

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from hlb.compiler.diagnostics import CODES, Diagnostic
 from hlb.compiler.interpolate import find_secrets, interpolate, is_credential
-from hlb.compiler.secret_places import misplaced_secrets
 from hlb.compiler.loader import load_fast
 from hlb.compiler.positions import resolve
+from hlb.compiler.secret_places import misplaced_secrets
 from hlb.compiler.sources import SourceFile, read_source
 
 ENV = {"HLB_GUILD_ID": "123456789012345678", "EMPTY": "", "HOST": "nas"}
@@ -169,8 +169,17 @@ class Guarded(dict[str, str]):
 @pytest.mark.parametrize(
     "name",
     [
-        "DATABASE_URL", "HLB_DATABASE_URL", "DISCORD_TOKEN", "HLB_SECRET_X", "HLB_SECRETS_DIR",
-        "GH_TOKEN", "db_password", "SMTP_PASSWD", "JWT_SECRET", "GRAFANA_API_KEY", "SSH_PRIVATE_KEY",
+        "DATABASE_URL",
+        "HLB_DATABASE_URL",
+        "DISCORD_TOKEN",
+        "HLB_SECRET_X",
+        "HLB_SECRETS_DIR",
+        "GH_TOKEN",
+        "db_password",
+        "SMTP_PASSWD",
+        "JWT_SECRET",
+        "GRAFANA_API_KEY",
+        "SSH_PRIVATE_KEY",
         "GOOGLE_CREDENTIALS",
     ],
 )
@@ -209,3 +218,12 @@ def test_secret_places_allow_only_request_text() -> None:
         ("spec", "sources", "s", "http", "url")
     ]
     assert misplaced_secrets({"kind": "Workflow", "spec": {"steps": [{"reply": "no refs"}]}}) == []
+
+
+@pytest.mark.parametrize("name", ["DISCORD_TOKEN", "DATABASE_URL", "HLB_DATABASE_URL"])
+def test_a_secret_named_like_hlbs_own_credential_is_e506(name: str) -> None:
+    data = {"h": f"Bot ${{secret:{name}}}", "ok": "${secret:API_TOKEN}"}
+    out, problems = interpolate(data, {name: "the-credential-value"})
+    assert out == data
+    assert [(p[0], p[1]) for p in problems] == [(("h",), "E506")]
+    assert "HLB_SECRET_API_TOKEN" in problems[0][2]

@@ -1,0 +1,186 @@
+"""Secrets come only from HLB_SECRET_<NAME> and HLB_SECRETS_DIR; a missing one fails its step; masking is exact.
+
+The workflow runs call a real aiohttp server on 127.0.0.1 and record to the embedded Postgres
+(helpers from ``test_workflows``); the provider is exercised on real files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+from test_workflows import Recorder, custom_specs, invocation, rows, serve
+
+from hlb.bot.secrets import MIN_MASKED, SecretMissing, Secrets, Vault, lookup
+from hlb.bot.workflows import run_workflow
+
+MISSING = "secret {0} is not provided: set HLB_SECRET_{0} or add the file {0} to HLB_SECRETS_DIR"
+
+# --- the provider ---------------------------------------------------------------------------------
+
+
+def test_lookup_reads_the_prefixed_variable_then_the_file(tmp_path: Path) -> None:
+    (tmp_path / "FROM_FILE").write_text("file-value\n\n", encoding="utf-8")  # one newline stripped
+    (tmp_path / "BOTH").write_text("file-loses", encoding="utf-8")
+    (tmp_path / "CRLF").write_bytes(b"crlf-value\r\n")
+    (tmp_path / "EMPTY").write_text("\n", encoding="utf-8")
+    (tmp_path / "DIR").mkdir()
+    env = {
+        "HLB_SECRETS_DIR": str(tmp_path),
+        "HLB_SECRET_BOTH": "env-wins",
+        "HLB_SECRET_BLANK": "",
+        "PLAIN": "not-a-secret",
+        "DISCORD_TOKEN": "bot-token-value",
+    }
+    assert lookup("FROM_FILE", env) == "file-value\n"
+    assert lookup("BOTH", env) == "env-wins"
+    assert lookup("CRLF", env) == "crlf-value"
+    for name in ("EMPTY", "DIR", "BLANK", "PLAIN", "DISCORD_TOKEN", "NOWHERE"):
+        assert lookup(name, env) is None, name
+    for name in ("../HLB_SECRETS_DIR", "from_file", "a/b", "", "FROM_FILE/"):
+        assert lookup(name, env) is None, name
+    assert lookup("FROM_FILE", {}) is None
+
+
+def test_a_symlinked_file_is_read_like_a_kubernetes_mount(tmp_path: Path) -> None:
+    data = tmp_path / "..data"
+    data.mkdir()
+    (data / "TOKEN").write_text("mounted-value\n", encoding="utf-8")
+    (tmp_path / "TOKEN").symlink_to(data / "TOKEN")
+    os.mkfifo(tmp_path / "FIFO")  # never opened: only regular files are secrets
+    env = {"HLB_SECRETS_DIR": str(tmp_path)}
+    assert lookup("TOKEN", env) == "mounted-value"
+    assert lookup("FIFO", env) is None
+
+
+def test_secrets_keep_nothing_but_their_own_variables_and_never_show_them() -> None:
+    env = {"HLB_SECRET_API": "api-secret-value", "HLB_SECRETS_DIR": "/nowhere", "HOME": "/root",
+           "DISCORD_TOKEN": "bot-token-value", "DATABASE_URL": "postgresql://hlb:db-password-1@db/hlb"}
+    secrets = Secrets.from_env(env)
+    assert dict(secrets.env) == {"HLB_SECRET_API": "api-secret-value", "HLB_SECRETS_DIR": "/nowhere"}
+    assert set(secrets.credentials) == {"bot-token-value", "db-password-1"}
+    assert "secret-value" not in repr(secrets) and "bot-token" not in repr(secrets)
+    with pytest.raises(SecretMissing) as caught:
+        secrets.require("DISCORD_TOKEN")
+    assert str(caught.value) == MISSING.format("DISCORD_TOKEN")
+
+
+def test_masking_covers_secrets_and_credentials_but_never_short_ordinary_text(tmp_path: Path) -> None:
+    (tmp_path / "FILE_KEY").write_text("file-key-value", encoding="utf-8")
+    env = {
+        "HLB_SECRET_SHORT": "abc",
+        "HLB_SECRET_LONG": "long-secret-value",
+        "HLB_SECRETS_DIR": str(tmp_path),
+        "SHLVL": "1",  # an ordinary short environment value: never a mask
+        "DISCORD_TOKEN": "MTIz.bot-token-value",
+        "HLB_DATABASE_URL": "postgresql://hlb:pg-pass-word@db:5432/hlb",
+        "PGPASSWORD": "pw",  # short: masked only as a whole text
+    }
+    secrets = Secrets.from_env(env)
+    text = "abcdef 1 at long-secret-value, MTIz.bot-token-value and pg-pass-word; file-key-value"
+    assert secrets.mask(text) == "abcdef 1 at ***, *** and ***; file-key-value"  # the file is not read yet
+    assert secrets.get("FILE_KEY") == "file-key-value"
+    assert secrets.mask("got file-key-value") == "got ***"
+    assert secrets.mask("abc") == "***" and secrets.mask("pw") == "***" and secrets.mask("1") == "1"
+    assert secrets.holds("abc") and not secrets.holds("abcdef") and not secrets.holds("x1x")
+    assert secrets.holds("x MTIz.bot-token-value x") and len("abc") < MIN_MASKED
+    vault = Vault(secrets)
+    assert vault.scrub(vault.protect("${secret:LONG} long-secret-value")) == "${secret:LONG} ***"
+
+
+# --- workflow runs --------------------------------------------------------------------------------
+
+WORKFLOWS = """\
+apiVersion: hlb/v1
+kind: Workflow
+name: provided
+spec:
+  inputs:
+    - {name: pasted, type: string}
+    - {name: word, type: string}
+  steps:
+    - id: call
+      http:
+        method: POST
+        url: "BASE/hook?k=${secret:FILE_KEY}"
+        headers: {Authorization: "Bearer ${secret:ENV_KEY}"}
+        json: {key: "${secret:FILE_KEY}"}
+    - reply: "sent {{ steps.call.status }}"
+    - http: {url: "BASE/down?n=1", expect: [200]}
+---
+apiVersion: hlb/v1
+kind: Workflow
+name: unprovided
+spec:
+  steps:
+    - id: first
+      http: {url: "BASE/first"}
+    - id: call
+      http:
+        url: "BASE/never"
+        headers: {X-Ok: "${secret:ENV_KEY}", X-Key: "${secret:PLAIN_KEY}"}
+    - reply: never
+"""
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    folder = tmp_path / "run-secrets"
+    folder.mkdir()
+    (folder / "FILE_KEY").write_text("file-key-0123456789\n", encoding="utf-8")
+    return {
+        "HLB_SECRETS_DIR": str(folder),
+        "HLB_SECRET_ENV_KEY": "env-key-0123456789",
+        "PLAIN_KEY": "plain-environment-value",  # the bare name: not where secrets come from
+        "FILE_KEY": "wrong-bare-file-key",
+        "DISCORD_TOKEN": "MTIz.bot-token-0123456789",
+        "SHLVL": "1",
+    }
+
+
+def test_only_hlb_secret_variables_and_the_secrets_dir_feed_requests(tmp_path: Path, db_url: str) -> None:
+    async def main() -> None:
+        async with serve() as server, await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            objs = custom_specs(tmp_path, WORKFLOWS, server.base)
+            server.status["/down"] = 503
+            secrets = Secrets.from_env(environment(tmp_path))
+            effects = Recorder()
+            pasted = "see MTIz.bot-token-0123456789"
+            inv = invocation(objs, "provided", pasted=pasted, word="1")
+            result = await run_workflow(inv, effects, http=server.session, secrets=secrets, conn=conn)
+            hook, down = server.seen
+            assert hook["url"].endswith("/hook?k=file-key-0123456789")
+            assert hook["headers"]["Authorization"] == "Bearer env-key-0123456789"
+            assert json.loads(hook["body"]) == {"key": "file-key-0123456789"}
+            assert effects.calls[0][1].content == "sent 200"
+            # a short ordinary value ("1") is never masked out of unrelated text
+            assert result.error == f"step 3 (http) failed: HTTP 503 from {server.base}/down?n=1"
+            (row,) = rows(db_url)
+            assert row["inputs"] == {"pasted": "***", "word": "1"}  # the bot token, masked
+            for value in ("file-key-0123456789", "env-key-0123456789", "bot-token"):
+                assert value not in row["whole"] and value not in repr(result)
+            assert down["path"] == "/down"
+
+    asyncio.run(main())
+
+
+def test_a_missing_secret_fails_its_step_sends_nothing_and_is_recorded(tmp_path: Path, db_url: str) -> None:
+    async def main() -> None:
+        async with serve() as server, await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            objs = custom_specs(tmp_path, WORKFLOWS, server.base)
+            secrets = Secrets.from_env(environment(tmp_path))
+            effects = Recorder()
+            inv = invocation(objs, "unprovided")
+            result = await run_workflow(inv, effects, http=server.session, secrets=secrets, conn=conn)
+            message = MISSING.format("PLAIN_KEY")
+            assert (result.status, result.error) == ("error", f"step 'call' failed: {message}")
+            assert [s["path"] for s in server.seen] == ["/first"]  # no request without all its secrets
+            assert effects.calls == []
+            (row,) = rows(db_url)
+            assert (row["status"], row["error"]) == ("error", f"step 'call' failed: {message}")
+            assert [s["status"] for s in row["steps"]] == ["ok", "error"]
+
+    asyncio.run(main())
