@@ -102,7 +102,7 @@ class Secrets:
         return sorted({*provided, *self._given, *self.credentials} - {""}, key=len, reverse=True)
 
     def mask(self, text: str) -> str:
-        """``text`` with the secrets (provided by variable, or handed out so far) and hlb's credentials as ``***``."""
+        """``text`` with the secrets (by variable, or handed out so far) and hlb's credentials as ``***``."""
         values = self._masked()
         if text in values:
             return "***"

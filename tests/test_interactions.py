@@ -406,15 +406,16 @@ def test_http_workflows_are_deferred_then_answered(db_url: str, tmp_path: Path) 
     run_bot(db_url, tmp_path, scenario)
 
 
-def test_a_missing_secret_fails_the_run_with_a_short_reply_and_no_request(db_url: str, tmp_path: Path) -> None:
+def test_a_missing_secret_fails_the_run_with_a_short_reply_and_no_request(
+    db_url: str, tmp_path: Path
+) -> None:
     folder = tmp_path / "run-secrets"
     folder.mkdir()
 
     async def scenario(bot: Bot) -> None:
         # the bare name and hlb's own token are in the environment: neither is a secret source
-        bot.ctx.secrets = Secrets.from_env(
-            {"HOMELAB_API_TOKEN": "bare-api-token", "DISCORD_TOKEN": bot.emu.token, "HLB_SECRETS_DIR": str(folder)}
-        )
+        env = {"HOMELAB_API_TOKEN": "bare", "DISCORD_TOKEN": bot.emu.token, "HLB_SECRETS_DIR": str(folder)}
+        bot.ctx.secrets = Secrets.from_env(env)
         click = bot.emu.click_button(bot.dashboard_message("server-status"),
                                      "hlb:server-status:0:0:restart-plex", ALICE)
         assert (await click.response())["type"] == 5

@@ -169,7 +169,8 @@ def test_reference_dashboards_render_valid_payloads_from_live_sources() -> None:
         async with serve() as server:
             for name, obj in reference_dashboards().items():
                 live = pointed_at(obj, server.base)
-                secrets = Secrets.from_env({"HLB_SECRET_PROM_TOKEN": SECRET, "HLB_SECRET_SONARR_API_KEY": SECRET})
+                env = {"HLB_SECRET_PROM_TOKEN": SECRET, "HLB_SECRET_SONARR_API_KEY": SECRET}
+                secrets = Secrets.from_env(env)
                 data, problems = await fetch_sources(live.spec, server.session, secrets)
                 assert problems == [], name
                 message = render_dashboard(live, data, problems, NOW)
@@ -249,7 +250,10 @@ def test_sources_fail_softly_with_reasons_and_never_expose_secrets(tmp_path: Pat
             assert data["broken"] == {"error": "HTTP 500"}
             assert data["garbled"] == {"error": "the response is not valid JSON"}
             assert data["refused"]["error"].startswith("cannot connect to 127.0.0.1:")
-            missing = "secret NOT_SET is not provided: set HLB_SECRET_NOT_SET or add the file NOT_SET to HLB_SECRETS_DIR"
+            missing = (
+                "secret NOT_SET is not provided: "
+                "set HLB_SECRET_NOT_SET or add the file NOT_SET to HLB_SECRETS_DIR"
+            )
             assert data["unset"] == {"error": missing}
             assert problems == [
                 "source slow: timed out after 1s",
@@ -260,7 +264,7 @@ def test_sources_fail_softly_with_reasons_and_never_expose_secrets(tmp_path: Pat
             ]
             assert [s["path"] for s in server.seen].count("/badjson") == 1  # the POST reached the server
             seen_auth = [s.get("Authorization") for s in server.seen if s["path"] == "/json"]
-            assert sorted(map(str, seen_auth)) == ["Bearer " + SECRET, "None"]  # `unset` never sent its request
+            assert sorted(map(str, seen_auth)) == ["Bearer " + SECRET, "None"]  # `unset` sent nothing
             # a reference a template builds is text, never resolved
             assert [s.get("X-Key") for s in server.seen if s["path"] == "/json"].count("${secret:TOKEN}") == 1
 

