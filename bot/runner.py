@@ -75,6 +75,7 @@ class Runner:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _next_refresh: dict[ObjectKey, datetime] = field(default_factory=dict)
     _running: set[asyncio.Task[None]] = field(default_factory=set)  # scheduled runs in flight
+    secrets: Secrets | None = None  # None: from this process's environment
 
     async def run(self, stop: asyncio.Event) -> None:
         model = await asyncio.to_thread(preflight, self.url)
@@ -90,7 +91,7 @@ class Runner:
             self.ctx = BotContext(
                 application_id=application_id,
                 sources=await stack.enter_async_context(aiohttp.ClientSession()),
-                secrets=Secrets.from_env(os.environ),
+                secrets=self.secrets or Secrets.from_env(os.environ),
                 conn=await self._connect(stack),  # workflow runs, claims
                 model=model,
                 bindings=await runtime.load_bindings(self.conn),

@@ -9,7 +9,8 @@ only that step or source, and a rotated file is read again.
 
 ``Secrets`` also masks: the ``HLB_SECRET_*`` values, the values it has handed out in this process
 (files included) and hlb's own credentials (the bot token, database passwords) become ``***`` in
-error texts and stored inputs; no other environment value is ever masked. Values shorter than
+error texts, stored inputs and (with ``MaskSecrets``) log lines; no other environment value is
+ever masked. Values shorter than
 ``MIN_MASKED`` characters are masked only when they are the whole text, so a short secret never
 blanks out ordinary words.
 
@@ -20,6 +21,7 @@ become values only in the outgoing request.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets as random
 from collections.abc import Mapping
@@ -134,6 +136,23 @@ def _password(conninfo: str) -> str:
     except Exception:  # an unparseable URL: the database layer reports it
         return ""
     return value if isinstance(value, str) else ""
+
+
+class MaskSecrets(logging.Filter):
+    """Masks a ``Secrets``' values in each log record (``hlb bot run`` sets it on its handlers)."""
+
+    def __init__(self, secrets: Secrets) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self._secrets.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._secrets.mask(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 class Vault:

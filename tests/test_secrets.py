@@ -7,7 +7,9 @@ The workflow runs call a real aiohttp server on 127.0.0.1 and record to the embe
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -17,7 +19,7 @@ import psycopg
 import pytest
 from test_workflows import Recorder, custom_specs, invocation, rows, serve
 
-from hlb.bot.secrets import MIN_MASKED, SecretMissing, Secrets, Vault, lookup
+from hlb.bot.secrets import MIN_MASKED, MaskSecrets, SecretMissing, Secrets, Vault, lookup
 from hlb.bot.workflows import run_workflow
 
 MISSING = "secret {0} is not provided: set HLB_SECRET_{0} or add the file {0} to HLB_SECRETS_DIR"
@@ -92,6 +94,28 @@ def test_masking_covers_secrets_and_credentials_but_never_short_ordinary_text(tm
     assert secrets.holds("x MTIz.bot-token-value x") and len("abc") < MIN_MASKED
     vault = Vault(secrets)
     assert vault.scrub(vault.protect("${secret:LONG} long-secret-value")) == "${secret:LONG} ***"
+
+
+def test_log_lines_and_tracebacks_are_masked_by_the_filter() -> None:
+    secrets = Secrets.from_env({"HLB_SECRET_API": "api-secret-value", "DISCORD_TOKEN": "MTIz.bot-token-value",
+                                "SHLVL": "1"})
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskSecrets(secrets))
+    logger = logging.getLogger("hlb.test_secrets")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("event=x token=%s key=%r n=%d", "MTIz.bot-token-value", "api-secret-value", 1)
+        try:
+            raise RuntimeError("failed with api-secret-value")
+        except RuntimeError:
+            logger.exception("event=fault")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "event=x token=*** key='***' n=1" in text and "RuntimeError: failed with ***" in text
+    assert "bot-token" not in text and "api-secret-value" not in text
 
 
 # --- workflow runs --------------------------------------------------------------------------------
