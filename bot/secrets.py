@@ -3,9 +3,10 @@
 A secret NAME (``[A-Z][A-Z0-9_]*``) comes from the environment variable ``HLB_SECRET_<NAME>``,
 else from the file ``<NAME>`` in the directory named by ``HLB_SECRETS_DIR`` (the Docker and
 Kubernetes secret mount convention; a regular file, one trailing newline stripped). From nothing
-else: ``DISCORD_TOKEN`` or ``DATABASE_URL`` are never secrets a spec can ask for. An empty value
-counts as not provided. Secrets are looked up when a request needs them, so a missing one fails
-only that step or source, and a rotated file is read again.
+else: ``DISCORD_TOKEN`` or ``DATABASE_URL`` are never secrets a spec can ask for, not even as
+``HLB_SECRET_DISCORD_TOKEN`` or a file of that name (the compiler refuses those names; so does
+``lookup``). An empty value counts as not provided. Secrets are looked up when a request needs
+them, so a missing one fails only that step or source, and a rotated file is read again.
 
 ``Secrets`` also masks: the ``HLB_SECRET_*`` values, the values it has handed out in this process
 (files included) and hlb's own credentials (the bot token, database passwords) become ``***`` in
@@ -28,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hlb.compiler.interpolate import SECRET_ENV_PREFIX, SECRET_NAME, SECRET_REF
+from hlb.compiler.interpolate import OWN_CREDENTIALS, SECRET_ENV_PREFIX, SECRET_NAME, SECRET_REF
 
 SECRETS_DIR = "HLB_SECRETS_DIR"
 MIN_MASKED = 8  # shorter values are masked only as a whole text
@@ -47,8 +48,8 @@ class SecretMissing(Exception):
 
 def lookup(name: str, env: Mapping[str, str]) -> str | None:
     """Secret ``name`` from ``HLB_SECRET_<name>``, else from ``$HLB_SECRETS_DIR/<name>``; None if neither."""
-    if not SECRET_NAME.fullmatch(name):
-        return None  # also keeps the file lookup inside the directory
+    if not SECRET_NAME.fullmatch(name) or name in OWN_CREDENTIALS:
+        return None  # the pattern also keeps the file lookup inside the directory
     value = env.get(SECRET_ENV_PREFIX + name)
     if value:
         return value

@@ -39,11 +39,13 @@ def test_lookup_reads_the_prefixed_variable_then_the_file(tmp_path: Path) -> Non
         "HLB_SECRET_BLANK": "",
         "PLAIN": "not-a-secret",
         "DISCORD_TOKEN": "bot-token-value",
+        "HLB_SECRET_DATABASE_URL": "postgresql://hlb:pw@db/hlb",
     }
+    (tmp_path / "DISCORD_TOKEN").write_text("bot-token-file", encoding="utf-8")
     assert lookup("FROM_FILE", env) == "file-value\n"
     assert lookup("BOTH", env) == "env-wins"
     assert lookup("CRLF", env) == "crlf-value"
-    for name in ("EMPTY", "DIR", "BLANK", "PLAIN", "DISCORD_TOKEN", "NOWHERE"):
+    for name in ("EMPTY", "DIR", "BLANK", "PLAIN", "DISCORD_TOKEN", "DATABASE_URL", "NOWHERE"):
         assert lookup(name, env) is None, name
     for name in ("../HLB_SECRETS_DIR", "from_file", "a/b", "", "FROM_FILE/"):
         assert lookup(name, env) is None, name
