@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from test_workflows import Recorder, custom_specs, invocation, rows, serve
+from test_workflows import SECRETIVE, Recorder, custom_specs, invocation, rows, serve
 
 from hlb.bot.secrets import MIN_MASKED, MaskSecrets, SecretMissing, Secrets, Vault, lookup
 from hlb.bot.workflows import run_workflow
@@ -122,35 +122,14 @@ def test_log_lines_and_tracebacks_are_masked_by_the_filter() -> None:
 
 # --- workflow runs --------------------------------------------------------------------------------
 
-WORKFLOWS = """\
-apiVersion: hlb/v1
-kind: Workflow
-name: provided
-spec:
-  inputs:
-    - {name: pasted, type: string}
-    - {name: word, type: string}
-  steps:
-    - id: call
-      http:
-        method: POST
-        url: "BASE/hook?k=${secret:FILE_KEY}"
-        headers: {Authorization: "Bearer ${secret:ENV_KEY}"}
-        json: {key: "${secret:FILE_KEY}"}
-    - reply: "sent {{ steps.call.status }}"
-    - http: {url: "BASE/down?n=1", expect: [200]}
----
+UNPROVIDED = """\
 apiVersion: hlb/v1
 kind: Workflow
 name: unprovided
 spec:
   steps:
-    - id: first
-      http: {url: "BASE/first"}
-    - id: call
-      http:
-        url: "BASE/never"
-        headers: {X-Ok: "${secret:ENV_KEY}", X-Key: "${secret:PLAIN_KEY}"}
+    - {id: first, http: {url: "BASE/first"}}
+    - {id: call, http: {url: "BASE/no", headers: {X-Ok: "${secret:ENV_KEY}", X-Key: "${secret:PLAIN_KEY}"}}}
     - reply: never
 """
 
@@ -158,39 +137,36 @@ spec:
 def environment(tmp_path: Path) -> dict[str, str]:
     folder = tmp_path / "run-secrets"
     folder.mkdir()
-    (folder / "FILE_KEY").write_text("file-key-0123456789\n", encoding="utf-8")
+    (folder / "API").write_text("file-api-0123456789\n", encoding="utf-8")
     return {
         "HLB_SECRETS_DIR": str(folder),
         "HLB_SECRET_ENV_KEY": "env-key-0123456789",
-        "PLAIN_KEY": "plain-environment-value",  # the bare name: not where secrets come from
-        "FILE_KEY": "wrong-bare-file-key",
+        "PLAIN_KEY": "plain-environment-value",  # bare names: not where secrets come from
+        "API": "wrong-bare-api",
         "DISCORD_TOKEN": "MTIz.bot-token-0123456789",
         "SHLVL": "1",
     }
 
 
-def test_only_hlb_secret_variables_and_the_secrets_dir_feed_requests(tmp_path: Path, db_url: str) -> None:
+def test_a_file_in_the_secrets_dir_feeds_requests_and_masking_is_exact(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
         async with serve() as server, await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
-            objs = custom_specs(tmp_path, WORKFLOWS, server.base)
+            objs = custom_specs(tmp_path, SECRETIVE, server.base)
             server.status["/down"] = 503
             secrets = Secrets.from_env(environment(tmp_path))
             effects = Recorder()
-            pasted = "see MTIz.bot-token-0123456789"
-            inv = invocation(objs, "provided", pasted=pasted, word="1")
+            inv = invocation(objs, "leaky", note="1", password="x", pasted="see MTIz.bot-token-0123456789")
             result = await run_workflow(inv, effects, http=server.session, secrets=secrets, conn=conn)
-            hook, down = server.seen
-            assert hook["url"].endswith("/hook?k=file-key-0123456789")
-            assert hook["headers"]["Authorization"] == "Bearer env-key-0123456789"
-            assert json.loads(hook["body"]) == {"key": "file-key-0123456789"}
-            assert effects.calls[0][1].content == "sent 200"
-            # a short ordinary value ("1") is never masked out of unrelated text
-            assert result.error == f"step 3 (http) failed: HTTP 503 from {server.base}/down?n=1"
+            hook, _down = server.seen
+            assert "token=file-api-0123456789&" in hook["url"]
+            assert hook["headers"]["Authorization"] == "Bearer file-api-0123456789"
+            assert json.loads(hook["body"]) == {"key": "file-api-0123456789", "note": "1"}
+            # the secret is masked; a short ordinary value ("1", from SHLVL) never is
+            assert result.error == f"step 'fail' failed: HTTP 503 from {server.base}/down?token=***&q=1"
             (row,) = rows(db_url)
-            assert row["inputs"] == {"pasted": "***", "word": "1"}  # the bot token, masked
-            for value in ("file-key-0123456789", "env-key-0123456789", "bot-token"):
+            assert row["inputs"] == {"note": "1", "password": "***", "pasted": "***"}  # the bot token, masked
+            for value in ("file-api-0123456789", "bot-token"):
                 assert value not in row["whole"] and value not in repr(result)
-            assert down["path"] == "/down"
 
     asyncio.run(main())
 
@@ -198,7 +174,7 @@ def test_only_hlb_secret_variables_and_the_secrets_dir_feed_requests(tmp_path: P
 def test_a_missing_secret_fails_its_step_sends_nothing_and_is_recorded(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
         async with serve() as server, await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
-            objs = custom_specs(tmp_path, WORKFLOWS, server.base)
+            objs = custom_specs(tmp_path, UNPROVIDED, server.base)
             secrets = Secrets.from_env(environment(tmp_path))
             effects = Recorder()
             inv = invocation(objs, "unprovided")
