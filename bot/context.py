@@ -7,13 +7,14 @@ interaction came from) and by spec name (which channel a ``send`` step means).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import psycopg
 
+from hlb.bot.secrets import Secrets
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.state import Binding
 
@@ -30,7 +31,7 @@ class BotContext:
 
     application_id: int
     sources: aiohttp.ClientSession  # outgoing HTTP for workflow steps and dashboard sources
-    secrets: Mapping[str, str]
+    secrets: Secrets  # ${secret:NAME} values, looked up per request
     conn: psycopg.AsyncConnection[Any] | None = None  # hlb_runtime writes (workflow runs)
     model: Model = field(default_factory=Model)
     bindings: dict[ObjectKey, Binding] = field(default_factory=dict)

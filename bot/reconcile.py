@@ -8,8 +8,7 @@ Discord nor to the database.
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from disnake.http import HTTPClient
 from hlb.bot import render, rest, runtime
 from hlb.bot.execute import Execution, Outcome, execute
 from hlb.bot.observe import GuildUnavailable, observe_guild
+from hlb.bot.secrets import Secrets
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.plan import GuildInput, ReconcilePlan, guild_id_of, reconcile_guild
 from hlb.reconciler.state import Binding, RenderedMessage
@@ -51,14 +51,9 @@ class Session:
     http: HTTPClient
     application_id: int
     conn: psycopg.AsyncConnection[Any]
-    secrets: Mapping[str, str]
+    secrets: Secrets
     sources: aiohttp.ClientSession
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
-def secrets_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``${secret:NAME}`` values come from the bot's environment, by the same name."""
-    return dict(os.environ if env is None else env)
 
 
 async def load_model(url: str) -> Model:

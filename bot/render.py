@@ -1,7 +1,8 @@
 """Dashboard rendering for the bot: fetch a dashboard's sources and turn its spec into Discord message JSON.
 
 A failing source's value is ``{"error": "<reason>"}`` (``sources.x.error is defined``) plus a problem;
-``${secret:NAME}`` is resolved only for the request, so no secret reaches data, problems or exceptions.
+``${secret:NAME}`` (only the spec's own, never one a template builds) is resolved only for the request,
+so no secret reaches data, problems or exceptions; a source whose secret is not provided fails alone.
 A failing template renders as a short "⚠ render error" marker plus a problem. The payload always holds
 ``content`` ("" when the spec has none), ``embeds`` and ``components`` ([] when empty): it serves POST
 and PATCH alike (PATCH clears what the spec dropped). Texts are cut to Discord's limits with "…", and
@@ -18,8 +19,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from hlb.bot.secrets import SecretMissing, Secrets, Vault
 from hlb.compiler.durations import format_duration
-from hlb.compiler.interpolate import SECRET_REF
 from hlb.compiler.model import SpecObject
 from hlb.compiler.templates import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
 from hlb.reconciler.state import RenderedMessage
@@ -59,7 +60,7 @@ class SourceError(Exception):
 
 
 async def fetch_sources(
-    spec: Mapping[str, Any], session: aiohttp.ClientSession, secrets: Mapping[str, str]
+    spec: Mapping[str, Any], session: aiohttp.ClientSession, secrets: Secrets
 ) -> tuple[dict[str, Any], list[str]]:
     """Every source fetched concurrently: ``({name: value}, problems)``; url/header templates see ``now``."""
     entries = {name: source["http"] for name, source in (spec.get("sources") or {}).items()}
@@ -70,15 +71,8 @@ async def fetch_sources(
     return data, [f"source {name}: {error}" for name, (_, error) in outcomes.items() if error is not None]
 
 
-def _resolve(text: str, secrets: Mapping[str, str]) -> str:
-    for name in SECRET_REF.findall(text):
-        if name not in secrets:
-            raise SourceError(f"secret {name} is not set")
-    return SECRET_REF.sub(lambda match: secrets[match[1]], text)
-
-
 async def _fetch(
-    session: aiohttp.ClientSession, http: Mapping[str, Any], secrets: Mapping[str, str], context: Any
+    session: aiohttp.ClientSession, http: Mapping[str, Any], secrets: Secrets, context: Any
 ) -> tuple[Any, str | None]:
     """``(value, None)`` or ``(None, reason)``; reasons are built from the spec, never from secrets."""
     import aiohttp
@@ -86,12 +80,15 @@ async def _fetch(
     given = http.get("timeout")
     timeout = float(given) if isinstance(given, int | float) and given > 0 else float(DEFAULT_TIMEOUT)
     url, method = str(http.get("url") or ""), str(http.get("method") or "GET")
+    vault = Vault(secrets)
     try:
-        url = render(url, context)
-        headers = {str(k): render(str(v), context) for k, v in (http.get("headers") or {}).items()}
-        resolved = {k: _resolve(v, secrets) for k, v in headers.items()}
-        return await _request(session, method, _resolve(url, secrets), resolved, timeout), None
-    except SourceError as error:
+        target = render(vault.protect(url), context)
+        url = vault.show(target)  # what messages may show: references, never values
+        given_headers = (http.get("headers") or {}).items()
+        headers = {str(k): render(vault.protect(str(v)), context) for k, v in given_headers}
+        resolved = {k: vault.resolve(v) for k, v in headers.items()}
+        return await _request(session, method, vault.resolve(target), resolved, timeout), None
+    except (SourceError, SecretMissing) as error:
         return None, str(error)
     except RenderError as error:  # before any secret is resolved
         return None, clip(f"render error: {error}", MAX_MARKER)

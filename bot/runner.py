@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,8 @@ from hlb import db
 from hlb.bot import rest, runtime, schedules
 from hlb.bot.context import BotContext
 from hlb.bot.execute import Outcome
-from hlb.bot.reconcile import Session, load_model, reconcile_pass, secrets_from_env
+from hlb.bot.reconcile import Session, load_model, reconcile_pass
+from hlb.bot.secrets import Secrets
 from hlb.bot.session import log_in
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.grants import check_bot_access_async
@@ -73,6 +75,7 @@ class Runner:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _next_refresh: dict[ObjectKey, datetime] = field(default_factory=dict)
     _running: set[asyncio.Task[None]] = field(default_factory=set)  # scheduled runs in flight
+    secrets: Secrets | None = None  # None: from this process's environment
 
     async def run(self, stop: asyncio.Event) -> None:
         model = await asyncio.to_thread(preflight, self.url)
@@ -88,7 +91,7 @@ class Runner:
             self.ctx = BotContext(
                 application_id=application_id,
                 sources=await stack.enter_async_context(aiohttp.ClientSession()),
-                secrets=secrets_from_env(),
+                secrets=self.secrets or Secrets.from_env(os.environ),
                 conn=await self._connect(stack),  # workflow runs, claims
                 model=model,
                 bindings=await runtime.load_bindings(self.conn),

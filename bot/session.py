@@ -7,6 +7,7 @@ no gateway. The token comes from the settings (``DISCORD_TOKEN``) and is never p
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -19,7 +20,8 @@ import disnake
 from hlb import db
 from hlb.bot import rest
 from hlb.bot.execute import Outcome
-from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass, secrets_from_env
+from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass
+from hlb.bot.secrets import Secrets
 from hlb.settings import ConfigError, Settings
 
 
@@ -68,7 +70,7 @@ async def open_session(
         conn = await db.connect_async(url, autocommit=True)
         try:
             async with aiohttp.ClientSession() as sources:
-                session = Session(client.http, application_id, conn, secrets_from_env(), sources)
+                session = Session(client.http, application_id, conn, Secrets.from_env(os.environ), sources)
                 yield session if clock is None else replace(session, clock=clock)
         finally:
             await conn.close()

@@ -5,16 +5,16 @@ Every step renders its templates with the run's context and either acts through 
 ``StepFailed`` or ``RenderError`` with a one-line message; the engine (``workflows``) names the step.
 
 Secrets: ``${secret:NAME}`` in an http step's url, headers and json is swapped for a per-run
-sentinel before rendering, so only the spec's own references resolve (text a user types into an
-input stays literal), and the sentinel becomes the secret's value only in the outgoing request.
-Messages show ``${secret:NAME}`` or ``***`` instead, never the value.
+sentinel before rendering (``hlb.bot.secrets.Vault``), so only the spec's own references resolve
+(text a user types into an input stays literal), and the sentinel becomes the secret's value only
+in the outgoing request. Every secret is looked up before anything is sent: a missing one fails the
+step with no request made. Messages show ``${secret:NAME}`` or ``***`` instead, never the value.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import secrets as random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,51 +24,12 @@ import aiohttp
 
 from hlb.bot.invocation import Effects, Message, StepFailed
 from hlb.bot.render import MAX_CONTENT, clip, read_text, render_embeds
+from hlb.bot.secrets import SecretMissing, Vault
 from hlb.compiler.durations import format_duration
-from hlb.compiler.interpolate import SECRET_REF
 from hlb.compiler.templates import RenderError, render
 
 DEFAULT_TIMEOUT = 10.0  # seconds, when an http step names none (the compiler always sets one)
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
-
-
-class Vault:
-    """The bot's secrets for one run: references become sentinels, sentinels become values in requests."""
-
-    def __init__(self, secrets: Mapping[str, str]) -> None:
-        self._secrets = dict(secrets)
-        self._prefix = f"\x00hlb-secret-{random.token_hex(8)}:"  # unguessable: inputs cannot forge it
-        self._sentinel = re.compile(re.escape(self._prefix) + r"([A-Za-z_][A-Za-z0-9_]*)\x00")
-
-    def protect(self, text: str) -> str:
-        """``text`` with each ``${secret:NAME}`` replaced by this run's sentinel, ready to render."""
-        return SECRET_REF.sub(lambda m: f"{self._prefix}{m[1]}\x00", text)
-
-    def resolve(self, text: str) -> str:
-        """Sentinels replaced by the secret values; "secret NAME is not set" when one is missing."""
-        for name in self._sentinel.findall(text):
-            if name not in self._secrets:
-                raise StepFailed(f"secret {name} is not set")
-        return self._sentinel.sub(lambda m: self._secrets[m[1]], text)
-
-    def show(self, text: str) -> str:
-        """Sentinels written back as ``${secret:NAME}``: safe to show."""
-        return self._sentinel.sub(lambda m: f"${{secret:{m[1]}}}", text)
-
-    def holds_ref(self, text: str) -> bool:
-        """Whether ``text`` holds a (protected) secret reference."""
-        return self._sentinel.search(text) is not None
-
-    def scrub(self, text: str) -> str:
-        """``text`` with every secret value in it replaced by ``***`` (a last line of defence)."""
-        for value in sorted(self._secrets.values(), key=len, reverse=True):
-            if value:
-                text = text.replace(value, "***")
-        return self.show(text)
-
-    def is_secret(self, value: str) -> bool:
-        """Whether ``value`` holds one of the secret values."""
-        return any(secret and secret in value for secret in self._secrets.values())
 
 
 @dataclass(frozen=True)
@@ -234,14 +195,18 @@ async def http_step(body: Mapping[str, Any], context: Mapping[str, Any], tools: 
 
 
 async def _send(session: aiohttp.ClientSession, request: Request, vault: Vault) -> tuple[int, str]:
-    """The status and body text of the request, with secrets resolved only here."""
-    headers = {k: vault.resolve(v) for k, v in request.headers.items()}
-    body = _map_strings(request.body, vault.resolve)
+    """The status and body text of the request, with secrets resolved only here (all before sending)."""
+    try:
+        url = vault.resolve(request.url)
+        headers = {k: vault.resolve(v) for k, v in request.headers.items()}
+        body = _map_strings(request.body, vault.resolve)
+    except SecretMissing as missing:
+        raise StepFailed(str(missing)) from None
     options: dict[str, Any] = {} if request.body is None else {"json": body}
     limit = aiohttp.ClientTimeout(total=request.timeout)
     async with session.request(
         request.method,
-        vault.resolve(request.url),
+        url,
         headers=headers,
         timeout=limit,
         allow_redirects=False,

@@ -26,9 +26,9 @@ import psycopg
 from hlb.bot import runtime
 from hlb.bot.invocation import Effects, Invocation, StepFailed
 from hlb.bot.render import clip
+from hlb.bot.secrets import Secrets, Vault
 from hlb.bot.steps import (
     StepTools,
-    Vault,
     add_role_step,
     http_step,
     refresh_step,
@@ -350,7 +350,7 @@ async def run_workflow(
     effects: Effects,
     *,
     http: aiohttp.ClientSession,
-    secrets: Mapping[str, str],
+    secrets: Secrets,
     conn: psycopg.AsyncConnection[Any] | None,
     now: datetime | None = None,
 ) -> RunResult:

@@ -74,6 +74,8 @@ CODES: dict[str, str] = {
     "E503": "malformed ${...} interpolation",
     "E504": "invalid cron schedule",
     "E505": "invalid duration",
+    "E506": "credential named where a spec cannot use it",
+    "E507": "${secret:NAME} where its value would reach Discord or the database",
     # plans and database (reported to the user, not faults)
     "E601": "saved plan is stale",
     "E602": "saved plan file is invalid",

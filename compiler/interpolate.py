@@ -5,11 +5,20 @@ In every string value (never in mapping keys):
 - ``${VAR}`` is replaced by the variable's value; ``${VAR:-default}`` uses the
   default (which may be empty and cannot hold ``}``) when VAR is unset.
   A set but empty variable counts as set.
-- ``${secret:NAME}`` is kept verbatim: the bot resolves it from its own
-  environment at run time, so a secret's value never passes through here.
+- ``${secret:NAME}`` is kept verbatim: the bot resolves it at run time from
+  ``HLB_SECRET_<NAME>`` or ``$HLB_SECRETS_DIR/<NAME>``, so a secret's value
+  never passes through here. NAME matches ``[A-Z][A-Z0-9_]*``.
+- ``${VAR}`` never reads hlb's own credentials or names that look like
+  credentials (``is_credential``): that is E506, pointing to ``${secret:NAME}``.
+  ``${secret:DISCORD_TOKEN}`` (or another of hlb's own names) is E506 too.
+  Such a variable is not even looked up, so its value cannot reach a plan,
+  the database or the compile cache.
 - ``$${`` is an escaped, literal ``${``: ``$${X}`` becomes ``${X}``.
 - names match ``[A-Za-z_][A-Za-z0-9_]*``. An unset variable without a
   default is E502; an unclosed ``${``, a bad name or ``${secret:}`` is E503.
+
+``hlb.compiler.secret_places`` then checks that each ``${secret:NAME}`` stands
+where its value leaves for an HTTP endpoint.
 
 Values inserted from the environment are not scanned again. Strings without
 ``$`` are returned untouched without scanning, and containers whose content
@@ -30,9 +39,46 @@ from hlb.compiler.diagnostics import JsonPath
 Problem = tuple[JsonPath, str, str]  # (path from the document root, code, message)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")  # the bot resolves these
-_SECRET_BYTES = re.compile(rb"\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}")
+SECRET_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # also a file name in HLB_SECRETS_DIR: no path can hide in it
+SECRET_REF = re.compile(r"\$\{secret:([A-Z][A-Z0-9_]*)\}")  # the bot resolves these
 SECRET_PREFIX = "secret:"
+# hlb's own credentials, and words that make a variable name look like one: never read at compile time
+OWN_CREDENTIALS = frozenset({"DATABASE_URL", "HLB_DATABASE_URL", "DISCORD_TOKEN"})
+SECRET_ENV_PREFIX = "HLB_SECRET_"
+# well-formed references the fast path may leave alone (not one of hlb's own names: those are E506)
+_SECRET_BYTES = re.compile(
+    rb"\$\{secret:(?!(?:" + b"|".join(n.encode() for n in sorted(OWN_CREDENTIALS)) + rb")\})[A-Z][A-Z0-9_]*\}"
+)
+_CREDENTIAL_WORDS = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "API_KEY", "PRIVATE_KEY", "CREDENTIAL")
+
+
+def is_credential(name: str) -> bool:
+    """Whether ``${name}`` would read a credential: hlb's own, an ``HLB_SECRET_*``, or one by its name."""
+    upper = name.upper()
+    return (
+        upper in OWN_CREDENTIALS
+        or upper.startswith(SECRET_ENV_PREFIX)
+        or any(word in upper for word in _CREDENTIAL_WORDS)
+    )
+
+
+def _own_problem(name: str) -> str:
+    return (
+        f"${{secret:{name}}} names hlb's own credential, which no spec may send anywhere; "
+        f"if an endpoint needs a secret, give it its own name, such as ${{secret:API_TOKEN}} "
+        f"with HLB_SECRET_API_TOKEN"
+    )
+
+
+def _credential_problem(name: str) -> str:
+    secret = re.sub(r"[^A-Z0-9_]", "_", name.upper().removeprefix(SECRET_ENV_PREFIX)) or "NAME"
+    if not secret[0].isalpha():
+        secret = "S" + secret
+    return (
+        f"${{{name}}} would copy a credential into the compiled specs; compile-time variables are for "
+        f"ids and URLs. Use ${{secret:{secret}}} in an http step or source (url, headers, json), "
+        f"and give the bot HLB_SECRET_{secret} or the file {secret} in HLB_SECRETS_DIR"
+    )
 
 
 def interpolate(data: Any, env: Mapping[str, str]) -> tuple[Any, list[Problem]]:
@@ -91,9 +137,15 @@ def _string(text: str, env: Mapping[str, str], path: list[str | int], problems: 
             parts.append(piece)
         elif kind == "secret":
             parts.append("${" + piece + "}")
+        elif kind == "own":
+            problems.append((tuple(path), "E506", _own_problem(piece)))
+            parts.append("${secret:" + piece + "}")
         elif kind == "var":
             name, has_default, default = piece.partition(":-")
-            if name in env:
+            if is_credential(name):  # checked before the lookup: the value is never read
+                problems.append((tuple(path), "E506", _credential_problem(name)))
+                parts.append("${" + piece + "}")
+            elif name in env:
                 parts.append(env[name])
             elif has_default:
                 parts.append(default)
@@ -114,8 +166,8 @@ def _string(text: str, env: Mapping[str, str], path: list[str | int], problems: 
 
 
 def _tokens(text: str) -> Iterator[tuple[str, str]]:
-    """Split a string into ``("text", s)``, ``("var", "NAME[:-default]")``,
-    ``("secret", "secret:NAME")`` and ``("error", message)`` pieces."""
+    """Split a string into ``("text", s)``, ``("var", "NAME[:-default]")``, ``("secret", "secret:NAME")``,
+    ``("own", NAME)`` (a secret named like hlb's own credential) and ``("error", message)`` pieces."""
     start = 0
     at = text.find("$")
     while at != -1:
@@ -143,15 +195,20 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
             yield "text", text[start:at]
         if inner.startswith(SECRET_PREFIX):
             name = inner[len(SECRET_PREFIX) :]
-            if not _NAME.fullmatch(name):
+            if not SECRET_NAME.fullmatch(name):
                 yield (
                     "error",
                     (
-                        f"{_clip(shown)} needs a secret name of letters, digits and _, "
-                        "such as ${secret:DISCORD_WEBHOOK}"
+                        f"{_clip(shown)} needs a secret name of upper-case letters, digits and _, "
+                        "starting with a letter, such as ${secret:WEBHOOK_TOKEN}"
                     ),
                 )
                 return
+            if name in OWN_CREDENTIALS:
+                yield "own", name
+                start = at = close + 1
+                at = text.find("$", start)
+                continue
             yield "secret", inner
         else:
             name = inner.partition(":-")[0]

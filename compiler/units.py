@@ -116,6 +116,7 @@ def compile_file(
     ``parsed``: the fast loader's parse of the text, when the caller made it ahead."""
     from hlb.compiler import schema
     from hlb.compiler.interpolate import interpolate
+    from hlb.compiler.secret_places import misplaced_secrets
     from hlb.compiler.text import text_problems
 
     if reference:
@@ -131,6 +132,8 @@ def compile_file(
     checked: list[Checked] = []
     for doc in docs:
         data, unresolved = interpolate(doc.data, environ)
+        spots = {tuple(path) for path, _, _ in unresolved}
+        unresolved += [p for p in misplaced_secrets(data) if tuple(p[0]) not in spots]
         doc_problems.extend(at(doc, path, code, message) for path, code, message in unresolved)
         reported = {tuple(path) for path, _, _ in unresolved}  # one problem per spot: the unset variable
         texts = text_problems(data)

@@ -301,15 +301,21 @@ def bot_run(resync: float, election: float, log_level: str) -> None:
     refreshes dashboards), all answer interactions."""
     import asyncio
     import logging
+    import os
     import signal
 
     from hlb.bot.runner import BotOptions, Runner
+    from hlb.bot.secrets import MaskSecrets, Secrets
     from hlb.settings import load_settings
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("disnake").setLevel(logging.WARNING)
     logging.getLogger("disnake.client").setLevel(logging.ERROR)  # "voice will NOT be supported"
-    runner = Runner(load_settings(), database_url(), BotOptions(resync=resync, election=election))
+    secrets = Secrets.from_env(os.environ)  # the one provider of this process: its values are masked in logs
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskSecrets(secrets))
+    options = BotOptions(resync=resync, election=election)
+    runner = Runner(load_settings(), database_url(), options, secrets=secrets)
 
     async def serve() -> None:
         stop = asyncio.Event()

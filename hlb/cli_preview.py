@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from hlb.cli_common import compile_or_exit, fail, guarded
@@ -27,7 +29,7 @@ from hlb.cli_common import compile_or_exit, fail, guarded
 @click.option(
     "--live",
     is_flag=True,
-    help="Fetch the sources that --data does not cover (secrets from the environment).",
+    help="Fetch the sources that --data does not cover (secrets from HLB_SECRET_<NAME> or HLB_SECRETS_DIR).",
 )
 @click.option("--png/--no-png", default=True, show_default=True, help="Screenshot each page with Chromium.")
 @guarded
@@ -45,6 +47,11 @@ def preview(paths: tuple[str, ...], out_dir: str, data_file: str | None, live: b
     except PreviewError as error:
         fail(f"--data: {error}")
     model = compile_or_exit(paths).model  # --live fetches with aiohttp: without it, `guarded` says E702
-    result = write_preview(model, out_dir, data, live=live, png=png)
+    secrets = None
+    if live:
+        from hlb.bot.secrets import Secrets
+
+        secrets = Secrets.from_env(os.environ)
+    result = write_preview(model, out_dir, data, live=live, png=png, secrets=secrets)
     for line in summary(result):
         click.echo(line)

@@ -19,12 +19,11 @@ This module never imports disnake; aiohttp is needed (and imported) only for ``-
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hlb.compiler.model import Model, SpecObject
 from hlb.preview_html import (
@@ -50,6 +49,9 @@ from hlb.preview_png import (
     screenshot,
 )
 from hlb.reconciler.state import RenderedMessage
+
+if TYPE_CHECKING:
+    from hlb.bot.secrets import Secrets
 
 __all__ = [
     "BOT_NAME",
@@ -166,7 +168,7 @@ def unused_data(model: Model, data: Mapping[str, Mapping[str, Any]]) -> list[str
 
 
 async def _fetch_live(
-    dashboards: Sequence[SpecObject], known: Sequence[Mapping[str, Any]], secrets: Mapping[str, str]
+    dashboards: Sequence[SpecObject], known: Sequence[Mapping[str, Any]], secrets: Secrets
 ) -> list[tuple[dict[str, Any], list[str]]]:
     import asyncio
 
@@ -241,7 +243,7 @@ def build_previews(
     *,
     now: datetime | None = None,
     live: bool = False,
-    secrets: Mapping[str, str] | None = None,
+    secrets: Secrets | None = None,
 ) -> list[DashboardPreview]:
     """Every dashboard rendered with its sample data (and, when ``live``, the other sources fetched)."""
     from hlb.bot.render import render_dashboard
@@ -254,7 +256,9 @@ def build_previews(
         import asyncio
 
         known = [_given(o, data) for o in dashboards]
-        fetched = asyncio.run(_fetch_live(dashboards, known, os.environ if secrets is None else secrets))
+        from hlb.bot.secrets import Secrets
+
+        fetched = asyncio.run(_fetch_live(dashboards, known, secrets or Secrets({})))
         merged = []
         for (values, _), have, (got, problems) in zip(samples, known, fetched, strict=True):
             merged.append(({k: have[k] if k in have else got[k] for k in values}, problems))
@@ -282,7 +286,7 @@ def write_preview(
     live: bool = False,
     png: bool = True,
     chromium: str | None = None,
-    secrets: Mapping[str, str] | None = None,
+    secrets: Secrets | None = None,
 ) -> PreviewResult:
     """Write ``index.html``, ``<dashboard>.html`` per dashboard and, with Chromium, ``<dashboard>.png``."""
     now = now or datetime.now(UTC)

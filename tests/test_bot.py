@@ -144,8 +144,8 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
         "DISCORD_TOKEN": emu.token,
         "HLB_DISCORD_API_BASE": emu.base_url,
         "HLB_GUILD_ID": str(GUILD_ID),
-        "PROM_TOKEN": SECRET,
-        "SONARR_API_KEY": SECRET,
+        "HLB_SECRET_PROM_TOKEN": SECRET,
+        "HLB_SECRET_SONARR_API_KEY": SECRET,
     }
     hlb = [sys.executable, "-m", "hlb.cli"]
     subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)

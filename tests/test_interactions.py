@@ -38,6 +38,7 @@ from hlb.bot.interactions import (
 )
 from hlb.bot.invocation import Actor
 from hlb.bot.runtime import load_bindings
+from hlb.bot.secrets import Secrets
 from hlb.compiler.apply import stored_model
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 
@@ -51,7 +52,9 @@ UP = {"status": "success", "data": {"result": [
     {"metric": {"instance": "nas"}, "value": [0, "1"]},
     {"metric": {"instance": "pi"}, "value": [0, "0"]},
 ]}}
-SECRETS = {"HOMELAB_API_TOKEN": "s3cret-api-token", "PROM_TOKEN": "prom-token"}
+SECRETS = Secrets.from_env(
+    {"HLB_SECRET_HOMELAB_API_TOKEN": "s3cret-api-token", "HLB_SECRET_PROM_TOKEN": "prom-token"}
+)
 
 
 async def until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
@@ -399,6 +402,40 @@ def test_http_workflows_are_deferred_then_answered(db_url: str, tmp_path: Path) 
         await until(lambda: len(bot.runs()) == 3 and bot.runs()[2][4] == "error")
         assert bot.emu.state.messages.get(media) is not None  # the dashboard was never edited
         assert not [c for c in bot.emu.calls if c.method == "PATCH" and str(media) in c.path]
+
+    run_bot(db_url, tmp_path, scenario)
+
+
+def test_a_missing_secret_fails_the_run_with_a_short_reply_and_no_request(
+    db_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "run-secrets"
+    folder.mkdir()
+
+    async def scenario(bot: Bot) -> None:
+        # the bare name and hlb's own token are in the environment: neither is a secret source
+        env = {"HOMELAB_API_TOKEN": "bare", "DISCORD_TOKEN": bot.emu.token, "HLB_SECRETS_DIR": str(folder)}
+        bot.ctx.secrets = Secrets.from_env(env)
+        click = bot.emu.click_button(bot.dashboard_message("server-status"),
+                                     "hlb:server-status:0:0:restart-plex", ALICE)
+        assert (await click.response())["type"] == 5
+        await until(lambda: click.original is not None and click.original.content != "")
+        assert click.original is not None
+        assert click.original.content == (
+            "restart-plex failed: step 'restart' failed: secret HOMELAB_API_TOKEN is not provided: "
+            "set HLB_SECRET_HOMELAB_API_TOKEN or add the file HOMELAB_API_TOKEN to HLB_SECRETS_DIR"
+        )
+        assert click.original.flags == EPHEMERAL
+        await until(lambda: [r[4] for r in bot.runs()] == ["error"])
+        assert "HOMELAB_API_TOKEN is not provided" in bot.runs()[0][5]
+        assert bot.api.calls == []  # nothing was sent
+
+        (folder / "HOMELAB_API_TOKEN").write_text("file-api-token\n", encoding="utf-8")  # provided now
+        again = bot.emu.click_button(bot.dashboard_message("server-status"),
+                                     "hlb:server-status:0:0:restart-plex", ALICE)
+        await again.response()
+        await until(lambda: len(bot.runs()) == 2 and bot.runs()[1][4] == "ok")
+        assert bot.api.calls == [("POST", "/api/services/plex/restart", "Bearer file-api-token")]
 
     run_bot(db_url, tmp_path, scenario)
 

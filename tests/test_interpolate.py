@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hlb.compiler.diagnostics import CODES, Diagnostic
-from hlb.compiler.interpolate import find_secrets, interpolate
+from hlb.compiler.interpolate import find_secrets, interpolate, is_credential
 from hlb.compiler.loader import load_fast
 from hlb.compiler.positions import resolve
+from hlb.compiler.secret_places import misplaced_secrets
 from hlb.compiler.sources import SourceFile, read_source
 
 ENV = {"HLB_GUILD_ID": "123456789012345678", "EMPTY": "", "HOST": "nas"}
@@ -72,6 +73,10 @@ def test_unset_variable_is_e502_with_the_fix_in_the_message() -> None:
         ("${-x}", "invalid variable name"),
         ("${secret:}", "secret name"),
         ("${secret:BAD NAME}", "secret name"),
+        ("${secret:lower}", "upper-case"),
+        ("${secret:_X}", "upper-case"),
+        ("${secret:9X}", "upper-case"),
+        ("${secret:../X}", "upper-case"),
         ("${A:-${B}}", "nested"),
     ],
 )
@@ -134,7 +139,7 @@ def test_escaping_every_dollar_brace_gives_the_text_back(text: str) -> None:
 def test_interpolate_never_raises(text: str) -> None:
     value, problems = one(text)
     assert isinstance(value, str)
-    assert all(code in ("E502", "E503") for _, code, _ in problems)
+    assert all(code in ("E502", "E503", "E506") for _, code, _ in problems)
 
 
 def test_problems_resolve_to_the_line_of_the_value(tmp_path: Path) -> None:
@@ -147,3 +152,78 @@ def test_problems_resolve_to_the_line_of_the_value(tmp_path: Path) -> None:
     diags = [Diagnostic(src.path, code=code, message=msg, doc=0, path=p) for p, code, msg in problems]
     [placed] = resolve(diags, {src.path: src})
     assert (placed.code, placed.line, placed.col) == ("E502", 4, 3)
+
+
+class Guarded(dict[str, str]):
+    """An environment that fails the test when a credential is looked up."""
+
+    def __contains__(self, name: object) -> bool:
+        assert isinstance(name, str) and not is_credential(name), f"{name} was read"
+        return super().__contains__(name)
+
+    def __getitem__(self, name: str) -> str:
+        assert not is_credential(name), f"{name} was read"
+        return super().__getitem__(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DATABASE_URL",
+        "HLB_DATABASE_URL",
+        "DISCORD_TOKEN",
+        "HLB_SECRET_X",
+        "HLB_SECRETS_DIR",
+        "GH_TOKEN",
+        "db_password",
+        "SMTP_PASSWD",
+        "JWT_SECRET",
+        "GRAFANA_API_KEY",
+        "SSH_PRIVATE_KEY",
+        "GOOGLE_CREDENTIALS",
+    ],
+)
+def test_credentials_are_e506_and_never_read(name: str) -> None:
+    env = Guarded({name: "the-credential-value", "HOST": "nas"})
+    for text in (f"${{{name}}}", f"x ${{{name}:-fallback}} ${{HOST}}"):
+        value, problems = one(text, env)
+        assert "the-credential-value" not in value and not value.startswith("x fallback")
+        assert [(p[0], p[1]) for p in problems] == [(("v",), "E506")]
+        assert "${secret:" in problems[0][2] and "HLB_SECRET_" in problems[0][2]
+
+
+@pytest.mark.parametrize("name", ["HLB_GUILD_ID", "GRAFANA_URL", "HOST", "KEYCLOAK_URL"])
+def test_ordinary_names_are_not_credentials(name: str) -> None:
+    assert not is_credential(name)
+
+
+def test_secret_places_allow_only_request_text() -> None:
+    workflow = {
+        "kind": "Workflow",
+        "spec": {
+            "steps": [
+                {"http": {"url": "u${secret:A}", "headers": {"H": "${secret:A}"}, "json": "${secret:A}"}},
+                {"http": {"url": "u", "json": {"k": ["${secret:A}"]}, "method": "${secret:A}"}},
+                {"reply": "${secret:A}"},
+            ]
+        },
+    }
+    assert [(p[0], p[1]) for p in misplaced_secrets(workflow)] == [
+        (("spec", "steps", 2, "reply"), "E507"),
+        (("spec", "steps", 1, "http", "method"), "E507"),
+    ]
+    dashboard = {"kind": "Dashboard", "spec": {"sources": {"s": {"http": {"url": "${secret:A}"}}}}}
+    assert misplaced_secrets(dashboard) == []
+    assert [p[0] for p in misplaced_secrets({**dashboard, "kind": "Command"})] == [
+        ("spec", "sources", "s", "http", "url")
+    ]
+    assert misplaced_secrets({"kind": "Workflow", "spec": {"steps": [{"reply": "no refs"}]}}) == []
+
+
+@pytest.mark.parametrize("name", ["DISCORD_TOKEN", "DATABASE_URL", "HLB_DATABASE_URL"])
+def test_a_secret_named_like_hlbs_own_credential_is_e506(name: str) -> None:
+    data = {"h": f"Bot ${{secret:{name}}}", "ok": "${secret:API_TOKEN}"}
+    out, problems = interpolate(data, {name: "the-credential-value"})
+    assert out == data
+    assert [(p[0], p[1]) for p in problems] == [(("h",), "E506")]
+    assert "HLB_SECRET_API_TOKEN" in problems[0][2]

@@ -322,7 +322,8 @@ def feed() -> Iterator[str]:
 def test_live_fetches_only_what_the_data_file_leaves_out(
     tmp_path: Path, feed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FEED_TOKEN", "t0ken")
+    monkeypatch.setenv("HLB_SECRET_FEED_TOKEN", "t0ken")
+    monkeypatch.setenv("FEED_TOKEN", "bare-name-is-no-secret")
     specs = dashboard_spec(
         tmp_path,
         "  sources:\n"

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from prometheus_samples import PROM_LOAD, PROM_UP
 
 from hlb.bot.render import EMBED_TOTAL, NOTICE_TITLE, custom_id, fetch_sources, render_dashboard
+from hlb.bot.secrets import Secrets
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import SpecObject
 from hlb.reconciler.state import RenderedMessage
@@ -168,7 +169,8 @@ def test_reference_dashboards_render_valid_payloads_from_live_sources() -> None:
         async with serve() as server:
             for name, obj in reference_dashboards().items():
                 live = pointed_at(obj, server.base)
-                secrets = {"PROM_TOKEN": SECRET, "SONARR_API_KEY": SECRET}
+                env = {"HLB_SECRET_PROM_TOKEN": SECRET, "HLB_SECRET_SONARR_API_KEY": SECRET}
+                secrets = Secrets.from_env(env)
                 data, problems = await fetch_sources(live.spec, server.session, secrets)
                 assert problems == [], name
                 message = render_dashboard(live, data, problems, NOW)
@@ -222,6 +224,7 @@ spec:
     garbled: {http: {url: "http://127.0.0.1:${PORT}/badjson", method: POST}}
     refused: {http: {url: "http://127.0.0.1:${CLOSED}/json?key=${secret:TOKEN}"}}
     unset: {http: {url: "http://127.0.0.1:${PORT}/json", headers: {X-Key: "${secret:NOT_SET}"}}}
+    built: {http: {url: "http://127.0.0.1:${PORT}/json", headers: {X-Key: "{{ '$' ~ '{secret:TOKEN}' }}"}}}
   content: "{{ sources.ok.value }} / {{ sources.words }}"
   embeds:
     - title: Probes
@@ -235,24 +238,35 @@ def test_sources_fail_softly_with_reasons_and_never_expose_secrets(tmp_path: Pat
             port = server.base.rsplit(":", 1)[1]
             env = {"PORT": port, "CLOSED": str(closed_port())}
             obj = compile_dashboards(tmp_path, SOURCES_DASHBOARD, env)["probes"]
-            data, problems = await fetch_sources(obj.spec, server.session, {"TOKEN": SECRET})
+            folder = tmp_path / "run-secrets"
+            folder.mkdir()
+            (folder / "TOKEN").write_text(f"{SECRET}\n", encoding="utf-8")  # one newline stripped
+            # NOT_SET is in the environment, but not where secrets come from
+            secrets = Secrets.from_env({"HLB_SECRETS_DIR": str(folder), "NOT_SET": "plain", "TOKEN": "wrong"})
+            data, problems = await fetch_sources(obj.spec, server.session, secrets)
             assert data["ok"] == {"value": 42, "items": ["a", "b"]}
             assert data["words"] == "plain words"
             assert data["slow"] == {"error": "timed out after 1s"}
             assert data["broken"] == {"error": "HTTP 500"}
             assert data["garbled"] == {"error": "the response is not valid JSON"}
             assert data["refused"]["error"].startswith("cannot connect to 127.0.0.1:")
-            assert data["unset"] == {"error": "secret NOT_SET is not set"}
+            missing = (
+                "secret NOT_SET is not provided: "
+                "set HLB_SECRET_NOT_SET or add the file NOT_SET to HLB_SECRETS_DIR"
+            )
+            assert data["unset"] == {"error": missing}
             assert problems == [
                 "source slow: timed out after 1s",
                 "source broken: HTTP 500",
                 "source garbled: the response is not valid JSON",
                 f"source refused: {data['refused']['error']}",
-                "source unset: secret NOT_SET is not set",
+                f"source unset: {missing}",
             ]
             assert [s["path"] for s in server.seen].count("/badjson") == 1  # the POST reached the server
             seen_auth = [s.get("Authorization") for s in server.seen if s["path"] == "/json"]
-            assert seen_auth == [f"Bearer {SECRET}"]  # `unset` never sent its request
+            assert sorted(map(str, seen_auth)) == ["Bearer " + SECRET, "None"]  # `unset` sent nothing
+            # a reference a template builds is text, never resolved
+            assert [s.get("X-Key") for s in server.seen if s["path"] == "/json"].count("${secret:TOKEN}") == 1
 
             message = render_dashboard(obj, data, problems, NOW)
             assert_valid(message)
@@ -260,6 +274,7 @@ def test_sources_fail_softly_with_reasons_and_never_expose_secrets(tmp_path: Pat
             embeds = message.payload["embeds"]
             assert embeds[0]["description"] == "slow is down"
             assert embeds[-1]["title"] == NOTICE_TITLE
+            assert data["built"] == {"value": 42, "items": ["a", "b"]}
             for name in ("slow", "broken", "garbled", "refused", "unset"):
                 assert f"`{name}`" in embeds[-1]["description"]
             assert message.problems[: len(problems)] == tuple(problems)

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestServer
 from psycopg.rows import dict_row
 
 from hlb.bot.invocation import Actor, Invocation, Message, StepFailed
+from hlb.bot.secrets import Secrets
 from hlb.bot.workflows import RunResult, StepResult, run_workflow
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import SpecObject
@@ -28,7 +29,9 @@ from hlb.compiler.model import SpecObject
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2024, 5, 17, 12, 30, 15, tzinfo=UTC)
 SECRET = "s3cr3t-v4lue-never-stored"
-SECRETS = {"DEPLOY_TOKEN": SECRET, "HOMELAB_API_TOKEN": SECRET, "PROM_TOKEN": SECRET, "API": SECRET}
+SECRETS = Secrets.from_env(
+    {f"HLB_SECRET_{name}": SECRET for name in ("DEPLOY_TOKEN", "HOMELAB_API_TOKEN", "PROM_TOKEN", "API")}
+)
 ADMIN = Actor(id=111111111111111111, name="alice", roles=(900,), role_names=("admins",))
 GUEST = Actor(id=222222222222222222, name="bob", roles=(901,), role_names=("members",))
 REFERENCE_HOSTS = ("http://ci.lan:8080", "http://homelab-api.lan:5000", "http://prometheus.lan:9090")
@@ -491,7 +494,8 @@ def test_step_failures_name_the_step_and_stop(tmp_path: Path) -> None:
             objs = custom_specs(tmp_path, FAILURES, server.base)
             cases = {
                 "expects": f"step 'call' failed: HTTP 200 from {server.base}/created",
-                "nosecret": "step 'call' failed: secret MISSING is not set",
+                "nosecret": "step 'call' failed: secret MISSING is not provided: "
+                "set HLB_SECRET_MISSING or add the file MISSING to HLB_SECRETS_DIR",
                 "typo": f"step 2 (reply) failed: content: {UNDEFINED}'nmae'",
                 "badwhen": f"step 'check' failed: when: {UNDEFINED}'nothing'",
             }
@@ -587,7 +591,7 @@ spec:
         url: "BASE/hook?token=${secret:API}&who={{ user.name }}"
         headers: {Authorization: "Bearer ${secret:API}"}
         json: {key: "${secret:API}", note: "{{ inputs.note }}"}
-    - reply: "sent ${secret:API} {{ steps.call.status }}"
+    - reply: "sent {{ steps.call.status }}"
     - id: fail
       http: {url: "BASE/down?token=${secret:API}&q=1", expect: [200]}
 """
@@ -607,7 +611,7 @@ def test_secrets_reach_the_server_only(tmp_path: Path, db_url: str) -> None:
             # the spec's reference resolves; the same text typed into an input stays literal
             assert json.loads(hook["body"]) == {"key": SECRET, "note": "${secret:API}"}
             assert SECRET in down["url"]
-            assert effects.calls[0][1].content == "sent ${secret:API} 200"  # only http steps resolve secrets
+            assert effects.calls[0][1].content == "sent 200"
             assert result.error == f"step 'fail' failed: HTTP 503 from {server.base}/down?token=***&q=1"
             assert_no_secret(result, db_url)
             (row,) = rows(db_url)
