@@ -52,15 +52,28 @@ def known_failure(exc: Exception) -> str | None:
     import psycopg
 
     from hlb import db
-    from hlb.compiler.apply import StalePlan
+    from hlb.cli_apply import Declined
+    from hlb.compiler.apply import OtherDatabase, StalePlan
+    from hlb.compiler.apply_lock import ApplyLockTimeout
+    from hlb.compiler.guard import MassDeleteRefused
     from hlb.compiler.history import RevisionNotFound
-    from hlb.compiler.render import SavedPlanError
+    from hlb.compiler.saved_plan import SavedPlanEdited, SavedPlanError
     from hlb.settings import ConfigError
 
     if isinstance(exc, StalePlan):
         return f"E601 {exc}"
     if isinstance(exc, SavedPlanError):
         return f"E602 saved plan: {exc}"
+    if isinstance(exc, SavedPlanEdited):
+        return f"E607 {exc}"
+    if isinstance(exc, OtherDatabase):
+        return f"E608 {exc}"
+    if isinstance(exc, MassDeleteRefused):
+        return f"E609 {exc}"
+    if isinstance(exc, ApplyLockTimeout):
+        return f"E610 {exc}"
+    if isinstance(exc, Declined):
+        return str(exc)
     if isinstance(exc, RevisionNotFound):
         return f"E604 {exc}"
     if isinstance(exc, db.DatabaseError):
