@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.plan import Plan
 
 MIN_DELETES = 10
@@ -64,11 +65,13 @@ class MassDeleteRefused(Exception):
     """A mass delete that nobody was asked about and ``--allow-mass-delete`` did not allow (E609)."""
 
     def __init__(self, plan: Plan, found: MassDelete) -> None:
-        names = [f"{k.kind} {k.name}" + (f" (guild {k.guild})" if k.kind != "Guild" else "")
-                 for k in plan.deletes()]
+        deleted = sorted(plan.deletes(), key=lambda k: k.sort_key())
+        kinds = [k.kind for k in deleted]
+        counts = ", ".join(f"{kinds.count(kind)} {kind}" for kind in KIND_ORDER if kind in kinds)
+        names = [f"{k.kind} {k.name}" + (f" (guild {k.guild})" if k.kind != "Guild" else "") for k in deleted]
         shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
         super().__init__(
-            f"refused a mass delete: {found.reason}. It would delete {shown}. Nothing was changed. "
+            f"refused a mass delete: {found.reason}. It would delete {counts}: {shown}. Nothing was changed. "
             "Check the paths given (a directory, not one file of it?) and review with `hlb plan`; "
             "if this is intended, run again with --allow-mass-delete"
         )
