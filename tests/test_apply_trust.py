@@ -1,4 +1,4 @@
-"""Trusting an apply: saved plans exactly as `hlb plan` wrote them for this database, and no mass delete unasked.
+"""Trusting an apply: a saved plan only as `hlb plan` wrote it, for this database; no mass delete unasked.
 
 The CLI runs as a subprocess (stdin is not a terminal, as in CI) or on a pseudo
 terminal where it asks; every refusal must leave the database unchanged.
@@ -131,20 +131,18 @@ def test_a_plan_from_another_database_is_refused(db_url: str, empty_db_url: str,
 
 def test_a_forged_plan_gets_validates_checks_not_a_database_error(db_url: str, work: Path) -> None:
     assert hlb(db_url, work, "plan", "specs", "-o", "plan.json").returncode == 0
-    data = json.loads((work / "plan.json").read_text(encoding="utf-8"))
-    bad = next(i for i, o in enumerate(data["desired"]) if o["kind"] == "Channel" and o["spec"].get("category"))
-    data["desired"][bad]["spec"]["category"] = "no-such-category"
-    data["desired"][bad + 1]["spec"]["slowmode"] = 10**6
-    data["digest"] = digest_of(data)  # the digest is no signature: someone may recompute it
     lines = (work / "plan.json").read_text(encoding="utf-8").split("\n")
-    first = lines.index('  "desired": [') + 2
-    (work / "plan.json").write_text(
-        "\n".join(lines[: first - 1]) + "\n" + ",\n".join("    " + json.dumps(o) for o in data["desired"])
-        + "\n  ]\n}\n", encoding="utf-8")
-    head = json.loads((work / "plan.json").read_text(encoding="utf-8"))
-    head["digest"] = digest_of(head)
-    text = (work / "plan.json").read_text(encoding="utf-8")
-    text = text.replace(json.loads(text)["digest"], head["digest"])
+    first = lines.index('  "desired": [') + 2  # the file's line of desired[0]
+    objects = [json.loads(line.strip().rstrip(",")) for line in lines[first - 1 : lines.index("  ]")]]
+    bad = next(i for i, o in enumerate(objects) if o["kind"] == "Channel" and o["spec"].get("category"))
+    objects[bad]["spec"]["category"] = "no-such-category"
+    objects[bad + 1]["spec"]["slowmode"] = 10**6
+    for i in (bad, bad + 1):
+        comma = "," if lines[first - 1 + i].endswith(",") else ""
+        lines[first - 1 + i] = "    " + json.dumps(objects[i]) + comma
+    text = "\n".join(lines)
+    old_digest = json.loads(text)["digest"]
+    text = text.replace(old_digest, digest_of(json.loads(text)))  # the digest is no signature
     (work / "plan.json").write_text(text, encoding="utf-8")
 
     refused = hlb(db_url, work, "apply", "plan.json")
@@ -157,7 +155,9 @@ def test_a_forged_plan_gets_validates_checks_not_a_database_error(db_url: str, w
     assert state(db_url) == (0, 0)
 
 
-def test_a_typo_that_deletes_the_guilds_content_is_refused_without_a_terminal(db_url: str, work: Path) -> None:
+def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal(
+    db_url: str, work: Path
+) -> None:
     assert hlb(db_url, work, "apply", "specs").returncode == 0
     refused = hlb(db_url, work, "apply", "specs/guild.yaml")  # meant: specs/
     assert refused.returncode == 1
