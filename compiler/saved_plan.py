@@ -109,24 +109,19 @@ def _optional(value: Any, kind: type) -> Any:
 def check_desired(saved: SavedPlan, path: str) -> list[Diagnostic]:
     """Validate's checks on the desired objects; each finding points at the object's line in ``path``.
 
-    Every object is compiled again as the spec document it stands for (as
-    `hlb export` writes it), so the checks are exactly those of `hlb validate`;
+    Every object is compiled again as the spec document it stands for
+    (``hlb.compiler.respec``), so the checks are exactly those of `hlb validate`;
     an object that compiles to another hash was not written by `hlb plan`."""
     from hlb.compiler.compile import compile_sources
-    from hlb.compiler.export import escape_literals
-    from hlb.compiler.sources import SourceFile
+    from hlb.compiler.respec import object_index, sources_of
 
     objects = list(saved.desired)
-    sources = [
-        SourceFile(str(i), json.dumps(escape_literals(o.to_document()), ensure_ascii=False))
-        for i, o in enumerate(objects)
-    ]
-    result = compile_sources(sources, {})
+    result = compile_sources(sources_of(objects), {})
     found: list[Diagnostic] = []
     for d in result.diagnostics:
         if d.severity != "error":
             continue
-        i = int(d.file) if d.file.isdigit() else 0
+        i = object_index(d.file, d.doc)
         found.append(_at(path, saved, i, d.code, f"{_name(objects, i)}: {d.message}"))
     if result.model is not None:
         again = result.model.by_key()

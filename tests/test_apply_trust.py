@@ -251,3 +251,39 @@ def test_auto_approve_skips_the_question_but_not_the_mass_delete_guard(db_url: s
     code, shown = on_terminal(db_url, work, ["apply", "specs/guild.yaml", "--auto-approve"], None)
     assert code == 1 and "E609" in shown
     assert state(db_url) == (2, 14)
+
+
+TRICKY = ["${HOME}", "$${HOME}", "costs $5", "${secret:TOKEN}", "yes", "0x1F", "1_000", "a: b", "- x", "#c",
+          "!tag", "x !y", "line\u2028sep", "del\x7f", "tab\there", "", " lead", "null", "~", "\"q\" \\ '",
+          "emoji 🚨", "{a: 1}", "[1, 2]", "multi\nline"]
+
+
+def yaml_quoted(text: str) -> str:
+    """A YAML double-quoted scalar: JSON's, with DEL and U+2028 escaped too (raw, YAML refuses them)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f").replace("\u2028", "\\u2028")
+
+
+@pytest.mark.parametrize("specs", [SPECS, *sorted((ROOT / "examples").iterdir())], ids=lambda p: p.name)
+def test_desired_objects_compile_again_to_the_same_hashes(specs: Path, tmp_path: Path) -> None:
+    """No false refusals: the desired model of every example (and tricky strings) re-checks clean."""
+    from hlb.compiler.compile import compile_paths, compile_sources
+    from hlb.compiler.respec import sources_of
+    from hlb.compiler.saved_plan import SavedPlan, check_desired
+
+    paths = [str(specs)]
+    if specs == SPECS:
+        channels_yaml = "".join(
+            f"---\napiVersion: hlb/v1\nkind: Channel\nname: t{i}\n"
+            f"spec: {{type: text, topic: {yaml_quoted(t)}}}\n"
+            for i, t in enumerate(TRICKY)
+        )
+        (tmp_path / "tricky.yaml").write_text(channels_yaml, encoding="utf-8")
+        paths.append(str(tmp_path / "tricky.yaml"))
+    result = compile_paths(paths, {"HOME": "/root"}, cache=False)
+    assert result.model is not None, [d.format_text() for d in result.diagnostics]
+    from hlb.compiler.apply import PlannedOn
+
+    assert check_desired(SavedPlan(PlannedOn(None, None), result.model, 0), "plan.json") == []
+    again = compile_sources(sources_of(list(result.model)), {})
+    assert again.model is not None
+    assert {o.key: o.hash for o in again.model} == {o.key: o.hash for o in result.model}
