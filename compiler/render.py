@@ -76,7 +76,8 @@ def _op_lines(op: Op, detail: bool = True) -> list[str]:
     return [head]
 
 
-def plan_to_json(plan: Plan, *, include_desired: bool = False) -> dict[str, Any]:
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as docs/plan-format.md describes it (a saved plan adds to it: ``hlb.compiler.saved_plan``)."""
     changes: list[dict[str, Any]] = []
     for op in plan.ops:
         entry: dict[str, Any] = {
@@ -105,8 +106,6 @@ def plan_to_json(plan: Plan, *, include_desired: bool = False) -> dict[str, Any]
         "changes": changes,
         "mass_delete": None if (found := mass_delete(plan)) is None else found.to_json(),
     }
-    if include_desired:
-        payload["desired"] = plan.desired.to_snapshot()
     return payload
 
 

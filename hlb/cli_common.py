@@ -60,22 +60,19 @@ def known_failure(exc: Exception) -> str | None:
     from hlb.compiler.saved_plan import SavedPlanEdited, SavedPlanError
     from hlb.settings import ConfigError
 
-    if isinstance(exc, StalePlan):
-        return f"E601 {exc}"
-    if isinstance(exc, SavedPlanError):
-        return f"E602 saved plan: {exc}"
-    if isinstance(exc, SavedPlanEdited):
-        return f"E607 {exc}"
-    if isinstance(exc, OtherDatabase):
-        return f"E608 {exc}"
-    if isinstance(exc, MassDeleteRefused):
-        return f"E609 {exc}"
-    if isinstance(exc, ApplyLockTimeout):
-        return f"E610 {exc}"
-    if isinstance(exc, Declined):
-        return str(exc)
-    if isinstance(exc, RevisionNotFound):
-        return f"E604 {exc}"
+    prefixes: tuple[tuple[type[Exception], str], ...] = (
+        (StalePlan, "E601 "),
+        (SavedPlanError, "E602 saved plan: "),
+        (RevisionNotFound, "E604 "),
+        (SavedPlanEdited, "E607 "),
+        (OtherDatabase, "E608 "),
+        (MassDeleteRefused, "E609 "),
+        (ApplyLockTimeout, "E610 "),
+        (Declined, ""),
+    )
+    for kind, prefix in prefixes:
+        if isinstance(exc, kind):
+            return f"{prefix}{exc}"
     if isinstance(exc, db.DatabaseError):
         return f"{exc.code} {exc}"
     if isinstance(exc, ConfigError):
