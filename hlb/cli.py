@@ -112,8 +112,8 @@ def apply(
     """Apply specs (or a saved plan) to the database as one new revision.
 
     On a terminal, a plan that deletes anything is shown and needs a yes. Without
-    one, a plan that deletes a Guild or over a quarter of the objects needs
-    --allow-mass-delete."""
+    one, a plan that deletes a Guild, or 10 or more objects and over a quarter
+    of them, needs --allow-mass-delete."""
     from hlb.compiler import gitinfo
     from hlb.compiler.apply import apply_model
     from hlb.compiler.render import render_text, summary_line

@@ -49,7 +49,7 @@ def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--allow-mass-delete",
                 is_flag=True,
-                help="Apply a plan that deletes a Guild or over a quarter of the objects without asking.",
+                help="Apply, without asking, a plan that deletes a Guild or 10+ objects and over a quarter.",
             ),
             click.option(
                 "--lock-timeout",
