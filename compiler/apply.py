@@ -1,14 +1,18 @@
 """Plan and apply against PostgreSQL: one transaction, a lock, a revision, a NOTIFY.
 
 ``plan_against`` reads what the database holds and compares; ``apply_model``
-does the same inside one transaction under an advisory lock, writes the rows,
-records a revision and notifies ``hlb_applied``. Applying a model equal to the
-stored state writes nothing. A saved plan carries the revision it was computed
-against and is refused once the database has moved on.
+does the same inside one transaction under the apply lock
+(``hlb.compiler.apply_lock``), lets the caller approve the plan, writes the
+rows, records a revision and notifies ``hlb_applied``. Applying a model equal
+to the stored state writes nothing. A saved plan carries the identity of the
+database and the revision it was computed against, and is refused by another
+database or once this one has moved on.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,12 +20,12 @@ from dataclasses import dataclass
 import psycopg
 
 from hlb.compiler import store
+from hlb.compiler.apply_lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, compute_plan
 from hlb.db import connect, ensure_schema, readable
 
 NOTIFY_CHANNEL = "hlb_applied"
-_ANY = object()
 
 
 class StalePlan(Exception):
@@ -33,6 +37,25 @@ class StalePlan(Exception):
             f"the saved plan was computed against {planned_s}, but the database is now at revision "
             f"{current}; run `hlb plan` again and review the new plan"
         )
+
+
+class OtherDatabase(Exception):
+    """A saved plan computed against another database than the one being applied to."""
+
+    def __init__(self, planned: str | None, current: str | None) -> None:
+        planned_s = "a database hlb had never applied to" if planned is None else f"database {planned}"
+        super().__init__(
+            f"the saved plan was computed against {planned_s}, not this one (database {current}); "
+            "run `hlb plan -o` against this database and review the new plan"
+        )
+
+
+@dataclass(frozen=True)
+class PlannedOn:
+    """Where a saved plan was computed: the database's identity and its revision then."""
+
+    database_id: str | None
+    base_revision: int | None
 
 
 @dataclass(frozen=True)
@@ -47,9 +70,10 @@ def plan_against(url: str, desired: Model) -> Plan:
         if not readable(conn, url):  # a database hlb never touched: everything is new
             return compute_plan(desired, {}, lambda keys: {}, None)
         state = store.read_state(conn)
-        return compute_plan(
+        plan = compute_plan(
             desired, state.hashes, lambda keys: store.load_objects(conn, keys), state.revision
         )
+        return dataclasses.replace(plan, database_id=database_identity(conn))
 
 
 def apply_model(
@@ -59,26 +83,34 @@ def apply_model(
     author: str,
     git_sha: str | None = None,
     message: str | None = None,
-    expected_base: object = _ANY,
+    planned: PlannedOn | None = None,
+    approve: Callable[[Plan], None] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     echo: Callable[[str], None] = print,
     before_commit: Callable[[psycopg.Connection], None] | None = None,
 ) -> ApplyResult:
-    """Apply ``desired`` in one transaction; ``expected_base`` (a saved plan's base) guards staleness.
+    """Apply ``desired`` in one transaction; ``planned`` (a saved plan's origin) guards staleness.
 
-    ``before_commit`` is a hook for fault-injection tests (for example a test
-    that terminates the connection to prove a failed apply changes nothing).
+    ``approve`` sees the plan (under the lock, before anything is written) and
+    raises to stop the apply; the transaction then rolls back. ``before_commit``
+    is a hook for fault-injection tests (for example a test that terminates the
+    connection to prove a failed apply changes nothing).
     """
     ensure_schema(url, upgrade=True, echo=echo)
-    with connect(url) as conn, conn.transaction():
-        store.lock_for_apply(conn)
+    with connect(url, application=f"hlb apply (pid {os.getpid()})") as conn, conn.transaction():
+        lock_for_apply(conn, timeout=lock_timeout, echo=echo)
         state = store.read_state(conn)
-        if expected_base is not _ANY and expected_base != state.revision:
-            raise StalePlan(expected_base if isinstance(expected_base, int) else None, state.revision)
+        identity = database_identity(conn)
+        if planned is not None:
+            check_planned_on(planned, identity, state.revision)
         plan = compute_plan(
             desired, state.hashes, lambda keys: store.load_objects(conn, keys), state.revision
         )
+        plan = dataclasses.replace(plan, database_id=identity)
         if not plan.has_changes:
             return ApplyResult(plan, None)
+        if approve is not None:
+            approve(plan)
         # The server stores the revision's snapshot (parsing and compressing megabytes of JSON)
         # while this thread builds the rows; the connection serves one of them at a time.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlb-revision") as pool:
@@ -101,6 +133,21 @@ def apply_model(
     return ApplyResult(plan, revision)
 
 
+def check_planned_on(planned: PlannedOn, identity: str | None, revision: int | None) -> None:
+    """Raise OtherDatabase or StalePlan unless a saved plan was made here, at ``revision``.
+
+    A plan made against a database hlb had never migrated has no identity: it
+    only fits a database that holds no revision yet."""
+    if planned.database_id is None:
+        if revision is not None:
+            raise OtherDatabase(None, identity)
+        return
+    if planned.database_id != identity:
+        raise OtherDatabase(planned.database_id, identity)
+    if planned.base_revision != revision:
+        raise StalePlan(planned.base_revision, revision)
+
+
 def stored_model(url: str) -> tuple[int | None, Model]:
     """The current revision and everything the database holds, as a model."""
     with connect(url) as conn:
@@ -110,4 +157,13 @@ def stored_model(url: str) -> tuple[int | None, Model]:
         return state.revision, Model.of(store.load_objects(conn, None).values())
 
 
-__all__ = ["ApplyResult", "StalePlan", "apply_model", "plan_against", "stored_model"]
+__all__ = [
+    "ApplyResult",
+    "OtherDatabase",
+    "PlannedOn",
+    "StalePlan",
+    "apply_model",
+    "check_planned_on",
+    "plan_against",
+    "stored_model",
+]

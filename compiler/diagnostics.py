@@ -83,6 +83,10 @@ CODES: dict[str, str] = {
     "E604": "revision not found",
     "E605": "database is unreachable",
     "E606": "the bot's database role cannot be set up",
+    "E607": "saved plan was changed after it was written",
+    "E608": "saved plan was made against another database",
+    "E609": "mass delete refused without a yes",
+    "E610": "gave up waiting for the apply lock",
     # the bot and Discord
     "E701": "cannot talk to Discord (token or API base)",
     "E702": "the bot's packages are not installed",

@@ -72,6 +72,7 @@ class Plan:
     base_revision: int | None
     desired: Model
     ops: tuple[Op, ...] = field(default=())
+    database_id: str | None = None  # the identity of the database planned against (None: never migrated)
 
     @property
     def has_changes(self) -> bool:
@@ -91,6 +92,12 @@ class Plan:
 
     def deletes(self) -> list[ObjectKey]:
         return [op.key for op in self.ops if isinstance(op, DeleteOp)]
+
+    @property
+    def managed_before(self) -> int:
+        """How many objects the database held when this plan was made."""
+        counts = self.summary()
+        return len(self.desired) - counts["create"] + counts["delete"]
 
 
 def action_of(op: Op) -> str:

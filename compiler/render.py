@@ -3,7 +3,8 @@
 The Markdown form (a pull-request comment) is built in ``review.py``. The JSON
 form is documented in docs/plan-format.md and versioned by
 ``format_version``; a saved plan (``hlb plan -o plan.json``) is the same JSON
-plus the full desired model, and ``load_saved_plan`` reads it back.
+plus the full desired model (``hlb.compiler.saved_plan``). A mass delete
+(``hlb.compiler.guard``) is marked in every form.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hlb.compiler.model import Model
+from hlb.compiler.guard import mass_delete, warning_line
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
 from hlb.compiler.review import render_review
 
@@ -45,6 +46,9 @@ def render_text(plan: Plan, *, detail: bool = True) -> str:
     if not detail:
         lines.append("")
     lines.append(summary_line(plan))
+    found = mass_delete(plan)
+    if found is not None:
+        lines += ["", warning_line(found)]
     return "\n".join(lines)
 
 
@@ -72,7 +76,8 @@ def _op_lines(op: Op, detail: bool = True) -> list[str]:
     return [head]
 
 
-def plan_to_json(plan: Plan, *, include_desired: bool = False) -> dict[str, Any]:
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as docs/plan-format.md describes it (a saved plan adds to it: ``hlb.compiler.saved_plan``)."""
     changes: list[dict[str, Any]] = []
     for op in plan.ops:
         entry: dict[str, Any] = {
@@ -99,9 +104,8 @@ def plan_to_json(plan: Plan, *, include_desired: bool = False) -> dict[str, Any]
         "has_changes": plan.has_changes,
         "summary": plan.summary(),
         "changes": changes,
+        "mass_delete": None if (found := mass_delete(plan)) is None else found.to_json(),
     }
-    if include_desired:
-        payload["desired"] = plan.desired.to_snapshot()
     return payload
 
 
@@ -111,26 +115,9 @@ def render_json(plan: Plan) -> str:
 
 def render_markdown(plan: Plan) -> str:
     """The plan as a pull-request comment (GitHub-flavoured Markdown); see ``hlb.compiler.review``."""
-    return render_review(plan)
-
-
-class SavedPlanError(ValueError):
-    """A saved plan file that cannot be used (the CLI shows its message as E602)."""
-
-
-def load_saved_plan(text: str) -> tuple[int | None, Model]:
-    """Read a saved plan: the revision it was computed against and its desired model."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SavedPlanError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
-    if (
-        not isinstance(data, dict)
-        or data.get("format_version") != PLAN_FORMAT_VERSION
-        or "desired" not in data
-    ):
-        raise SavedPlanError("not a saved hlb plan; create one with `hlb plan SPECS -o plan.json`")
-    try:
-        return data["base_revision"], Model.from_snapshot(data["desired"])
-    except (KeyError, TypeError) as exc:
-        raise SavedPlanError(f"damaged saved plan ({exc}); create it again with `hlb plan -o`") from None
+    review = render_review(plan)
+    found = mass_delete(plan)
+    if found is None:
+        return review
+    marker, _, rest = review.partition("\n")
+    return f"{marker}\n> [!CAUTION]\n> **Mass delete**: {found.reason}.\n\n{rest}"

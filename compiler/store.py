@@ -27,7 +27,6 @@ from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
 from hlb.compiler.rows.base import SCHEMA
 
-APPLY_LOCK_KEY = 0x686C62_61706C79  # "hlb" "aply": one key for every apply of a database
 REVISIONS = sql.SQL("{}.revisions").format(sql.Identifier(SCHEMA))
 Conn = psycopg.Connection[Any]
 BULK_UPDATE_THRESHOLD = 100  # more updated objects of one kind than this: COPY to a temp table, one UPDATE
@@ -59,11 +58,6 @@ class Revision(RevisionInfo):
     """A revision with the full compiled model it recorded (``Model.to_snapshot()``)."""
 
     snapshot: list[dict[str, Any]]
-
-
-def lock_for_apply(conn: Conn) -> None:
-    """Serialize applies: a transaction-level advisory lock, released at commit or rollback."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK_KEY,))
 
 
 def read_state(conn: Conn) -> StoredState:
@@ -344,7 +338,6 @@ def _copy(
 
 
 __all__ = [
-    "APPLY_LOCK_KEY",
     "Changes",
     "Revision",
     "RevisionInfo",
@@ -354,7 +347,6 @@ __all__ = [
     "insert_revision",
     "list_revisions",
     "load_objects",
-    "lock_for_apply",
     "prepare_changes",
     "read_state",
     "write_changes",

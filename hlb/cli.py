@@ -11,11 +11,11 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from hlb import __version__
+from hlb.cli_apply import apply_options, approval, saved_plan_input
 from hlb.cli_common import PATHS, compile_or_exit, database_url, fail, guarded
 from hlb.cli_import import import_discord
 from hlb.cli_preview import preview
@@ -82,18 +82,16 @@ def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
 @guarded
 def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | None) -> None:
     """Show what `hlb apply` would change in the database."""
-    import json
-
     from hlb.compiler.apply import plan_against
-    from hlb.compiler.render import plan_to_json, render_json, render_markdown, render_text
+    from hlb.compiler.render import render_json, render_markdown, render_text
+    from hlb.compiler.saved_plan import dump_saved_plan
 
     result = compile_or_exit(paths, "text")
     the_plan = plan_against(database_url(), result.model)
     render = {"text": render_text, "json": render_json, "markdown": render_markdown}[fmt]
     click.echo(render(the_plan))
     if out:
-        payload = plan_to_json(the_plan, include_desired=True)
-        Path(out).write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
+        Path(out).write_text(dump_saved_plan(the_plan), encoding="utf-8")
         click.echo(f"Saved the plan to {out}. Apply it with: hlb apply {out}", err=True)
     if detailed_exitcode and the_plan.has_changes:
         sys.exit(2)
@@ -102,27 +100,36 @@ def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | N
 @main.command()
 @PATHS
 @click.option("-m", "--message", help="Why: recorded on the revision.")
+@apply_options
 @guarded
-def apply(paths: tuple[str, ...], message: str | None) -> None:
-    """Apply specs (or a saved plan) to the database as one new revision."""
+def apply(
+    paths: tuple[str, ...],
+    message: str | None,
+    auto_approve: bool,
+    allow_mass_delete: bool,
+    lock_timeout: float,
+) -> None:
+    """Apply specs (or a saved plan) to the database as one new revision.
+
+    On a terminal, a plan that deletes anything is shown and needs a yes. Without
+    one, a plan that deletes a Guild, or 10 or more objects and over a quarter
+    of them, needs --allow-mass-delete."""
     from hlb.compiler import gitinfo
     from hlb.compiler.apply import apply_model
-    from hlb.compiler.render import load_saved_plan, render_text, summary_line
+    from hlb.compiler.render import render_text, summary_line
 
-    expected: dict[str, Any] = {}
-    if len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file():
-        base, model = load_saved_plan(Path(paths[0]).read_text(encoding="utf-8"))
-        expected["expected_base"] = base
-    else:
-        model = compile_or_exit(paths, "text").model
+    saved = saved_plan_input(paths)
+    model = saved.desired if saved is not None else compile_or_exit(paths, "text").model
     result = apply_model(
         database_url(),
         model,
         author=gitinfo.author(paths),
         git_sha=gitinfo.git_sha(paths),
         message=message,
+        planned=saved.planned_on if saved is not None else None,
+        approve=approval(auto_approve, allow_mass_delete),
+        lock_timeout=lock_timeout,
         echo=lambda line: click.echo(line, err=True),
-        **expected,
     )
     if result.revision is None:
         click.echo(summary_line(result.plan))
@@ -188,9 +195,12 @@ def show(rev: int, fmt: str) -> None:
 @main.command()
 @click.argument("rev", type=int)
 @click.option("-m", "--message", help="Why: recorded on the new revision.")
+@apply_options
 @guarded
-def rollback(rev: int, message: str | None) -> None:
-    """Re-apply the snapshot of revision REV as a new revision."""
+def rollback(
+    rev: int, message: str | None, auto_approve: bool, allow_mass_delete: bool, lock_timeout: float
+) -> None:
+    """Re-apply the snapshot of revision REV as a new revision (asks before deletes, like apply)."""
     from hlb.compiler import gitinfo
     from hlb.compiler.apply import apply_model
     from hlb.compiler.history import revision_model
@@ -204,6 +214,8 @@ def rollback(rev: int, message: str | None) -> None:
         author=gitinfo.author(["."]),
         git_sha=None,
         message=message or f"rollback to revision {rev}",
+        approve=approval(auto_approve, allow_mass_delete),
+        lock_timeout=lock_timeout,
         echo=lambda line: click.echo(line, err=True),
     )
     if result.revision is None:

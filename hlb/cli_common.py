@@ -52,17 +52,27 @@ def known_failure(exc: Exception) -> str | None:
     import psycopg
 
     from hlb import db
-    from hlb.compiler.apply import StalePlan
+    from hlb.cli_apply import Declined
+    from hlb.compiler.apply import OtherDatabase, StalePlan
+    from hlb.compiler.apply_lock import ApplyLockTimeout
+    from hlb.compiler.guard import MassDeleteRefused
     from hlb.compiler.history import RevisionNotFound
-    from hlb.compiler.render import SavedPlanError
+    from hlb.compiler.saved_plan import SavedPlanEdited, SavedPlanError
     from hlb.settings import ConfigError
 
-    if isinstance(exc, StalePlan):
-        return f"E601 {exc}"
-    if isinstance(exc, SavedPlanError):
-        return f"E602 saved plan: {exc}"
-    if isinstance(exc, RevisionNotFound):
-        return f"E604 {exc}"
+    prefixes: tuple[tuple[type[Exception], str], ...] = (
+        (StalePlan, "E601 "),
+        (SavedPlanError, "E602 saved plan: "),
+        (RevisionNotFound, "E604 "),
+        (SavedPlanEdited, "E607 "),
+        (OtherDatabase, "E608 "),
+        (MassDeleteRefused, "E609 "),
+        (ApplyLockTimeout, "E610 "),
+        (Declined, ""),
+    )
+    for kind, prefix in prefixes:
+        if isinstance(exc, kind):
+            return f"{prefix}{exc}"
     if isinstance(exc, db.DatabaseError):
         return f"{exc.code} {exc}"
     if isinstance(exc, ConfigError):

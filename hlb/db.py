@@ -77,9 +77,12 @@ def describe(url: str) -> str:
     return f"{where}, database {dbname}{user}"
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
-    """A psycopg connection, JSON handled by orjson; DatabaseUnavailable when unreachable."""
-    params, extra = _options(url, "hlb")
+def connect(url: str, *, autocommit: bool = False, application: str = "hlb") -> psycopg.Connection[Any]:
+    """A psycopg connection, JSON handled by orjson; DatabaseUnavailable when unreachable.
+
+    ``application`` is its ``application_name`` unless the URL sets one: what a
+    waiting apply shows as the holder of the apply lock."""
+    params, extra = _options(url, application)
     try:
         conn = psycopg.connect(url, autocommit=autocommit, **extra)
     except psycopg.OperationalError as exc:

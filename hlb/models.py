@@ -33,7 +33,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSON, JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 from sqlalchemy.types import DateTime
 
 CONFIG_SCHEMA = "hlb_config"
@@ -252,6 +252,16 @@ revisions = Table(
     Column("parent_revision", BigInteger, ForeignKey(f"{CONFIG_SCHEMA}.revisions.id")),
     Column("snapshot", JSON, nullable=False),  # written once, read whole: json, not jsonb (0003)
     Column("summary", JSONB, nullable=False),
+    schema=CONFIG_SCHEMA,
+)
+
+# One row, made when migration 0004 runs: which database a saved plan was made against. Applies
+# also lock this table IN EXCLUSIVE MODE, a lock only roles that may write hlb_config can take.
+database_identity = Table(
+    "database_identity",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     schema=CONFIG_SCHEMA,
 )
 

@@ -16,7 +16,8 @@ from hlb.compiler.export import export_model
 from hlb.compiler.history import list_history, revision_model, show_revision
 from hlb.compiler.model import Model, ObjectKey
 from hlb.compiler.plan import CreateOp, DeleteOp, UpdateOp
-from hlb.compiler.render import load_saved_plan, plan_to_json, render_markdown, render_text
+from hlb.compiler.render import render_markdown, render_text
+from hlb.compiler.saved_plan import dump_saved_plan, load_saved_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -112,20 +113,16 @@ def test_saved_plan_is_refused_when_the_database_moved_on(db_url: str, specs_cop
     apply(db_url, compiled(specs_copy))
     model = compiled(specs_copy)
     changed = Model.of(o for o in model if o.key.kind != "Command")
-    saved = plan_to_json(plan_against(db_url, changed), include_desired=True)
-    import json
-
-    base, desired = load_saved_plan(json.dumps(saved))
-    assert base == 1 and desired.by_key() == changed.by_key()
+    saved = load_saved_plan(dump_saved_plan(plan_against(db_url, changed)))
+    assert saved.planned_on.base_revision == 1 and saved.desired.by_key() == changed.by_key()
 
     apply(db_url, Model.of(o for o in model if o.key.kind != "Dashboard"))  # someone else applied: revision 2
     with pytest.raises(StalePlan, match=r"revision 1.*now at revision 2"):
-        apply(db_url, desired, expected_base=base)
+        apply(db_url, saved.desired, planned=saved.planned_on)
     assert revisions(db_url) == 2
 
-    fresh = plan_to_json(plan_against(db_url, changed), include_desired=True)
-    base2, desired2 = load_saved_plan(json.dumps(fresh))
-    assert apply(db_url, desired2, expected_base=base2).revision == 3
+    fresh = load_saved_plan(dump_saved_plan(plan_against(db_url, changed)))
+    assert apply(db_url, fresh.desired, planned=fresh.planned_on).revision == 3
 
 
 def test_a_failure_mid_apply_leaves_the_previous_state(db_url: str, specs_copy: Path) -> None:

@@ -279,3 +279,28 @@ def test_the_names_match_the_schema_and_migrations() -> None:
     # env.py takes the lock that granting waits on
     assert "pg_advisory_xact_lock(:key)\"), {\"key\": MIGRATION_LOCK_KEY}" in env
     assert grants.MIGRATION_LOCK_KEY == migrations.MIGRATION_LOCK_KEY
+
+
+OLD_APPLY_LOCK_KEY = 0x686C62_61706C79  # the advisory lock applies took before migration 0004
+
+
+def test_the_bot_role_can_neither_take_nor_hold_the_apply_lock(applied: str, role: str) -> None:
+    grant_bot(applied, role)
+    with psycopg.connect(bot_url(applied, role, None)) as bot:
+        with pytest.raises(errors.InsufficientPrivilege):
+            bot.execute("LOCK TABLE hlb_config.database_identity IN EXCLUSIVE MODE")
+        bot.rollback()
+        with pytest.raises(errors.InsufficientPrivilege):
+            bot.execute("SELECT * FROM hlb_config.database_identity FOR UPDATE")
+        bot.rollback()
+        # What the bot can hold, it may: the old advisory key, and reads in an open transaction.
+        bot.execute("SELECT pg_advisory_xact_lock(%s)", (OLD_APPLY_LOCK_KEY,))
+        bot.execute("LOCK TABLE hlb_config.database_identity IN ACCESS SHARE MODE")
+        bot.execute("SELECT count(*) FROM hlb_config.channels").fetchone()
+        # ... and an apply still goes through at once.
+        model = compile_paths([str(ROOT / "specs" / "guild.yaml")], {}).model
+        assert model is not None
+        said: list[str] = []
+        result = apply_model(applied, model, author="t", echo=said.append, lock_timeout=2)
+        assert result.revision == 2 and said == []
+        bot.rollback()

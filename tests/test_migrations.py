@@ -132,3 +132,25 @@ def test_concurrent_upgrades_serialize(empty_db_url: str) -> None:
 def test_offline_mode_is_refused(db_url: str) -> None:
     with pytest.raises(RuntimeError, match="online only"):
         command.upgrade(db.alembic_config(db_url), "head", sql=True)
+
+
+def identity(url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT id::text FROM hlb_config.database_identity").fetchall()
+
+
+def test_0004_gives_an_existing_database_one_identity_of_its_own(empty_db_url: str, db_url: str) -> None:
+    command.upgrade(db.alembic_config(empty_db_url), "0003")
+    with psycopg.connect(empty_db_url) as conn:  # a database in use before 0004
+        conn.execute(
+            "INSERT INTO hlb_config.revisions (author, snapshot, summary) VALUES ('old', '[]', '{}')"
+        )
+    db.ensure_schema(empty_db_url, echo=lambda _: None)
+    ours = identity(empty_db_url)
+    assert len(ours) == 1 and len(ours[0][0]) == 36
+    assert ours != identity(db_url)  # another database (migrated on its own) has another id
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT author FROM hlb_config.revisions").fetchall() == [("old",)]
+    command.downgrade(db.alembic_config(empty_db_url), "0003")
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('hlb_config.database_identity')").fetchone() == (None,)

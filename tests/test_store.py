@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from hlb.compiler import store
+from hlb.compiler.apply_lock import ApplyLockTimeout, lock_for_apply
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, storage_for
@@ -176,7 +177,7 @@ def test_row_specs_match_the_sqlalchemy_tables() -> None:
             assert spec.key == tuple(c.name for c in table.primary_key.columns), spec.name
             assert spec.jsonb == {c.name for c in table.columns if c.type.__class__.__name__ == "JSONB"}
     assert {t.name for t in metadata.sorted_tables if t.schema == CONFIG_SCHEMA} == {
-        t.name for s in STORAGES for t in s.tables} | {"revisions"}
+        t.name for s in STORAGES for t in s.tables} | {"revisions", "database_identity"}
 
 
 def apply(conn: psycopg.Connection[Any], creates: Sequence[SpecObject] = (),
@@ -316,18 +317,18 @@ def test_revisions(conn: psycopg.Connection[Any]) -> None:
     assert Model.from_snapshot(rev.snapshot).by_key() == model.by_key()
 
 
-def test_applies_serialize_on_the_advisory_lock(db_url: str) -> None:
+def test_applies_serialize_on_the_apply_lock(db_url: str) -> None:
     with psycopg.connect(db_url) as first, psycopg.connect(db_url) as second:
-        store.lock_for_apply(first)
-        second.execute("SET lock_timeout = '100ms'")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            store.lock_for_apply(second)
+        lock_for_apply(first)
+        lines: list[str] = []
+        with pytest.raises(ApplyLockTimeout, match=r"waiting 0\.2s.*pid \d+"):
+            lock_for_apply(second, timeout=0.2, echo=lines.append)
+        assert len(lines) == 1 and "waiting for the apply lock, held by" in lines[0]
         second.rollback()
         released = threading.Timer(0.2, first.commit)
         released.start()
         started = time.monotonic()
-        second.execute("SET lock_timeout = '10s'")
-        store.lock_for_apply(second)  # waits for the first transaction to end
+        lock_for_apply(second, timeout=10, echo=lines.append)  # waits for the first transaction to end
         assert time.monotonic() - started >= 0.1
         released.join()
         second.commit()
