@@ -214,6 +214,12 @@ class _Builder:
         text = event.value
         if self.restore:
             text = text.translate(self.restore)
+        if _SURROGATE.search(text):
+            joined = _join_surrogates(text)
+            if joined is None:
+                self.error(line, col, "E106", _LONE_SURROGATE)
+                return text.encode("utf-8", "replace").decode("utf-8")
+            text = joined
         tag = event.tag
         if tag in _CORE_SCALAR_TAGS:
             value, problem = _resolve_tagged(text, tag)
@@ -356,6 +362,22 @@ def parse_roundtrip(src: SourceFile) -> ParsedFile:
     except (YAMLError, RecursionError) as exc:
         builder.error(1, 1, "E106", f"YAML could not be parsed ({exc}); fix the YAML syntax")
     return ParsedFile(tuple(builder.documents), tuple(builder.diagnostics))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = (
+    "a \\u escape gives half of a surrogate pair without the other half, which is not text; "
+    "write the character itself, or its \\U escape (\\U0001F6A8), and fix the YAML syntax here"
+)
+
+
+def _join_surrogates(text: str) -> str | None:
+    """``text`` with each ``\\ud83d\\udea8``-style pair joined into its character (as JSON and the
+    fast loader read it); None when a surrogate has no partner."""
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
 
 
 def _syntax_error(src: SourceFile, exc: MarkedYAMLError) -> Diagnostic:
