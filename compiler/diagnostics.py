@@ -65,7 +65,7 @@ CODES: dict[str, str] = {
     "E409": "button must have exactly one of workflow or url",
     "E410": "duplicate name in list",
     # templates, interpolation, schedules
-    "E501": "template syntax error",
+    "E501": "template syntax error or template over a limit",
     "E502": "environment variable is not set",
     "E503": "malformed ${...} interpolation",
     "E504": "invalid cron schedule",

@@ -1,0 +1,248 @@
+"""Template limits (hlb.compiler.template_limits): each refused fast and small, at render and validate.
+
+Every render here runs on the real sandboxed engine; each test is bounded in time (pytest-timeout)
+and in memory (tracemalloc's peak while the template runs), so a limit that stops working fails
+the test instead of taking gigabytes or minutes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hlb.compiler import template_limits as limits
+from hlb.compiler.templates import RenderError, check_expression, check_template, evaluate, render
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1 << 20
+NESTED = "{% for a in range(N) %}{% for b in range(N) %}{% endfor %}{% endfor %}done"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@contextmanager
+def bounded(seconds: float = 3.0, mib: int = 40) -> Iterator[None]:
+    """The block must finish within ``seconds`` and allocate at most ``mib`` MiB at its peak."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert took < seconds, f"took {took:.1f}s"
+    assert peak < mib * MIB, f"peaked at {peak // MIB} MiB"
+
+
+def refused(source: str, context: dict[str, Any] | None = None, **bounds: Any) -> str:
+    with bounded(**bounds), pytest.raises(RenderError) as caught:
+        render(source, context or {})
+    return str(caught.value)
+
+
+# --- the issue's three examples, at render time (with data, so no static check sees them) ----------
+
+
+@pytest.mark.parametrize(
+    ("source", "context", "limit"),
+    [
+        ("{{ 'x' * n }}", {"n": 10**9}, "value size"),
+        ("{{ 'x' * 10 ** n }}", {"n": 9}, "value size"),
+        ("{{ lipsum(n) }}", {"n": 10**6}, "lipsum"),
+        ("{{ lipsum(1, false, 1, n) }}", {"n": 10**9}, "lipsum"),
+        ("{{ range(n) | list | length }}", {"n": 10**9}, "range"),
+        (NESTED.replace("N", "n"), {"n": 10_000}, "loop iterations"),
+        ("{% for a in xs %}{% for b in xs %}{% endfor %}{% endfor %}", {"xs": list(range(5000))}, "loop"),
+    ],
+)
+def test_the_issue_examples_are_refused_fast_and_small(
+    source: str, context: dict[str, Any], limit: str
+) -> None:
+    message = refused(source, context)
+    assert message.startswith(f"over the template limit on {limit}"), message
+
+
+def test_integer_size_is_capped() -> None:
+    assert render("{{ 2 ** 4000 > 0 }} {{ (10 ** 300) * (10 ** 300) > 0 }}", {}) == "True True"
+    assert "integer size" in refused("{{ 10 ** n }}", {"n": 10**6})
+    squaring = "{% set ns = namespace(a=3) %}{% for i in range(40) %}{% set ns.a = ns.a * ns.a %}{% endfor %}"
+    assert "integer size" in refused(squaring)
+
+
+def test_values_built_by_doubling_are_capped() -> None:
+    for op in ("~", "+"):
+        source = "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s OP ns.s %}"
+        source += "{% endfor %}"
+        assert "value size" in refused(source.replace("OP", op))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ s.center(n) }}",
+        "{{ s | center(n) }}",
+        "{{ s.ljust(n) }}",
+        "{{ ('\t' * 1000).expandtabs(n) }}",
+        "{{ ('x' * 100000).replace('x', 'yy') }}",
+        "{{ ('\n' * 1000) | indent(n) }}",
+        "{{ ('x' * 100000) | replace('x', s * 1000) }}",
+        "{{ ('x' * 10000).join(range(10000) | map('string')) }}",
+        "{{ range(10000) | join('x' * 10000) }}",
+        "{{ '%0*d' % (n, 1) }}",
+        "{{ '%01000000000d' | format(1) }}",
+        "{{ '{:>1000000000}'.format(1) }}",
+        "{{ '{:{}}'.format(1, n) }}",
+    ],
+)
+def test_text_methods_and_filters_that_grow_a_text_are_capped(source: str) -> None:
+    assert "value size" in refused(source, {"s": "x", "n": 10**9})
+
+
+def test_total_output_and_text_written_along_the_way_are_capped() -> None:
+    assert "on output" in refused("{% for i in range(10) %}{{ 'x' * 20000 }}{% endfor %}")
+    built = "{% set s %}{% for i in range(1000) %}{{ 'x' * 100000 }}{% endfor %}{% endset %}{{ s | length }}"
+    assert "on output: the template writes more than" in refused(built)
+    macro = "{% macro m() %}{{ 'x' * 100000 }}{% endmacro %}"
+    macro += "{% for i in range(1000) %}{% set _ = m() %}{% endfor %}"
+    assert "on output" in refused(macro)
+
+
+def test_time_per_render_is_capped_cooperatively() -> None:
+    tree = "{% macro m(n) %}{% if n %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(40) }}"
+    started = time.monotonic()
+    assert refused(tree).startswith("over the template limit on time")
+    assert time.monotonic() - started < limits.MAX_RENDER_SECONDS + 1.5
+    busy = "{% for i in range(9000) %}{{ range(9000) | sum }}{% endfor %}"
+    assert refused(busy, seconds=limits.MAX_RENDER_SECONDS + 1.5).startswith("over the template limit on")
+
+
+def test_when_expressions_are_limited_too() -> None:
+    assert evaluate("range(n) | list | length > 3", {"n": 10}) is True
+    with bounded(), pytest.raises(RenderError, match="over the template limit on value size"):
+        evaluate("('x' * n) | length > 3", {"n": 10**9})
+
+
+def test_ordinary_templates_still_render() -> None:
+    source = (
+        "{% for a in range(3) %}{{ loop.index }}/{{ loop.length }}{% if loop.last %}!{% endif %}{% endfor %}"
+        "{% for b in [] %}x{% else %} empty{% endfor %} "
+        "{% for c in range(5) if c is odd %}{{ c }}{% endfor %}"
+        " {{ 'ab'.center(6) }}|{{ '%05.1f' % 2.5 }}|{{ '{:>4}'.format(1) }}|{{ [1, 2] | join(',') }}"
+        "|{{ 'a b' | replace('a', 'c') }}|{{ 'x' ~ 'y' }}|{{ 2 ** 100 }}"
+        "|{{ lipsum(2, false) | wordcount > 0 }}"
+    )
+    assert render(source, {}) == (
+        "1/32/33/3! empty 13   ab  |002.5|   1|1,2|c b|xy|1267650600228229401496703205376|True"
+    )
+    rows = [{"name": f"n{i}", "up": i % 2} for i in range(2000)]
+    assert render("{% for r in rows if r.up %}{{ r.name[-1] }}{% endfor %}", {"rows": rows}).count("1") == 200
+
+
+# --- at validate: what is visible without data ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "limit"),
+    [
+        ("{{ 'x' * 10**9 }}", "value size"),
+        ("{{ lipsum(10**6) }}", "lipsum"),
+        ("{{ lipsum(n=10**6) }}", "lipsum"),
+        ("{% for i in range(10**9) %}{% endfor %}", "range"),
+        (NESTED.replace("N", "10000"), "loop iterations"),
+        ("{% for i in range(100) %}{% for j in 'abcdefghij' * 1000 %}{% endfor %}{% endfor %}", "loop"),
+        ("{{ 2 ** 10000 }}", "integer size"),
+        ("{{ 'x' | center(10**9) }}", "value size"),
+        ("{{ '%01000000000d' % 1 }}", "value size"),
+    ],
+)
+def test_validate_sees_constant_templates_over_a_limit(source: str, limit: str) -> None:
+    with bounded(seconds=1.0, mib=10):
+        message = check_template(f"first line\n{source}")
+    assert message is not None
+    assert message.startswith(f"line 2 of the template: over the template limit on {limit}"), message
+
+
+def test_validate_leaves_data_and_small_constants_alone() -> None:
+    for source in (
+        "{{ 'x' * n }}",
+        "{{ '-' * 20 }} {{ lipsum(2) }} {{ range(10) | list }} {{ 2 ** 64 }}",
+        NESTED.replace("N", "100"),
+        "{% for a in sources.x %}{% for b in range(10000) %}{% endfor %}{% endfor %}",
+        "{{ -'x' }} {{ 1 / 0 }} {{ 'a' % 1 }}",  # errors of their own, found when rendered
+    ):
+        assert check_template(source) is None, source
+    assert check_expression("steps.call.status == 200 and range(3) | length == 3") is None
+    message = check_expression("{{ ('x' * 10**9) | length > 0 }}")
+    assert message is not None and "over the template limit on value size" in message
+
+
+def test_hlb_validate_reports_a_limit_at_the_template_line(tmp_path: Path) -> None:
+    spec = """\
+apiVersion: hlb/v1
+kind: Guild
+name: home
+spec: {id: "123456789012345678"}
+---
+apiVersion: hlb/v1
+kind: Channel
+name: board
+---
+apiVersion: hlb/v1
+kind: Dashboard
+name: board
+spec:
+  channel: board
+  content: "{{ lipsum(10**6) }}"
+  embeds:
+    - title: "{{ 'x' * 10**9 }}"
+      description: |
+        {% for i in range(10000) %}
+        {% for j in range(10000) %}{% endfor %}
+        {% endfor %}
+---
+apiVersion: hlb/v1
+kind: Workflow
+name: flow
+spec:
+  steps:
+    - {when: "range(10**9) | length > 0", reply: hi}
+"""
+    (tmp_path / "all.yaml").write_text(spec, encoding="utf-8")
+    code = "from hlb.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "validate", "all.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    expected = {
+        "all.yaml:15:3: E501 spec.content: line 1 of the template: OVER lipsum",
+        "all.yaml:17:7: E501 spec.embeds[0].title: line 1 of the template: OVER value size",
+        "all.yaml:18:7: E501 spec.embeds[0].description: line 2 of the template: OVER loop",
+        "all.yaml:28:8: E501 spec.steps[0].when: the expression is OVER range",
+    }
+    for start in (line.replace("OVER", "over the template limit on") for line in expected):
+        assert any(line.startswith(start) for line in lines), (start, lines)
+
+
+def test_the_limits_are_documented() -> None:
+    doc = (ROOT / "docs" / "templates.md").read_text(encoding="utf-8").replace(",", "")
+    names = [name for name in dir(limits) if name.startswith("MAX_")]
+    assert len(names) == 7
+    for name in names:
+        value = getattr(limits, name)
+        assert f"`{name}` | {value if isinstance(value, int) else f'{value:g}'} " in doc, name
