@@ -246,3 +246,52 @@ def test_the_limits_are_documented() -> None:
     for name in names:
         value = getattr(limits, name)
         assert f"`{name}` | {value if isinstance(value, int) else f'{value:g}'} " in doc, name
+
+
+# --- the bot: a dashboard over a limit fails alone --------------------------------------------------
+
+# Data-driven (``now`` is 2026 in the test world), so validate cannot see them and the bot must.
+BOMB = """\
+---
+apiVersion: hlb/v1
+kind: Dashboard
+name: bomb
+spec:
+  channel: alerts
+  content: "{{ 'x' * (now.year * 100000) }}"
+  embeds:
+    - title: "{{ lipsum(now.year * 1000) }}"
+      description: "{% for a in range(now.year) %}{% for b in range(now.year) %}{% endfor %}{% endfor %}"
+      fields:
+        - {name: fine, value: "still {{ now.year }}"}
+"""
+
+
+def test_the_bot_renders_a_dashboard_over_a_limit_as_markers_and_goes_on(db_url: str, tmp_path: Path) -> None:
+    from reconcile_world import World, only_ok, run_world
+
+    messages = "/channels/{channel_id}/messages"
+
+    async def scenario(w: World) -> None:
+        with (w.specs / "dashboards.yaml").open("a", encoding="utf-8") as specs:
+            specs.write(BOMB)
+        w.apply()
+        started = time.monotonic()
+        report = only_ok(await w.reconcile())
+        assert time.monotonic() - started < 20
+        bomb = [p for p in report.problems if "bomb" in p]
+        assert len(bomb) == 3, report.problems
+        cases = (("content", "value size"), ("title", "lipsum"), ("description", "loop iterations"))
+        for where, limit in cases:
+            assert any(f"{where}: over the template limit on {limit}" in p for p in bomb), (where, bomb)
+        posted = [c.body for c in w.emu.writes(messages, "POST")]
+        assert len(posted) == 4  # the three reference dashboards and the bomb
+        (body,) = [b for b in posted if b["content"].startswith("⚠ render error")]
+        assert "over the template limit on value size" in body["content"]
+        (embed,) = body["embeds"]
+        assert embed["title"].startswith("⚠ render error: over the template limit on lipsum")
+        assert embed["fields"][0]["value"] == "still 2026"
+        assert w.binding("Dashboard", "bomb").status == "in_sync"
+        assert w.binding("Dashboard", "server-status").status == "in_sync"
+
+    run_world(db_url, tmp_path, scenario)
