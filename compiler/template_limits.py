@@ -104,7 +104,7 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
             raise _over("integer size", f"'*' would make an integer larger than {MAX_INTEGER_BITS} bits")
     elif operator == "**":
         powers = isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0
-        if powers and math.log2(abs(left)) * right > MAX_INTEGER_BITS:
+        if powers and (right > MAX_INTEGER_BITS or math.log2(abs(left)) * right > MAX_INTEGER_BITS):
             raise _over("integer size", f"'**' would make an integer larger than {MAX_INTEGER_BITS} bits")
     elif operator == "+":
         if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):

@@ -74,6 +74,7 @@ def test_the_issue_examples_are_refused_fast_and_small(
 def test_integer_size_is_capped() -> None:
     assert render("{{ 2 ** 4000 > 0 }} {{ (10 ** 300) * (10 ** 300) > 0 }}", {}) == "True True"
     assert "integer size" in refused("{{ 10 ** n }}", {"n": 10**6})
+    assert "integer size" in refused("{{ 3 ** n }}", {"n": 10**400})  # too large for a float estimate
     squaring = "{% set ns = namespace(a=3) %}{% for i in range(40) %}{% set ns.a = ns.a * ns.a %}{% endfor %}"
     assert "integer size" in refused(squaring)
 
