@@ -170,6 +170,26 @@ def check_text_call(name: str, text: Any, args: tuple[Any, ...], kwargs: dict[st
     return args
 
 
+LIMITED_FILTERS = frozenset({"center", "indent", "replace", "format", "join", "batch", "slice", "tojson"})
+
+
+def check_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Refuse a built-in filter call whose result would go over a limit; returns the value to filter
+    (``join``'s items made a list, so they are measured once). ``batch``, ``slice`` and ``tojson``
+    take a count or an indent: one above ``MAX_OUTPUT`` is refused."""
+    if name == "format":
+        check_percent_format(str(value), kwargs or args)
+    elif name == "join":
+        value = list(value)
+        check_text_call("join", str(args[0] if args else kwargs.get("d", "")), (value,), {})
+    elif name in ("batch", "slice", "tojson"):
+        if any(map(_wide, (*args, *kwargs.values()))):
+            raise _over("value size", f"{name} with a size above {MAX_OUTPUT}")
+    elif name in LIMITED_FILTERS:
+        check_text_call(name, str(value), args, kwargs)
+    return value
+
+
 def check_range(*args: Any) -> range:
     """``range`` with at most ``MAX_RANGE`` items."""
     made = range(*args)

@@ -26,7 +26,6 @@ _OPERATORS: dict[type[nodes.BinExpr], tuple[str, Callable[[Any, Any], Any]]] = {
     nodes.FloorDiv: ("//", operator.floordiv),
     nodes.Div: ("/", operator.truediv),
 }
-_TEXT_FILTERS = frozenset({"center", "indent", "replace", "format", "join"})
 
 
 class _Unknown(Exception):
@@ -81,14 +80,9 @@ def _value(node: nodes.Node) -> Any:
         if node.node.name == "lipsum":
             lipsum_args = {k: v for k, v in kwargs.items() if k != "html"}
             _checked(limits.check_lipsum, [a for i, a in enumerate(args) if i != 1], lipsum_args)
-    if isinstance(node, nodes.Filter) and node.name in _TEXT_FILTERS and node.node is not None:
+    if isinstance(node, nodes.Filter) and node.name in limits.LIMITED_FILTERS and node.node is not None:
         value, (args, kwargs) = _value(node.node), _args(node)
-        if node.name == "format":
-            limits.check_percent_format(str(value), kwargs or tuple(args))
-        elif node.name == "join":
-            limits.check_text_call("join", str(args[0] if args else kwargs.get("d", "")), (list(value),), {})
-        else:
-            limits.check_text_call(node.name, str(value), tuple(args), kwargs)
+        limits.check_filter(node.name, value, tuple(args), kwargs)
     raise _Unknown
 
 

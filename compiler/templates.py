@@ -88,22 +88,13 @@ class _Environment(ImmutableSandboxedEnvironment):
 
 
 def _limited(name: str, func: Any) -> Any:
-    """A built-in text filter that first refuses results past the limits (see ``check_text_call``)."""
+    """A built-in filter that first refuses results past the limits (``check_filter``)."""
     skip = 1 if _PassArg.from_obj(func) is not None else 0  # eval_ctx / environment comes first
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        value, rest = args[skip], args[skip + 1 :]
-        if name == "format":
-            limits.check_percent_format(str(value), kwargs or rest)
-        elif name == "join":
-            items = list(value)
-            sep = rest[0] if rest else kwargs.get("d", "")
-            limits.check_text_call("join", str(sep), (items,), {})
-            args = (*args[:skip], items, *rest)
-        else:
-            limits.check_text_call(name, str(value), rest, kwargs)
-        return func(*args, **kwargs)
+        value = limits.check_filter(name, args[skip], args[skip + 1 :], kwargs)
+        return func(*args[:skip], value, *args[skip + 1 :], **kwargs)
 
     return wrapper
 
@@ -115,9 +106,7 @@ ENV = _Environment(
     finalize=lambda v: "" if v is None else v,
 )
 ENV.filters.update(FILTERS)
-ENV.filters.update(
-    {name: _limited(name, ENV.filters[name]) for name in ("center", "indent", "replace", "format", "join")}
-)
+ENV.filters.update({name: _limited(name, ENV.filters[name]) for name in limits.LIMITED_FILTERS})
 ENV.globals.update(range=limits.check_range, lipsum=limits.lipsum)
 
 

@@ -102,9 +102,12 @@ def test_values_built_by_doubling_are_capped() -> None:
         "{{ '%01000000000d' | format(1) }}",
         "{{ '{:>1000000000}'.format(1) }}",
         "{{ '{:{}}'.format(1, n) }}",
+        "{{ [1] | batch(n, 0) | list }}",
+        "{{ [1] | slice(n) | list }}",
+        "{{ [1, [2]] | tojson(n) }}",
     ],
 )
-def test_text_methods_and_filters_that_grow_a_text_are_capped(source: str) -> None:
+def test_methods_and_filters_that_grow_a_value_are_capped(source: str) -> None:
     assert "value size" in refused(source, {"s": "x", "n": 10**9})
 
 
