@@ -170,6 +170,16 @@ def check_text_call(name: str, text: Any, args: tuple[Any, ...], kwargs: dict[st
     return args
 
 
+def check_method(target: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """Refuse a method call on a text (``center``, ``join``...) or ``int.to_bytes`` that would build too
+    large a value; returns the arguments to call it with (see ``check_text_call``)."""
+    if isinstance(target, str | bytes):
+        return check_text_call(name, target, args, kwargs)
+    if isinstance(target, int) and name == "to_bytes" and any(map(_wide, (*args, *kwargs.values()))):
+        raise _over("value size", f"to_bytes with a length above {MAX_OUTPUT}")
+    return args
+
+
 LIMITED_FILTERS = frozenset({"center", "indent", "replace", "format", "join", "batch", "slice", "tojson"})
 
 

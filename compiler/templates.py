@@ -82,8 +82,8 @@ class _Environment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         limits.tick()
         target = getattr(__obj, "__self__", None)
-        if isinstance(target, str | bytes):
-            args = limits.check_text_call(getattr(__obj, "__name__", ""), target, args, kwargs)
+        if target is not None:
+            args = limits.check_method(target, getattr(__obj, "__name__", ""), args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
 

@@ -105,6 +105,8 @@ def test_values_built_by_doubling_are_capped() -> None:
         "{{ [1] | batch(n, 0) | list }}",
         "{{ [1] | slice(n) | list }}",
         "{{ [1, [2]] | tojson(n) }}",
+        "{{ (1).to_bytes(n, 'big') }}",
+        "{{ ['x'] | map('center', n) | list }}",
     ],
 )
 def test_methods_and_filters_that_grow_a_value_are_capped(source: str) -> None:
