@@ -26,6 +26,7 @@ from jinja2.utils import generate_lorem_ipsum
 MAX_OUTPUT = 100_000  # characters one render may produce; also the longest value it may build
 MAX_WRITTEN = 10 * MAX_OUTPUT  # characters written in all, counting `set` blocks and macro bodies
 MAX_RENDER_SECONDS = 1.0  # time one render (or one `when` expression) may take
+MAX_MESSAGE_SECONDS = 3.0  # time all the templates of one dashboard message may take together
 MAX_INTEGER_BITS = 4096  # size of an integer a template may compute (about 1,230 decimal digits)
 MAX_RANGE = 10_000  # items of one range(...)
 MAX_LOOP_ITERATIONS = 100_000  # loop iterations in one render, all loops together
@@ -50,25 +51,29 @@ def _over(limit: str, what: str) -> LimitExceeded:
 class Budget:
     """What one render has spent so far, against its limits."""
 
-    __slots__ = ("deadline", "iterations", "written")
+    __slots__ = ("deadline", "iterations", "late", "written")
 
-    def __init__(self, seconds: float = MAX_RENDER_SECONDS) -> None:
+    def __init__(self, seconds: float = MAX_RENDER_SECONDS, late: str = "") -> None:
         self.deadline = time.monotonic() + seconds
+        self.late = late or f"the render took longer than {seconds:g} s"  # why the deadline is there
         self.iterations = 0
         self.written = 0
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
-            raise _over("time", f"the render took longer than {MAX_RENDER_SECONDS:g} s")
+            raise _over("time", self.late)
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("hlb_template_budget", default=None)
 
 
 @contextmanager
-def budget(seconds: float = MAX_RENDER_SECONDS) -> Iterator[Budget]:
-    """A fresh budget for the render that runs inside this block (renders nest: each has its own)."""
-    spent = Budget(seconds)
+def budget(seconds: float = MAX_RENDER_SECONDS, late: str = "") -> Iterator[Budget]:
+    """A fresh budget for the renders that run inside this block; within an outer budget (a whole
+    dashboard message) it also ends no later than the outer one. ``late`` says what took too long."""
+    spent, outer = Budget(seconds, late), _BUDGET.get()
+    if outer is not None and outer.deadline < spent.deadline:
+        spent.deadline, spent.late = outer.deadline, outer.late
     token = _BUDGET.set(spent)
     try:
         yield spent

@@ -248,7 +248,7 @@ spec:
 def test_the_limits_are_documented() -> None:
     doc = (ROOT / "docs" / "templates.md").read_text(encoding="utf-8").replace(",", "")
     names = [name for name in dir(limits) if name.startswith("MAX_")]
-    assert len(names) == 7
+    assert len(names) == 8
     for name in names:
         value = getattr(limits, name)
         assert f"`{name}` | {value if isinstance(value, int) else f'{value:g}'} " in doc, name
@@ -301,3 +301,29 @@ def test_the_bot_renders_a_dashboard_over_a_limit_as_markers_and_goes_on(db_url:
         assert w.binding("Dashboard", "server-status").status == "in_sync"
 
     run_world(db_url, tmp_path, scenario)
+
+
+def test_a_dashboards_templates_share_a_time_budget(tmp_path: Path) -> None:
+    from hlb.bot.render import render_dashboard
+    from hlb.compiler.compile import compile_paths
+
+    slow = "{% macro m(n) %}{% if n %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(40) }}"
+    fields = "".join(f"        - {{name: f{i}, value: '{slow}'}}\n" for i in range(8))
+    (tmp_path / "all.yaml").write_text(
+        'apiVersion: hlb/v1\nkind: Guild\nname: home\nspec: {id: "123456789012345678"}\n---\n'
+        "apiVersion: hlb/v1\nkind: Channel\nname: board\n---\n"
+        "apiVersion: hlb/v1\nkind: Dashboard\nname: slow\nspec:\n  channel: board\n"
+        f"  content: fine\n  embeds:\n    - title: Slow\n      fields:\n{fields}",
+        encoding="utf-8",
+    )
+    result = compile_paths([tmp_path], {})
+    assert result.model is not None, [str(d) for d in result.diagnostics]
+    (obj,) = result.model.of_kind("Dashboard")
+    started = time.monotonic()
+    message = render_dashboard(obj, {})
+    took = time.monotonic() - started
+    assert limits.MAX_MESSAGE_SECONDS <= took < limits.MAX_MESSAGE_SECONDS + 1.0, took
+    assert len(message.problems) == 8 and message.payload["content"] == "fine"
+    alone = [p for p in message.problems if "the render took longer than 1 s" in p]
+    together = [p for p in message.problems if "templates took longer than 3 s together" in p]
+    assert len(alone) == 2 and len(together) == 6, message.problems  # the third starts at 2 s
