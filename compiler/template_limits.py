@@ -33,6 +33,8 @@ MAX_LOOP_ITERATIONS = 100_000  # loop iterations in one render, all loops togeth
 MAX_LIPSUM_WORDS = 10_000  # words lipsum(n, html, min, max) may write (n * max)
 
 _COUNTED = f"{__name__}.counted"  # the function every `for` loop's iterable goes through
+_WRITTEN = f"{__name__}.written"  # ... every printed value
+_JOINED = f"{__name__}.joined"  # ... every `~`
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?")
 _BRACE_FIELD = re.compile(r"\{[^{}]*\}")
 _TEXT_METHODS = frozenset(
@@ -291,7 +293,3 @@ class LimitedCodeGenerator(CodeGenerator):
             module, obj = name.rsplit(".", 1)
             self.writeline(f"from {module} import {obj} as {alias}")
         super().visit_Template(node, frame)
-
-
-_WRITTEN = f"{__name__}.written"
-_JOINED = f"{__name__}.joined"
