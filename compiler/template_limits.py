@@ -24,7 +24,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.utils import generate_lorem_ipsum
 
 MAX_OUTPUT = 100_000  # characters one render may produce; also the longest value it may build
-MAX_WRITTEN = 10 * MAX_OUTPUT  # characters written in all, counting `set` blocks and macro bodies
+MAX_WRITTEN = 10 * MAX_OUTPUT  # characters written or built in all: `set` blocks, macros, `*`, `~`...
 MAX_RENDER_SECONDS = 1.0  # time one render (or one `when` expression) may take
 MAX_MESSAGE_SECONDS = 3.0  # time all the templates of one dashboard message may take together
 MAX_INTEGER_BITS = 4096  # size of an integer a template may compute (about 1,230 decimal digits)
@@ -93,6 +93,15 @@ def tick() -> None:
 # --- checks the sandbox hooks make ---------------------------------------------------------------
 
 
+def _spend(size: int) -> None:
+    """Count ``size`` characters the render writes or builds against ``MAX_WRITTEN``."""
+    spent = _BUDGET.get()
+    if spent is not None:
+        spent.written += size
+        if spent.written > MAX_WRITTEN:
+            raise _over("output", f"the template writes or builds more than {MAX_WRITTEN} characters in all")
+
+
 def _bits(value: Any) -> int:
     return value.bit_length() if isinstance(value, int) else 0
 
@@ -107,6 +116,8 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
                 and len(seq) * times > MAX_OUTPUT
             ):
                 raise _over("value size", f"'*' would build a value longer than {MAX_OUTPUT} items")
+            if isinstance(seq, str) and isinstance(times, int):
+                _spend(len(seq) * times)
         if isinstance(left, int) and isinstance(right, int) and _bits(left) + _bits(right) > MAX_INTEGER_BITS:
             raise _over("integer size", f"'*' would make an integer larger than {MAX_INTEGER_BITS} bits")
     elif operator == "**":
@@ -117,6 +128,8 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
         if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
             if len(left) + len(right) > MAX_OUTPUT:
                 raise _over("value size", f"'+' would build a value longer than {MAX_OUTPUT} items")
+            if isinstance(left, str):
+                _spend(len(left) + len(right))
         elif max(_bits(left), _bits(right)) >= MAX_INTEGER_BITS:
             raise _over("integer size", f"'+' would make an integer larger than {MAX_INTEGER_BITS} bits")
     elif operator == "%" and isinstance(left, str):
@@ -174,6 +187,8 @@ def check_text_call(name: str, text: Any, args: tuple[Any, ...], kwargs: dict[st
         size *= max((len(v) for v in given[0].values() if isinstance(v, str)), default=1)
     if size > max(MAX_OUTPUT, len(text)):
         raise _over("value size", f"{name} would build a text longer than {MAX_OUTPUT} characters")
+    if size > len(text):
+        _spend(size)
     return args
 
 
@@ -246,12 +261,8 @@ def counted(iterable: Iterable[Any]) -> Iterator[Any]:
 
 def written(text: str) -> str:
     """``text`` (one printed ``{{ }}``), counted against ``MAX_WRITTEN`` and the deadline."""
-    spent = _BUDGET.get()
-    if spent is not None:
-        spent.written += len(text)
-        if spent.written > MAX_WRITTEN:
-            raise _over("output", f"the template writes more than {MAX_WRITTEN} characters in all")
-        spent.tick()
+    _spend(len(text))
+    tick()
     return text
 
 
@@ -259,6 +270,7 @@ def joined(text: str) -> str:
     """The result of ``~``, refused past ``MAX_OUTPUT`` characters."""
     if len(text) > MAX_OUTPUT:
         raise _over("value size", f"'~' built a text longer than {MAX_OUTPUT} characters")
+    _spend(len(text))
     return text
 
 

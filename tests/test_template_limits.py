@@ -98,10 +98,20 @@ def test_methods_and_filters_that_grow_a_value_are_capped(source: str) -> None:
 def test_total_output_and_text_written_along_the_way_are_capped() -> None:
     assert "on output" in refused("{% for i in range(10) %}{{ 'x' * 20000 }}{% endfor %}")
     built = "{% set s %}{% for i in range(1000) %}{{ 'x' * 100000 }}{% endfor %}{% endset %}{{ s | length }}"
-    assert "on output: the template writes more than" in refused(built)
+    assert "on output: the template writes or builds more than" in refused(built)
     macro = "{% macro m() %}{{ 'x' * 100000 }}{% endmacro %}"
     macro += "{% for i in range(1000) %}{% set _ = m() %}{% endfor %}"
     assert "on output" in refused(macro)
+    mapped = "{{ range(10000) | map('string') | map('center', 100000) | list | length }}"
+    assert "on output: the template writes or builds more than" in refused(mapped)
+    grow = ["'x' * 100000", "big ~ 'y'", "big + 'y'", "'x'.center(100000)"]
+    grow.append("big[:50000] | replace('x', 'xy')")
+    for op in grow:
+        looped = f"{{% for i in range(100) %}}{{% set x = {op} %}}{{% endfor %}}"
+        message = refused(looped, {"big": "x" * 99_000})
+        assert "on output: the template writes or builds more than" in message, op
+    ordinary = "{% for i in range(5000) %}{% set x = ('-' * 20) ~ i %}{{ x | length }}{% endfor %}"
+    assert len(render(ordinary, {})) > 0
 
 
 def test_time_per_render_is_capped_cooperatively() -> None:
