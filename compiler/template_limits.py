@@ -141,21 +141,30 @@ def _wide(value: Any) -> bool:
 
 
 def check_percent_format(spec: str, args: Any) -> None:
-    """Refuse ``'%999999999d' % x`` (and ``'%*d'`` with such a width): a width is a size."""
+    """Refuse ``'%999999999d' % x`` (and ``'%*d'`` with such a width): a width is a size; the widths
+    used count toward ``MAX_WRITTEN``."""
     values = args if isinstance(args, tuple) else (args,)
+    widths = 0
     for width, precision in _PERCENT_SPEC.findall(spec):
         for part in (width, precision):
             if (part.isdigit() and int(part) > MAX_OUTPUT) or (part == "*" and any(map(_wide, values))):
                 raise _over("value size", f"a '%' format width above {MAX_OUTPUT}")
+            widths += int(part) if part.isdigit() else 0
+    _spend(widths)
 
 
 def check_brace_format(spec: str) -> None:
-    """Refuse ``'{:>999999999}'.format(x)`` and widths taken from arguments (``'{:{}}'``)."""
+    """Refuse ``'{:>999999999}'.format(x)`` and widths taken from arguments (``'{:{}}'``); the widths
+    used count toward ``MAX_WRITTEN``."""
+    widths = 0
     for field in _BRACE_FIELD.findall(spec):
-        if any(int(n) > MAX_OUTPUT for n in re.findall(r"\d+", field.partition(":")[2])):
+        numbers = [int(n) for n in re.findall(r"\d+", field.partition(":")[2])]
+        if any(n > MAX_OUTPUT for n in numbers):
             raise _over("value size", f"a format width above {MAX_OUTPUT}")
+        widths += sum(numbers)
     if re.search(r"\{[^{}]*\{", spec.replace("{{", "")):
         raise _over("value size", "a format width taken from an argument ('{:{}}')")
+    _spend(widths)
 
 
 def _as_text(value: Any) -> Any:
@@ -239,7 +248,9 @@ def check_lipsum(n: Any = 5, min: Any = 20, max: Any = 100) -> None:
 def lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
     """Jinja's ``lipsum`` with at most ``MAX_LIPSUM_WORDS`` words."""
     check_lipsum(n, min, max)
-    return generate_lorem_ipsum(n, html, min, max)
+    text = generate_lorem_ipsum(n, html, min, max)
+    _spend(len(text))
+    return text
 
 
 # --- loops and written text ----------------------------------------------------------------------

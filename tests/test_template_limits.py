@@ -105,7 +105,7 @@ def test_total_output_and_text_written_along_the_way_are_capped() -> None:
     mapped = "{{ range(10000) | map('string') | map('center', 100000) | list | length }}"
     assert "on output: the template writes or builds more than" in refused(mapped)
     grow = ["'x' * 100000", "big ~ 'y'", "big + 'y'", "'x'.center(100000)"]
-    grow.append("big[:50000] | replace('x', 'xy')")
+    grow += ["big[:50000] | replace('x', 'xy')", "'%100000s' % 1", "'{:>100000}'.format(1)"]
     for op in grow:
         looped = f"{{% for i in range(100) %}}{{% set x = {op} %}}{{% endfor %}}"
         message = refused(looped, {"big": "x" * 99_000})
