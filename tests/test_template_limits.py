@@ -163,7 +163,7 @@ def test_ordinary_templates_still_render() -> None:
     ],
 )
 def test_validate_sees_constant_templates_over_a_limit(source: str, limit: str) -> None:
-    with bounded(seconds=1.0, mib=10):
+    with bounded(seconds=2.0, mib=10):
         message = check_template(f"first line\n{source}")
     assert message is not None
     assert message.startswith(f"line 2 of the template: over the template limit on {limit}"), message
@@ -274,7 +274,7 @@ def test_the_bot_renders_a_dashboard_over_a_limit_as_markers_and_goes_on(db_url:
         with (w.specs / "dashboards.yaml").open("a", encoding="utf-8") as specs:
             specs.write(BOMB)
         w.apply()
-        with bounded(seconds=20, mib=150):
+        with bounded(seconds=40, mib=150):
             report = only_ok(await w.reconcile())
         bomb = [p for p in report.problems if "bomb" in p]
         assert len(bomb) == 3, report.problems
