@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from hlb.bot.secrets import SecretMissing, Secrets, Vault
 from hlb.compiler.durations import format_duration
 from hlb.compiler.model import SpecObject
+from hlb.compiler.template_limits import MAX_MESSAGE_SECONDS, budget
 from hlb.compiler.templates import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
 from hlb.reconciler.state import RenderedMessage
 
@@ -309,6 +310,18 @@ def render_dashboard(
     context: Mapping[str, Any] | None = None,
 ) -> RenderedMessage:
     """The Discord message (POST and PATCH body); templates see ``context`` (``guild``...), sources, now."""
+    late = f"the dashboard's templates took longer than {MAX_MESSAGE_SECONDS:g} s together"
+    with budget(MAX_MESSAGE_SECONDS, late):  # each template has its own second, all of them these
+        return _render_dashboard(obj, sources, problems, now, context)
+
+
+def _render_dashboard(
+    obj: SpecObject,
+    sources: Mapping[str, Any],
+    problems: Sequence[str],
+    now: datetime | None,
+    context: Mapping[str, Any] | None,
+) -> RenderedMessage:
     spec = obj.spec
     r = _Renderer({**(context or {}), "sources": dict(sources), "now": now or datetime.now(UTC)})
     content = r.text(spec["content"], ("content",), MAX_CONTENT) if "content" in spec else ""

@@ -69,7 +69,7 @@ CODES: dict[str, str] = {
     "E411": "invisible or bidirectional control character in a name",
     "E412": "name mixes look-alike scripts (warning)",
     # templates, interpolation, schedules
-    "E501": "template syntax error",
+    "E501": "template syntax error or template over a limit",
     "E502": "environment variable is not set",
     "E503": "malformed ${...} interpolation",
     "E504": "invalid cron schedule",
@@ -119,7 +119,8 @@ class Diagnostic:
     def format_github(self) -> str:
         level = "error" if self.severity == "error" else "warning"
         msg = _github_escape(f"{self.code} {self.message}")
-        return f"::{level} file={self.file},line={max(self.line, 1)},col={max(self.col, 1)}::{msg}"
+        where = f"file={_github_property(self.file)},line={max(self.line, 1)},col={max(self.col, 1)}"
+        return f"::{level} {where}::{msg}"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -133,7 +134,13 @@ class Diagnostic:
 
 
 def _github_escape(text: str) -> str:
+    """A workflow command's data (the message): ``%``, CR and LF percent-encoded, so it stays one line."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    """A workflow command's property value (``file=``): as data, plus ``:`` and ``,``, which end a value."""
+    return _github_escape(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

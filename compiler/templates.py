@@ -6,9 +6,11 @@ their syntax (``check_template``, ``check_expression``); the bot renders them
 ``steps``, ``sources``, ``now``...).
 
 Safety: templates run in Jinja's ``ImmutableSandboxedEnvironment`` (no access to
-``_``-prefixed attributes or Python internals, no mutation of the context),
-``range`` is capped by the sandbox, ``*`` and ``**`` refuse results that would
-exhaust memory, and rendered output is capped at ``MAX_OUTPUT`` characters.
+``_``-prefixed attributes or Python internals, no mutation of the context) and
+within the limits of ``hlb.compiler.template_limits``: output size, time per
+render, integer size, ``range`` and loop iterations. The hooks of ``_Environment``
+check them as a render runs; ``template_errors`` and ``check_expression`` report
+what is visible without running it (``'x' * 10**9``, ``range(10**9)``).
 
 Undefined values: ``StrictChainableUndefined``. Looking deeper into a missing
 value is allowed (``sources.nodes.data.result`` when ``data`` is missing), so
@@ -21,22 +23,22 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
 from typing import Any
 
-from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateSyntaxError
+from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateSyntaxError, nodes
+from jinja2.parser import Parser
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
 
-from hlb.compiler.durations import format_duration, parse_duration
+from hlb.compiler import template_limits as limits
+from hlb.compiler import template_static
+from hlb.compiler.template_filters import FILTERS
+from hlb.compiler.template_limits import MAX_OUTPUT, LimitExceeded
 
-MAX_OUTPUT = 100_000  # characters a single render may produce
-_MAX_POWER = 256  # largest integer exponent allowed in templates
 _CACHE_SIZE = 4096
-_DISCORD_STYLES = frozenset("tTdDfFR")  # <t:epoch:STYLE> timestamp styles
 _SCALARS = frozenset({int, float, bool, type(None)})
 _OUTPUT_TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)  # one {{ ... }}, up to the first }}
 
@@ -54,105 +56,47 @@ class StrictChainableUndefined(ChainableUndefined, StrictUndefined):
 
 
 class _Environment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    """The sandbox with hlb's limits (``hlb.compiler.template_limits``) checked in every hook."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})  # also keeps them from being folded at compile
+    code_generator_class = limits.LimitedCodeGenerator
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        return limits.guard_loops(super()._parse(source, name, filename))
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(seq) * times > MAX_OUTPUT
-                ):
-                    raise SecurityError(f"'*' would build a value longer than {MAX_OUTPUT} items")
-        if (
-            operator == "**"
-            and isinstance(left, int)
-            and isinstance(right, int)
-            and abs(left) > 1
-            and abs(right) > _MAX_POWER
-        ):
-            raise SecurityError(f"'**' exponents above {_MAX_POWER} are not allowed")
+        limits.tick()
+        limits.check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        limits.tick()
+        if isinstance(obj, str) and attribute in ("format", "format_map"):
+            limits.check_brace_format(obj)
+        return super().getattr(obj, attribute)
 
-# --- filters -----------------------------------------------------------------------------------
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        limits.tick()
+        return super().getitem(obj, argument)
 
-
-def _number(value: Any, filter_name: str) -> float:
-    if isinstance(value, bool | int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{filter_name}: {value!r} is not a number")
-
-
-def _to_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = float(text)
-        except ValueError:
-            try:
-                return _to_datetime(datetime.fromisoformat(text))
-            except ValueError:
-                pass
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        seconds = value / 1000 if abs(value) > 1e11 else value  # JavaScript-style milliseconds
-        return datetime.fromtimestamp(seconds, UTC)
-    raise ValueError(f"datetime: cannot read {value!r} as a time; pass a datetime, epoch seconds or ISO 8601")
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        limits.tick()
+        target = getattr(__obj, "__self__", None)
+        if target is not None:
+            args = limits.check_method(target, getattr(__obj, "__name__", ""), args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
 
 
-def filter_datetime(value: Any, format: str = "%Y-%m-%d %H:%M UTC") -> str:
-    """A time in UTC with ``strftime`` ``format``; a single Discord style letter
-    (``t T d D f F R``) gives Discord's ``<t:epoch:R>`` markup, shown in each reader's zone."""
-    moment = _to_datetime(value)
-    if format in _DISCORD_STYLES:
-        return f"<t:{int(moment.timestamp())}:{format}>"
-    return moment.strftime(format)
+def _limited(name: str, func: Any) -> Any:
+    """A built-in filter that first refuses results past the limits (``check_filter``)."""
+    skip = 1 if _PassArg.from_obj(func) is not None else 0  # eval_ctx / environment comes first
 
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        value = limits.check_filter(name, args[skip], args[skip + 1 :], kwargs)
+        return func(*args[:skip], value, *args[skip + 1 :], **kwargs)
 
-def filter_duration(value: Any) -> str:
-    """Seconds (or a duration string) as '1h30m'."""
-    if isinstance(value, str) and not value.strip().lstrip("-").replace(".", "", 1).isdigit():
-        seconds = parse_duration(value)
-        if seconds is None:
-            raise ValueError(f"duration: {value!r} is not a duration")
-        return format_duration(seconds)
-    return format_duration(_number(value, "duration"))
-
-
-def filter_bytes(value: Any, binary: bool = True, digits: int = 1) -> str:
-    """A size in bytes for people: 1536 -> '1.5 KiB' (``binary=false``: 1500 -> '1.5 kB')."""
-    size = _number(value, "bytes")
-    base = 1024.0 if binary else 1000.0
-    units = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB") if binary else ("kB", "MB", "GB", "TB", "PB", "EB")
-    if abs(size) < base:
-        return f"{int(size)} B" if size.is_integer() else f"{size:.{digits}f} B"
-    rank = 0
-    size /= base
-    while abs(size) >= base and rank < len(units) - 1:
-        size /= base
-        rank += 1
-    return f"{size:.{digits}f} {units[rank]}"
-
-
-def filter_percent(value: Any, total: Any = None, digits: int = 1) -> str:
-    """A ratio as a percentage: 0.423 -> '42.3%'; with ``total``, ``value / total``."""
-    ratio = _number(value, "percent")
-    if total is not None:
-        whole = _number(total, "percent")
-        if whole == 0:
-            raise ValueError("percent: total is 0")
-        ratio /= whole
-    return f"{ratio * 100:.{digits}f}%"
+    return wrapper
 
 
 ENV = _Environment(
@@ -161,13 +105,9 @@ ENV = _Environment(
     keep_trailing_newline=True,
     finalize=lambda v: "" if v is None else v,
 )
-FILTERS = {
-    "datetime": filter_datetime,
-    "duration": filter_duration,
-    "bytes": filter_bytes,
-    "percent": filter_percent,
-}
 ENV.filters.update(FILTERS)
+ENV.filters.update({name: _limited(name, ENV.filters[name]) for name in limits.LIMITED_FILTERS})
+ENV.globals.update(range=limits.check_range, lipsum=limits.lipsum)
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -226,9 +166,11 @@ def _compile_expression(source: str) -> Any:
     if not source:
         return "the expression is empty; write a condition such as `steps.call.status == 200`"
     try:
-        return ENV.compile_expression(source)
+        compiled = ENV.compile_expression(source)
+        over = template_static.limit_error(Parser(ENV, source, state="variable").parse_expression())
     except TemplateSyntaxError as error:
         return _explain(error, source, expression=True)
+    return compiled if over is None else f"the expression is {over[1]}"
 
 
 def _syntax_error(source: str) -> str | None:
@@ -270,6 +212,10 @@ def _template_error(source: str) -> str | None:
             what = "filter" if isinstance(node, nodes.Filter) else "test"
             unknown = TemplateSyntaxError(f"No {what} named '{node.name}'.", node.lineno)
             return _explain(unknown, source, expression=False)
+    over = template_static.limit_error(tree)
+    if over is not None:
+        lineno, message = over
+        return f"line {lineno} of the template: {message}"
     return None
 
 
@@ -344,7 +290,10 @@ def dotted_path(path: JsonPath) -> str:
 
 
 def render(s: str, context: Mapping[str, Any], *, limit: int = MAX_OUTPUT) -> str:
-    """Render ``s`` with ``context``; literal strings come back unchanged. Raises ``RenderError``."""
+    """Render ``s`` with ``context``; literal strings come back unchanged. Raises ``RenderError``.
+
+    The render runs within the limits of ``hlb.compiler.template_limits`` (time, loops, sizes).
+    """
     if not is_template(s):
         return s
     compiled = _compile(s)
@@ -353,13 +302,15 @@ def render(s: str, context: Mapping[str, Any], *, limit: int = MAX_OUTPUT) -> st
     out: list[str] = []
     size = 0
     try:
-        for chunk in compiled.generate(dict(context)):
-            size += len(chunk)
-            if size > limit:
-                raise RenderError(f"the template renders to more than {limit} characters")
-            out.append(chunk)
-    except RenderError:
-        raise
+        with limits.budget():
+            for chunk in compiled.generate(dict(context)):
+                size += len(chunk)
+                if size > limit:
+                    output = f"the template renders to more than {limit} characters"
+                    raise LimitExceeded(f"over the template limit on output: {output}")
+                out.append(chunk)
+    except LimitExceeded as error:
+        raise RenderError(str(error)) from None
     except Exception as error:  # undefined values, sandbox refusals, filter errors: all user data
         raise RenderError(f"{type(error).__name__}: {error}") from error
     return "".join(out)
@@ -371,6 +322,9 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     if isinstance(compiled, str):
         raise RenderError(compiled)
     try:
-        return compiled(**dict(context))
+        with limits.budget():
+            return compiled(**dict(context))
+    except LimitExceeded as error:
+        raise RenderError(str(error)) from None
     except Exception as error:
         raise RenderError(f"{type(error).__name__}: {error}") from error

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bounded import bounded
 from click.testing import CliRunner, Result
 from prometheus_samples import PROM_LOAD, PROM_UP
 
@@ -405,3 +406,34 @@ def test_the_pages_render_in_headless_chromium(tmp_path: Path, sample_file: Path
     pixels = {row[x : x + 3] for row in rows for x in range(0, len(row), len(row) // 900)}
     for colour in ("2ecc71", "da373c"):
         assert bytes.fromhex(colour) in pixels, f"#{colour} is missing from server-status.png"
+
+
+@pytest.mark.timeout(60)
+def test_a_dashboard_over_a_template_limit_shows_its_error_and_the_others_render(tmp_path: Path) -> None:
+    big = "{'s': {'http': {'url': 'http://x.invalid/'}}}"
+    specs = dashboard_spec(
+        tmp_path,
+        f"  sources: {big}\n"
+        "  content: \"{{ 'x' * sources.s.n }}\"\n"
+        "  embeds:\n"
+        "    - title: '{{ lipsum(sources.s.n) }}'\n"
+        "      description: '{% for a in range(sources.s.k) %}{% for b in range(sources.s.k) %}"
+        "{% endfor %}{% endfor %}'\n"
+        "      fields: [{name: fine, value: 'k is {{ sources.s.k }}'}]\n"
+        "---\napiVersion: hlb/v1\nkind: Dashboard\nname: calm\nspec:\n  channel: board\n"
+        "  content: 'all {{ \"good\" }}'\n",
+    )
+    data = {"board": {"s": {"n": 10**9, "k": 10_000}}}
+    (tmp_path / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    with bounded(seconds=20, mib=100):
+        result = run(str(specs), "--out", "out", "--data", "data.json", "--no-png")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note: dashboard board: ")]
+    assert [n.split(": ")[2] for n in notes] == ["content", "embeds[0].title", "embeds[0].description"]
+    for note, limit in zip(notes, ("value size", "lipsum", "loop iterations"), strict=True):
+        assert f": over the template limit on {limit}" in note, note
+    page = html.unescape((tmp_path / "out" / "board.html").read_text(encoding="utf-8"))
+    assert page.count("⚠ render error: over the template limit on") == 3
+    assert "k is 10000" in page
+    calm = html.unescape((tmp_path / "out" / "calm.html").read_text(encoding="utf-8"))
+    assert "all good" in calm and "render error" not in calm

@@ -6,6 +6,8 @@ import importlib.resources
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -346,3 +348,82 @@ def test_cli_validate_sarif_on_a_bad_file(tmp_path: Path, monkeypatch: pytest.Mo
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]
     }
     assert uris == {"a.yaml"}
+
+
+# --- hostile file names: one annotation per diagnostic, valid SARIF URIs -------------------------
+
+HOSTILE_NAMES = (
+    "new\nline::error file=x.yaml,line=1::injected.yaml",
+    "colon::error::a,b:c.yaml",
+    "per%cent 0A%0A.yaml",
+    "carriage\rreturn.yaml",
+)
+
+
+def _run_validate(cwd: Path, fmt: str) -> subprocess.CompletedProcess[str]:
+    code = "from hlb.cli import main; main()"
+    args = [sys.executable, "-c", code, "validate", ".", "--format", fmt]
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _github_unescape(text: str) -> str:
+    for raw, escaped in (("\r", "%0D"), ("\n", "%0A"), (":", "%3A"), (",", "%2C"), ("%", "%25")):
+        text = text.replace(escaped, raw)
+    return text
+
+
+def test_github_annotations_escape_file_names_and_messages(tmp_path: Path) -> None:
+    for name in HOSTILE_NAMES:
+        (tmp_path / name).write_text(BAD, encoding="utf-8")
+    as_json = json.loads(_run_validate(tmp_path, "json").stdout)
+    github = _run_validate(tmp_path, "github")
+    assert github.returncode == 1, github.stderr
+    lines = github.stdout.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    assert len(lines) == len(as_json["diagnostics"]) == as_json["errors"] > len(HOSTILE_NAMES)
+    command = re.compile(r"^::error file=([^,:]*),line=(\d+),col=(\d+)::(.*)$")
+    seen = []
+    for line, diagnostic in zip(lines, as_json["diagnostics"], strict=True):
+        assert "\r" not in line
+        match = command.match(line)
+        assert match, line
+        assert _github_unescape(match[1]) == diagnostic["file"]
+        assert (int(match[2]), int(match[3])) == (diagnostic["line"], diagnostic["col"])
+        assert match[4].replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%") == (
+            f"{diagnostic['code']} {diagnostic['message']}"
+        )
+        seen.append(diagnostic["file"])
+    assert set(seen) == set(HOSTILE_NAMES)
+
+
+def test_sarif_uris_are_percent_encoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    import jsonschema
+
+    names = ("with space.yaml", "hash#tag.yaml", "100%.yaml", "grüße ü.yaml", "new\nline.yaml", "a:b?c.yaml")
+    (tmp_path / "sub dir").mkdir()
+    for name in names:
+        (tmp_path / "sub dir" / name).write_text(BAD, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    diags = list(compile_paths(["sub dir"], env={}).diagnostics)
+    diags.append(Diagnostic(str(tmp_path / "sub dir" / "hash#tag.yaml"), 1, 1, "E106", "x"))
+    log = to_sarif(diags)
+    check_sarif(log)
+    validator = jsonschema.Draft4Validator(sarif_schema(), format_checker=jsonschema.FormatChecker())
+    assert [e.message for e in validator.iter_errors(log)] == []
+    uris = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]
+    ]
+    allowed = re.compile(r"^[A-Za-z0-9\-._~/%:]*$")
+    relative = set()
+    for uri in uris:
+        assert allowed.match(uri), uri  # a valid URI reference: every other character percent-encoded
+        assert not re.search(r"%(?![0-9A-F]{2})", uri), uri
+        if uri.startswith("file:"):
+            assert unquote(urlsplit(uri).path) == str(tmp_path / "sub dir" / "hash#tag.yaml")
+        else:
+            assert urlsplit(uri).scheme == "" and urlsplit(uri).fragment == ""
+            relative.add(unquote(uri))
+    assert relative == {f"sub dir/{name}" for name in names}

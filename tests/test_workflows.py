@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from bounded import bounded
 from psycopg.rows import dict_row
 
 from hlb.bot.invocation import Actor, Invocation, Message, StepFailed
@@ -616,5 +617,56 @@ def test_secrets_reach_the_server_only(tmp_path: Path, db_url: str) -> None:
             assert_no_secret(result, db_url)
             (row,) = rows(db_url)
             assert row["inputs"] == {"note": "${secret:API}", "password": "***", "pasted": "***"}
+
+    asyncio.run(main())
+
+
+# --- template limits ------------------------------------------------------------------------------
+
+BOMBS = "".join(
+    f"""\
+---
+apiVersion: hlb/v1
+kind: Workflow
+name: {name}
+spec:
+  inputs: [{{name: n, type: integer}}]
+  steps:
+    - send: {{channel: ops, content: first}}
+    - {step}
+    - reply: never
+"""
+    for name, step in (
+        ("bigtext", "reply: \"{{ 'x' * inputs.n }}\""),
+        ("lorem", "send: {channel: ops, content: '{{ lipsum(inputs.n) }}'}"),
+        ("loops", "reply: {embeds: [{title: '{% for a in range(inputs.n) %}{% for b in range(inputs.n) %}"
+         "{% endfor %}{% endfor %}'}]}"),
+        ("guard", "{id: check, when: \"('x' * inputs.n) | length > 0\", reply: never}"),
+    )
+)
+
+
+@pytest.mark.timeout(60)
+def test_a_step_over_a_template_limit_fails_alone_and_is_recorded(tmp_path: Path, db_url: str) -> None:
+    expected = {
+        ("bigtext", 10**9): "step 2 (reply) failed: content: over the template limit on value size: ",
+        ("lorem", 10**6): "step 2 (send) failed: content: over the template limit on lipsum: ",
+        ("loops", 10_000): "step 2 (reply) failed: embeds[0].title: over the template limit on loop iter",
+        ("guard", 10**9): "step 'check' failed: when: over the template limit on value size: ",
+    }
+
+    async def main() -> None:
+        async with serve() as server, await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            objs = custom_specs(tmp_path, BOMBS)
+            for (name, n), message in expected.items():
+                effects = Recorder()
+                with bounded(seconds=5, mib=60):
+                    result = await run(invocation(objs, name, n=n), effects, server, conn)
+                assert result.status == "error" and (result.error or "").startswith(message), result.error
+                assert [c[0] for c in effects.calls] == ["send"], name  # the first step ran, nothing after
+                assert [s.status for s in result.steps] == ["ok", "error"]
+            recorded = rows(db_url)
+            assert [(r["workflow"], r["status"]) for r in recorded] == [(n, "error") for n, _ in expected]
+            assert all("over the template limit" in r["error"] for r in recorded)
 
     asyncio.run(main())
