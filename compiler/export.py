@@ -34,19 +34,6 @@ def escape_literals(value: Any) -> Any:
     return value
 
 
-def kept_fields(document: dict[str, Any]) -> dict[str, Any]:
-    """A Channel document without the fields its type does not keep (the model fills in nsfw and
-    slowmode for every type; validate refuses them on a category). Other kinds are unchanged."""
-    if document["kind"] != "Channel":
-        return document
-    from hlb.compiler.kinds.channel import TYPE_FIELDS, TYPED_FIELDS
-
-    spec = document["spec"]
-    allowed = TYPE_FIELDS.get(spec.get("type", "text"), TYPED_FIELDS)
-    dropped = {key for key in spec if key in TYPED_FIELDS and key not in allowed}
-    return {**document, "spec": {k: v for k, v in spec.items() if k not in dropped}}
-
-
 def render_kind(model: Model, kind: str) -> str:
     yaml = YAML()  # round-trip dumper: keeps key order, YAML 1.2
     yaml.default_flow_style = False
@@ -54,7 +41,7 @@ def render_kind(model: Model, kind: str) -> str:
     yaml.width = 120
     yaml.allow_unicode = True
     buf = io.StringIO()
-    yaml.dump_all([escape_literals(kept_fields(o.to_document())) for o in model.of_kind(kind)], buf)
+    yaml.dump_all([escape_literals(o.to_document()) for o in model.of_kind(kind)], buf)
     return buf.getvalue()
 
 

@@ -73,13 +73,15 @@ class SpecObject:
         return cls(key, dict(labels), spec, content_hash(key.kind, labels, spec), origin)
 
     def to_document(self) -> dict[str, Any]:
-        """The object as a spec document (what ``hlb export`` writes)."""
+        """The object as a spec document that validates (what ``hlb export`` writes, what a saved
+        plan is checked as): without the channel fields the model fills in for every type but
+        validate refuses on a type that does not keep them (``nsfw`` on a category)."""
         doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": self.key.kind, "name": self.key.name}
         if self.key.kind != "Guild":
             doc["guild"] = self.key.guild
         if self.labels:
             doc["labels"] = dict(self.labels)
-        doc["spec"] = self.spec
+        doc["spec"] = _kept_fields(self.spec) if self.key.kind == "Channel" else self.spec
         return doc
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -126,3 +128,11 @@ class Model:
     @classmethod
     def from_snapshot(cls, items: Iterable[Mapping[str, Any]]) -> Model:
         return cls.of(SpecObject.from_snapshot(item) for item in items)
+
+
+def _kept_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """A Channel spec without the fields its type does not keep."""
+    from hlb.compiler.kinds.channel import TYPE_FIELDS, TYPED_FIELDS
+
+    allowed = TYPE_FIELDS.get(spec.get("type", "text"), TYPED_FIELDS)
+    return {k: v for k, v in spec.items() if k not in TYPED_FIELDS or k in allowed}
