@@ -114,7 +114,8 @@ class Diagnostic:
         return replace(self, line=line, col=col)
 
     def format_text(self) -> str:
-        return f"{self.file}:{max(self.line, 1)}:{max(self.col, 1)}: {self.code} {self.message}"
+        label = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{self.file}:{max(self.line, 1)}:{max(self.col, 1)}: {self.code} {label}{self.message}"
 
     def format_github(self) -> str:
         level = "error" if self.severity == "error" else "warning"

@@ -104,6 +104,9 @@ def test_validate_shows_a_look_alike_warning_and_still_succeeds(tmp_path: Path) 
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"code": "E412"' in result.stdout and '"severity": "warning"' in result.stdout
     assert '"errors": 0' in result.stdout
+    text = cli("validate", "specs.yaml", cwd=tmp_path)
+    assert text.returncode == 0 and "specs.yaml:9:8:" in text.stdout
+    assert " E412 warning: spec.display_name" in text.stdout, text.stdout  # a warning says it is one
 
 
 # --- integer ranges ----------------------------------------------------------------------------
