@@ -130,7 +130,7 @@ class Model:
         return cls.of(SpecObject.from_snapshot(item) for item in items)
 
 
-def _kept_fields(spec: dict[str, Any]) -> dict[str, Any]:
+def _kept_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
     """A Channel spec without the fields its type does not keep."""
     from hlb.compiler.kinds.channel import TYPE_FIELDS, TYPED_FIELDS
 
