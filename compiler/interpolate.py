@@ -74,6 +74,12 @@ def _credential_problem(name: str) -> str:
     secret = re.sub(r"[^A-Z0-9_]", "_", name.upper().removeprefix(SECRET_ENV_PREFIX)) or "NAME"
     if not secret[0].isalpha():
         secret = "S" + secret
+    if secret in OWN_CREDENTIALS:  # ${secret:DISCORD_TOKEN} is refused too: name no way around it
+        return (
+            f"${{{name}}} would copy hlb's own credential into the compiled specs; no spec may use it. "
+            "Compile-time variables are for ids and URLs; if an endpoint needs a secret, give it its "
+            "own name, such as ${secret:API_TOKEN} with HLB_SECRET_API_TOKEN"
+        )
     return (
         f"${{{name}}} would copy a credential into the compiled specs; compile-time variables are for "
         f"ids and URLs. Use ${{secret:{secret}}} in an http step or source (url, headers, json), "

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hlb.compiler.diagnostics import CODES, Diagnostic
-from hlb.compiler.interpolate import find_secrets, interpolate, is_credential
+from hlb.compiler.interpolate import OWN_CREDENTIALS, find_secrets, interpolate, is_credential
 from hlb.compiler.loader import load_fast
 from hlb.compiler.positions import resolve
 from hlb.compiler.secret_places import misplaced_secrets
@@ -190,6 +190,8 @@ def test_credentials_are_e506_and_never_read(name: str) -> None:
         assert "the-credential-value" not in value and not value.startswith("x fallback")
         assert [(p[0], p[1]) for p in problems] == [(("v",), "E506")]
         assert "${secret:" in problems[0][2] and "HLB_SECRET_" in problems[0][2]
+        # never suggests a reference that is itself refused (hlb's own credentials are E506 as secrets too)
+        assert f"${{secret:{name.upper()}}}" not in problems[0][2] or name.upper() not in OWN_CREDENTIALS
 
 
 @pytest.mark.parametrize("name", ["HLB_GUILD_ID", "GRAFANA_URL", "HOST", "KEYCLOAK_URL"])
