@@ -220,11 +220,19 @@ class Runner:
         except (rest.RestError, psycopg.Error) as error:
             log.error("event=reconcile guild=%s outcome=error error=%s", guild or "*", error)
             return
+        except Exception as error:  # nothing Discord sends may end the bot
+            log.error(
+                "event=reconcile guild=%s outcome=fault error=%s: %s",
+                guild or "*",
+                type(error).__name__,
+                error,
+            )
+            return
         self.passes += 1
         for report in reports:
             for problem in report.problems:
                 log.warning("event=render guild=%s problem=%r", report.guild, problem)
-            writes = len(report.plan.writes) if report.plan else 0
+            writes = report.writes
             log.info(
                 "event=reconcile guild=%s writes=%d drifted=%d failed=%d%s",
                 report.guild,

@@ -48,7 +48,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
     positions: list[tuple[Ref, int]] = []
     for obj in desired:
         binding = bound.get(obj.key)
-        if binding is not None and ctx.now is not None and binding.waiting(ctx.now):
+        if binding is not None and ctx.held(obj):
             draft.waiting.append(obj.key)
             if binding.discord_id is not None:
                 draft.channel_refs[obj.key] = binding.discord_id
@@ -90,7 +90,9 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
             positions.append((observed.id, int(position)))
         if reason.startswith("drift") and (len(draft.actions) > before or len(positions) > moved):
             draft.drifted.append(obj.key)
-    if positions:
+    if positions and ctx.held(ctx.guild):
+        draft.hold(ctx, ctx.guild)  # the last reorder failed: wait like any object
+    elif positions:
         draft.actions.append(
             ReorderChannels(ctx.guild.key, "position differs", ctx.observed.id, tuple(positions))
         )

@@ -57,9 +57,9 @@ def test_a_refused_write_fails_its_object_only_and_is_retried_after_backoff(
         writes = w.writes()
         (waiting,) = await w.reconcile()
         assert waiting.plan is not None and waiting.plan.waiting and w.writes() == writes
-        # permission granted, retry time reached: healed
+        # permission granted, retry time (an hour for a refused write) reached: healed
         w.emu.allow_all()
-        w.now += timedelta(minutes=5)
+        w.now += timedelta(hours=1)
         only_ok(await w.reconcile())
         assert logs.topic is not None and logs.topic.startswith("Quieter")
         assert w.binding("Channel", "logs").status == "in_sync"
