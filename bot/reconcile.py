@@ -45,6 +45,11 @@ class GuildReport:
         return len(self.plan.writes) if self.plan else 0
 
     @property
+    def held(self) -> int:
+        """Objects left alone this pass because they failed before and are backing off."""
+        return len(self.plan.waiting) if self.plan else 0
+
+    @property
     def failed(self) -> int:
         if self.error:
             return 1

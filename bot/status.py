@@ -165,7 +165,9 @@ def render_reports(reports: list[GuildReport], *, dry_run: bool) -> str:
             summary += f"; {len(plan.drifted)} object(s) drifted"
         if report.failed:
             summary += f"; {report.failed} failed"
-        lines.append(summary + ("" if writes or report.failed else " (in sync)") + ".")
+        if report.held:
+            summary += f"; {report.held} held after an error"
+        lines.append(summary + ("" if writes or report.failed or report.held else " (in sync)") + ".")
     if not reports:
         lines.append("No guild to reconcile: apply specs with a Guild first.")
     return "\n".join(lines)

@@ -251,7 +251,8 @@ def reconcile(guild: str | None, dry_run: bool, retry_failed: bool) -> None:
     """Make Discord match the applied specs: one pass over REST, then print what it did.
 
     Needs DISCORD_TOKEN (the bot's token); HLB_DISCORD_API_BASE points it at another
-    Discord-compatible server. Exit 1 when an action failed (its error is on the object).
+    Discord-compatible server. Exit 1 when an action failed or a failed object is still held
+    (its error is on the object: `hlb status`).
     An object Discord refused (403, 400...) is not tried again for an hour, doubling, unless
     its spec changes or --retry-failed is given."""
     import asyncio
@@ -267,7 +268,7 @@ def reconcile(guild: str | None, dry_run: bool, retry_failed: bool) -> None:
     if guild is not None and not reports:
         fail(f"no Guild named {guild!r} is applied; `hlb status` lists the applied objects")
     click.echo(render_reports(reports, dry_run=dry_run))
-    if any(r.failed for r in reports):
+    if any(r.failed or r.held for r in reports):
         sys.exit(1)
 
 

@@ -6,15 +6,19 @@ without an id, a route that always answers 403 or 503, a guild payload without r
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from reconcile_world import GUILD_ID, World, only_ok, run_world
+from reconcile_world import GUILD_ID, ROOT, World, only_ok, run_world
 
 from hlb.bot.reconcile import GuildReport
+from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -216,3 +220,44 @@ def test_a_held_channel_does_not_make_its_unchanged_dashboard_edit_again(db_url:
         assert w.binding("Dashboard", "welcome").status == "in_sync"
 
     run_world(db_url, tmp_path, scenario)
+
+
+def test_cli_status_live_shows_the_error_and_retry_failed_retries_it(
+    db_url: str, discord_emulator: Emulator, tmp_path: Path
+) -> None:
+    emu = discord_emulator
+    emu.add_guild("Homelab", guild_id=GUILD_ID)
+    for role in ("admins", "on-call"):
+        emu.add_role(GUILD_ID, role)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "HLB_GUILD_ID": str(GUILD_ID),
+        "DISCORD_TOKEN": emu.token,
+        "HLB_DISCORD_API_BASE": emu.base_url,
+        "HLB_HOME": str(tmp_path / ".hlb"),
+    }
+
+    def hlb(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "hlb.cli", *args]
+        return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert hlb("apply", "specs").returncode == 0
+    emu.forbid("POST", "/channels/{channel_id}/messages")
+    first = hlb("reconcile")
+    assert first.returncode == 1 and "Missing Permissions" in first.stdout, first.stdout + first.stderr
+    posts = len([c for c in emu.calls if c.method == "POST" and c.route.endswith("/messages")])
+    again = hlb("reconcile")
+    assert again.returncode == 1 and "held after an error" in again.stdout, again.stdout
+    assert len([c for c in emu.calls if c.method == "POST" and c.route.endswith("/messages")]) == posts
+    live = hlb("status", "--live")
+    assert live.returncode == 0, live.stderr
+    row = next(line for line in live.stdout.splitlines() if line.startswith("Dashboard/homelab/welcome "))
+    assert " error " in row, live.stdout
+    assert "[permanent: not retried before" in live.stdout and "--retry-failed" in live.stdout
+    assert emu.token not in live.stdout + again.stdout + first.stdout
+    emu.allow_all()
+    retried = hlb("reconcile", "--retry-failed")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "+ post dashboard Dashboard/homelab/welcome" in retried.stdout
+    assert " error " not in hlb("status").stdout
