@@ -16,7 +16,9 @@ from hlb.compiler.apply_lock import IDENTITY_TABLE
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_a_waiting_apply_names_the_holder_and_gives_up_after_its_timeout(db_url: str, tmp_path: Path) -> None:
+def test_a_waiting_apply_names_the_holder_and_gives_up_after_its_timeout(
+    db_url: str, tmp_path: Path
+) -> None:
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
     env = {**os.environ, "DATABASE_URL": db_url, "HLB_HOME": str(tmp_path / ".hlb")}
     holder_url = db_url + ("&" if "?" in db_url else "?") + "application_name=nightly-deploy"
@@ -26,11 +28,7 @@ def test_a_waiting_apply_names_the_holder_and_gives_up_after_its_timeout(db_url:
         started = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "hlb.cli", "apply", "specs", "--lock-timeout", "2s"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         assert proc.stderr is not None
         waiting = proc.stderr.readline()

@@ -30,13 +30,8 @@ SPECS = ROOT / "specs"
 
 def hlb(db_url: str, cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hlb.cli", *args],
-        cwd=cwd,
-        env=cli_env(db_url, cwd),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-m", "hlb.cli", *args], cwd=cwd, env=cli_env(db_url, cwd), input=stdin,
+        capture_output=True, text=True, timeout=120,
     )
 
 
@@ -152,11 +147,8 @@ def test_a_forged_plan_gets_validates_checks_not_a_database_error(db_url: str, w
 
     refused = hlb(db_url, work, "apply", "plan.json")
     assert refused.returncode == 1, refused.stderr
-    found = {
-        (line.split(": ")[0], line.split(": ")[1].split()[0])
-        for line in refused.stderr.splitlines()
-        if line.startswith("plan.json:")
-    }
+    found = {(line.split(": ")[0], line.split(": ")[1].split()[0]) for line in refused.stderr.splitlines()
+             if line.startswith("plan.json:")}
     assert (f"plan.json:{first + bad}:5", "E304") in found
     assert (f"plan.json:{first + bad + 1}:5", "E408") in found
     assert "Traceback" not in refused.stderr and "psycopg" not in refused.stderr
@@ -176,8 +168,7 @@ def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal
     empty = work / "empty"
     empty.mkdir()
     (empty / "g.yaml").write_text(
-        "apiVersion: hlb/v1\nkind: Guild\nname: other\nspec: {id: '223456789012345678'}\n", encoding="utf-8"
-    )
+        "apiVersion: hlb/v1\nkind: Guild\nname: other\nspec: {id: '223456789012345678'}\n", encoding="utf-8")
     assert hlb(db_url, work, "plan", "empty", "-o", "plan.json").returncode == 0
     guild_gone = hlb(db_url, work, "apply", "plan.json")
     assert guild_gone.returncode == 1 and "E609" in guild_gone.stderr and "Guild homelab" in guild_gone.stderr

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from reconcile_world import GUILD_ID, ROOT, World, run_world
+from reconcile_world import GUILD_ID, ROOT, World, run_world, seed_homelab
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.cli import main
@@ -134,9 +134,7 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
     db_url: str, discord_emulator: Emulator, tmp_path: Path
 ) -> None:
     emu = discord_emulator
-    emu.add_guild("Homelab", guild_id=GUILD_ID)
-    for role in ("admins", "on-call"):
-        emu.add_role(GUILD_ID, role)
+    seed_homelab(emu)
     specs = tmp_path / "specs"
     subprocess.run(["cp", "-r", str(ROOT / "specs"), str(specs)], check=True)
     env = {

@@ -20,27 +20,20 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
     assert s.database_url is None and s.embedded and s.hlb_home == tmp_path / ".hlb"
     s = Settings.from_env({"HLB_DATABASE_URL": "postgresql://a@h/x", "HLB_HOME": "state"}, cwd=tmp_path)
     assert s.database_url == "postgresql://a@h/x" and s.hlb_home == tmp_path / "state"
-    s = Settings.from_env(
-        {
-            "DATABASE_URL": "postgresql://b@h/y",
-            "HLB_DATABASE_URL": "postgresql://a@h/x",
-            "HLB_HOME": str(tmp_path / "abs"),
-        }
-    )
+    s = Settings.from_env({"DATABASE_URL": "postgresql://b@h/y", "HLB_DATABASE_URL": "postgresql://a@h/x",
+                           "HLB_HOME": str(tmp_path / "abs")})
     assert s.database_url == "postgresql://b@h/y" and s.hlb_home == tmp_path / "abs"
     assert Settings.from_env({"DATABASE_URL": ""}, cwd=tmp_path).database_url is None
 
 
 def test_settings_repr_never_shows_secrets() -> None:
-    s = Settings.from_env(
-        {"DATABASE_URL": "postgresql://hlb:hunter2@db.lan:5432/hlb", "DISCORD_TOKEN": "MTIz.secret-token"}
-    )
+    s = Settings.from_env({"DATABASE_URL": "postgresql://hlb:hunter2@db.lan:5432/hlb",
+                           "DISCORD_TOKEN": "MTIz.secret-token"})
     text = repr(s) + str(s)
     assert "hunter2" not in text and "secret-token" not in text
     assert "db.lan" in text and "***" in text
     assert redact_url("postgresql://u:p%40ss@h/d?password=zz&sslmode=require") == (
-        "postgresql://u:***@h/d?password=***&sslmode=require"
-    )
+        "postgresql://u:***@h/d?password=***&sslmode=require")
     assert redact_url("postgresql://u@h/d") == "postgresql://u@h/d"
 
 

@@ -277,7 +277,7 @@ def test_the_names_match_the_schema_and_migrations() -> None:
     assert grants.SCHEMAS == models.SCHEMAS
     env = (ROOT / "migrations" / "env.py").read_text(encoding="utf-8")
     # env.py takes the lock that granting waits on
-    assert 'pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}' in env
+    assert "pg_advisory_xact_lock(:key)\"), {\"key\": MIGRATION_LOCK_KEY}" in env
     assert grants.MIGRATION_LOCK_KEY == migrations.MIGRATION_LOCK_KEY
 
 

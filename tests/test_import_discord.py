@@ -53,21 +53,13 @@ def build_guild(emu: Emulator) -> dict[str, int]:
     make = emu.human_create_channel
     info = make(GUILD_ID, "📌 Info", type=4, position=0)
     voice = make(
-        GUILD_ID,
-        "Voice",
-        type=4,
-        position=1,
+        GUILD_ID, "Voice", type=4, position=1,
         permission_overwrites=[overwrite(GUILD_ID, 0, deny=bits("view_channel"))],
     )
     ids = {"info": info.id, "voice": voice.id}
     ids["general"] = make(GUILD_ID, "general", type=0, position=2, rate_limit_per_user=30, nsfw=True).id
     ids["rules"] = make(
-        GUILD_ID,
-        "📜-rules",
-        type=0,
-        parent_id=info.id,
-        position=0,
-        topic=TRICKY_TOPIC,
+        GUILD_ID, "📜-rules", type=0, parent_id=info.id, position=0, topic=TRICKY_TOPIC,
         permission_overwrites=[
             overwrite(GUILD_ID, 0, deny=bits("send_messages", "add_reactions")),
             overwrite(mods.id, 0, allow=bits("send_messages", "manage_messages")),
@@ -78,13 +70,7 @@ def build_guild(emu: Emulator) -> dict[str, int]:
     ids["news"] = make(GUILD_ID, "📢-news", type=5, parent_id=info.id, position=1, topic="Announcements").id
     ids["general-2"] = make(GUILD_ID, "general", type=0, parent_id=info.id, position=2).id
     ids["lounge"] = make(
-        GUILD_ID,
-        "Lounge 🎧",
-        type=2,
-        parent_id=voice.id,
-        position=0,
-        bitrate=96000,
-        user_limit=10,
+        GUILD_ID, "Lounge 🎧", type=2, parent_id=voice.id, position=0, bitrate=96000, user_limit=10,
         permission_overwrites=[overwrite(helpers.id, 0, allow=bits("connect", "speak"))],
     ).id
     ids["town-hall"] = make(GUILD_ID, "Town Hall", type=13, parent_id=voice.id, position=1).id
@@ -303,20 +289,11 @@ def test_layout_fields_per_type_and_unsupported_types() -> None:
     assert [d["name"] for d in result.channels] == ["lost", "top", "alpha", "hot", "zeta", "later", "talk"]
     specs = {d["name"]: d["spec"] for d in result.channels}
     assert specs["later"] == {
-        "type": "text",
-        "category": "zeta",
-        "position": 1,
-        "topic": "t",
-        "nsfw": True,
-        "slowmode": 5,
+        "type": "text", "category": "zeta", "position": 1, "topic": "t", "nsfw": True, "slowmode": 5,
     }
     assert specs["talk"] == {
-        "type": "voice",
-        "display_name": "Talk",
-        "category": "zeta",
-        "position": 0,
-        "bitrate": 64000,
-        "user_limit": 5,
+        "type": "voice", "display_name": "Talk", "category": "zeta", "position": 0,
+        "bitrate": 64000, "user_limit": 5,
     }
     assert specs["zeta"] == {"type": "category", "display_name": "Zeta", "position": 1}
     assert all(d["guild"] == "mine" for d in result.channels)

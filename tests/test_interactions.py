@@ -47,15 +47,10 @@ ALICE, BOB = 1001, 1002  # alice is an admin, bob has no role
 EPHEMERAL = 64
 API = "http://homelab-api.lan:5000"
 PROMETHEUS = "http://prometheus.lan:9090"
-UP = {
-    "status": "success",
-    "data": {
-        "result": [
-            {"metric": {"instance": "nas"}, "value": [0, "1"]},
-            {"metric": {"instance": "pi"}, "value": [0, "0"]},
-        ]
-    },
-}
+UP = {"status": "success", "data": {"result": [
+    {"metric": {"instance": "nas"}, "value": [0, "1"]},
+    {"metric": {"instance": "pi"}, "value": [0, "0"]},
+]}}
 SECRETS = {"HOMELAB_API_TOKEN": "s3cret-api-token", "PROM_TOKEN": "prom-token"}
 
 
@@ -142,9 +137,8 @@ async def homelab_api() -> AsyncIterator[Api]:
 async def connected(w: World, api: Api) -> AsyncIterator[Bot]:
     """A disnake client on the emulator's gateway, with the interaction listeners installed."""
     disnake.http.Route.BASE = w.emu.base_url
-    client = disnake.Client(
-        intents=disnake.Intents.default(), guild_ready_timeout=0.05, chunk_guilds_at_startup=False
-    )
+    client = disnake.Client(intents=disnake.Intents.default(), guild_ready_timeout=0.05,
+                            chunk_guilds_at_startup=False)
     refreshed: list[tuple[str, str]] = []
 
     async def refresh(guild: str, dashboard: str) -> None:
@@ -253,14 +247,8 @@ def test_typed_options_reach_templates_as_plain_values_and_names(db_url: str, tm
     async def scenario(bot: Bot) -> None:
         admins = bot.emu.state.guilds[GUILD_ID].role_named("admins").id
         chat = bot.channel_id("chat")
-        options = {
-            "who": str(BOB),
-            "role": str(admins),
-            "where": str(chat),
-            "times": 2,
-            "ratio": 0.25,
-            "loud": True,
-        }
+        options = {"who": str(BOB), "role": str(admins), "where": str(chat), "times": 2, "ratio": 0.25,
+                   "loud": True}
         inter = bot.emu.interact_command(GUILD_ID, chat, ALICE, "whois", options)
         body = await inter.response()
         assert body["data"]["content"] == f"bob={BOB} <@&{admins}> 💬-chat 3 0.5 LOUD"
@@ -275,11 +263,8 @@ def test_a_scheduled_run_posts_and_refreshes_without_an_interaction(db_url: str,
         assert report is not None
         result = await run_scheduled(bot.client, bot.ctx, report)
         assert (result.status, result.error) == ("ok", None)
-        [posted] = [
-            m
-            for m in bot.emu.state.messages.values()
-            if m.channel_id == bot.channel_id("status") and m.content.startswith("Good morning!")
-        ]
+        [posted] = [m for m in bot.emu.state.messages.values() if m.channel_id == bot.channel_id("status")
+                    and m.content.startswith("Good morning!")]
         assert posted.embeds[0]["description"] == "1 of 2 Prometheus targets are up."
         assert bot.refreshed == [("homelab", "server-status")]
         assert [r[:3] + r[4:] for r in bot.runs()] == [("daily-report", "schedule", None, "ok", None)]
@@ -294,10 +279,8 @@ def test_oncall_start_adds_the_role_replies_and_posts_in_ops(db_url: str, tmp_pa
         chat = bot.channel_id("chat")
         inter = bot.emu.interact_command(GUILD_ID, chat, ALICE, "oncall", {"action": "start"})
         body = await inter.response()
-        assert body == {
-            "type": 4,
-            "data": {**body["data"], "content": "You are now on call.", "flags": EPHEMERAL},
-        }
+        assert body == {"type": 4, "data": {**body["data"], "content": "You are now on call.",
+                                             "flags": EPHEMERAL}}
         assert oncall.id in guild.members[ALICE].roles
         await until(lambda: "📟 alice is now on call." in bot.contents("ops"))
         await until(lambda: [r[4] for r in bot.runs()] == ["ok"])
@@ -346,14 +329,8 @@ def test_a_button_without_the_allowed_role_is_refused_and_runs_nothing(db_url: s
         message = bot.dashboard_message("server-status")
         click = bot.emu.click_button(message, "hlb:server-status:0:0:restart-plex", BOB)
         body = await click.response()
-        assert body == {
-            "type": 4,
-            "data": {
-                **body["data"],
-                "flags": EPHEMERAL,
-                "content": "You are not allowed to run restart-plex.",
-            },
-        }
+        assert body == {"type": 4, "data": {**body["data"], "flags": EPHEMERAL,
+                                             "content": "You are not allowed to run restart-plex."}}
         await asyncio.sleep(0.2)  # anything that would have run has had the time to
         assert bot.api.calls == [] and bot.refreshed == []
         assert [r[:3] + r[4:] for r in bot.runs()] == [
@@ -371,10 +348,8 @@ def test_stale_components_answer_politely_and_refresh_the_dashboard(db_url: str,
         dashboard = bot.ctx.get("homelab", "Dashboard", "server-status")
         assert dashboard is not None
         # The spec dropped the "Refresh now" button; Discord still shows it.
-        rows = [
-            [c for c in row if c.get("button", {}).get("workflow") != "refresh-status"]
-            for row in dashboard.spec["components"]
-        ]
+        rows = [[c for c in row if c.get("button", {}).get("workflow") != "refresh-status"]
+                for row in dashboard.spec["components"]]
         bot.without(changed=replace(dashboard, spec={**dashboard.spec, "components": rows}))
         click = bot.emu.click_button(message, "hlb:server-status:0:1:refresh-status", ALICE)
         body = await click.response()
@@ -394,9 +369,8 @@ def test_stale_components_answer_politely_and_refresh_the_dashboard(db_url: str,
 
 def test_http_workflows_are_deferred_then_answered(db_url: str, tmp_path: Path) -> None:
     async def scenario(bot: Bot) -> None:
-        click = bot.emu.click_button(
-            bot.dashboard_message("server-status"), "hlb:server-status:0:0:restart-plex", ALICE
-        )
+        click = bot.emu.click_button(bot.dashboard_message("server-status"),
+                                     "hlb:server-status:0:0:restart-plex", ALICE)
         body = await click.response()
         assert body == {"type": 5, "data": {"flags": EPHEMERAL}}  # a new ephemeral message, not an update
         await until(lambda: click.original is not None and click.original.content != "")
@@ -463,13 +437,7 @@ def test_deferral_and_roles_are_decided_from_the_spec() -> None:
 def test_roles_resolve_by_id_exact_name_or_unique_folded_name() -> None:
     roles = [(1, "@everyone"), (2, "admins"), (3, "On-Call"), (4, "x"), (5, "X")]
     assert [_find_role(roles, w) for w in ("2", "admins", "on-call", "x", "X", "nope", "@everyone")] == [
-        2,
-        2,
-        3,
-        4,
-        5,
-        None,
-        None,
+        2, 2, 3, 4, 5, None, None,
     ]
 
 

@@ -79,14 +79,8 @@ def test_guild() -> None:
 
 def test_channel_without_spec_is_a_text_channel() -> None:
     assert findings(draft("Channel", "general")) == set()
-    expected = {
-        "type": "text",
-        "display_name": "general",
-        "nsfw": False,
-        "slowmode": 0,
-        "protect": False,
-        "permissions": [],
-    }
+    expected = {"type": "text", "display_name": "general", "nsfw": False, "slowmode": 0, "protect": False,
+                "permissions": []}
     assert normalized(draft("Channel", "general")) == expected
 
 
@@ -298,19 +292,8 @@ def command(name: str = "uptime", **spec: Any) -> Draft:
 
 @pytest.mark.parametrize(
     ("name", "ok"),
-    [
-        ("uptime", True),
-        ("a", True),
-        ("x" * 32, True),
-        ("x" * 33, False),
-        ("dé-jà_vu", True),
-        ("Up", False),
-        ("has space", False),
-        ("ünïcode", True),
-        ("ÜBER", False),
-        ("", False),
-        ("a.b", False),
-    ],
+    [("uptime", True), ("a", True), ("x" * 32, True), ("x" * 33, False), ("dé-jà_vu", True), ("Up", False),
+     ("has space", False), ("ünïcode", True), ("ÜBER", False), ("", False), ("a.b", False)],
 )
 def test_slash_names(name: str, ok: bool) -> None:
     assert (slash_name_error(name) is None) == ok
@@ -404,20 +387,9 @@ def workflow(*steps: Any, **spec: Any) -> Draft:
 
 @pytest.mark.parametrize(
     ("schedule", "ok"),
-    [
-        ("0 8 * * *", True),
-        ("*/5 * * * MON-FRI", True),
-        ("@daily", True),
-        ("0  8 * * *", True),
-        ("0 25 * * *", False),
-        ("0 8 * *", False),
-        ("0 8 * * * *", False),
-        ("@reboot", False),
-        ("every day", False),
-        ("*/0 * * * *", False),
-        ("0 8 31 2 *", False),
-        ("0 0 29 2 *", True),
-    ],
+    [("0 8 * * *", True), ("*/5 * * * MON-FRI", True), ("@daily", True), ("0  8 * * *", True),
+     ("0 25 * * *", False), ("0 8 * *", False), ("0 8 * * * *", False), ("@reboot", False),
+     ("every day", False), ("*/0 * * * *", False), ("0 8 31 2 *", False), ("0 0 29 2 *", True)],
 )
 def test_cron(schedule: str, ok: bool) -> None:
     assert (cron_error(schedule) is None) == ok
@@ -582,10 +554,7 @@ def test_realistic_specs_are_clean(d: Draft) -> None:
 
 REJECTED = [  # specs the schema accepts but check() rejects: normalize must still work
     draft("Channel", "c", y("{bitrate: 64000, category: nowhere, permissions: [{role: a}, {role: a}]}")),
-    draft(
-        "Dashboard",
-        "d",
-        y("""
+    draft("Dashboard", "d", y("""
       channel: lounge
       refresh: 5
       sources: {s: {http: {url: "http://x/{{ y }", timeout: 0}}}
@@ -593,29 +562,20 @@ REJECTED = [  # specs the schema accepts but check() rejects: normalize must sti
         - - button: {label: both, workflow: w, url: "https://x", style: danger}
           - button: {label: neither}
           - select: {workflow: w, min_values: 3, max_values: 2, options: [{label: a, value: a}]}
-    """),
-    ),
-    draft(
-        "Command",
-        "Up-Time",
-        y("""
+    """)),
+    draft("Command", "Up-Time", y("""
       description: d
       options: [{name: b, type: boolean, description: d, choices: [1.5]},
                 {name: b, type: string, description: d, required: true, min_value: 3}]
       reply: {content: "{{ x }"}
       workflow: nowhere
-    """),
-    ),
-    draft(
-        "Workflow",
-        "w",
-        y("""
+    """)),
+    draft("Workflow", "w", y("""
       triggers: [{schedule: "0 8 31 2 *"}]
       steps:
         - {id: a, when: "x = 1", http: {url: "http://x", timeout: 0, expect: [500, 200]}}
         - {id: a, send: {channel: "{{ c }", content: "{% if %}"}}
-    """),
-    ),
+    """)),
 ]
 
 
@@ -629,15 +589,9 @@ def test_normalize_survives_specs_check_rejects(d: Draft) -> None:
 def test_dashboard_custom_ids_fit_discord() -> None:
     long_name = "w" * 64
     flow = draft("Workflow", long_name, {"steps": [{"reply": "ok"}]})
-    board = draft(
-        "Dashboard",
-        "d" * 40,
-        {"channel": "status", "components": [[{"button": {"label": "a", "workflow": long_name}}]]},
-    )
+    board = draft("Dashboard", "d" * 40, {"channel": "status", "components": [
+        [{"button": {"label": "a", "workflow": long_name}}]]})
     assert findings(board, flow) == {("E401", ("spec", "components", 0, 0, "button", "workflow"))}
-    board = draft(
-        "Dashboard",
-        "d" * 20,
-        {"channel": "status", "components": [[{"button": {"label": "a", "workflow": long_name}}]]},
-    )
+    board = draft("Dashboard", "d" * 20, {"channel": "status", "components": [
+        [{"button": {"label": "a", "workflow": long_name}}]]})
     assert findings(board, flow) == set()  # 4 + 20 + 6 + 64 = 94 characters

@@ -74,14 +74,11 @@ def test_alembic_check_reports_no_differences(db_url: str) -> None:
     command.check(db.alembic_config(db_url))  # raises when models and migrations differ
     engine = engine_for(db_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn,
-            opts={
-                "include_schemas": True,
-                "include_name": lambda name, type_, _: name in SCHEMAS if type_ == "schema" else True,
-                "version_table_schema": migrations.VERSION_TABLE_SCHEMA,
-            },
-        )
+        ctx = MigrationContext.configure(conn, opts={
+            "include_schemas": True,
+            "include_name": lambda name, type_, _: name in SCHEMAS if type_ == "schema" else True,
+            "version_table_schema": migrations.VERSION_TABLE_SCHEMA,
+        })
         assert compare_metadata(ctx, metadata) == []
     engine.dispose()
 
@@ -110,10 +107,8 @@ def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
 def test_concurrent_upgrades_serialize(empty_db_url: str) -> None:
     """Two hlb processes (and two threads of one) upgrading an empty database at once."""
     code = "import sys; from hlb import db; db.ensure_schema(sys.argv[1], echo=lambda _: None)"
-    procs = [
-        subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
     errors: list[BaseException] = []
 
     def run() -> None:

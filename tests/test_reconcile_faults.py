@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from reconcile_world import GUILD_ID, ROOT, World, only_ok, run_world
+from reconcile_world import GUILD_ID, ROOT, World, only_ok, run_world, seed_homelab
 
 from hlb.bot.reconcile import GuildReport
 from hlb.testing import Emulator
@@ -226,9 +226,7 @@ def test_cli_status_live_shows_the_error_and_retry_failed_retries_it(
     db_url: str, discord_emulator: Emulator, tmp_path: Path
 ) -> None:
     emu = discord_emulator
-    emu.add_guild("Homelab", guild_id=GUILD_ID)
-    for role in ("admins", "on-call"):
-        emu.add_role(GUILD_ID, role)
+    seed_homelab(emu)
     env = {
         **os.environ,
         "DATABASE_URL": db_url,

@@ -251,15 +251,11 @@ INVALID = [
     case(doc("Channel", {"type": "txt"}), "E206", "spec.type"),
     case(doc("Guild", {"id": "12345"}), "E206", "spec.id"),
     case(doc("Guild", {**GUILD, "adopt": "all"}), "E206", "spec.adopt"),
-    case(
-        doc("Channel", {"permissions": [{"role": "a", "allow": ["send_message"]}]}),
-        "E306",
-        "spec.permissions.0.allow.0",
-    ),
+    case(doc("Channel", {"permissions": [{"role": "a", "allow": ["send_message"]}]}), "E306",
+         "spec.permissions.0.allow.0"),
     case(doc("Channel", {"permissions": [{"allow": []}]}), "E205", "spec.permissions.0"),
-    case(
-        doc("Channel", {"permissions": [{"role": "a", "member": GUILD["id"]}]}), "E208", "spec.permissions.0"
-    ),
+    case(doc("Channel", {"permissions": [{"role": "a", "member": GUILD["id"]}]}), "E208",
+         "spec.permissions.0"),
     case(doc("Channel", {"topic": "t" * 1025}), "E401", "spec.topic"),
     case(doc("Channel", {"display_name": ""}), "E206", "spec.display_name"),
     case(doc("Channel", {"slowmode": 21601}), "E408", "spec.slowmode"),
@@ -267,11 +263,8 @@ INVALID = [
     case(doc("Channel", {"user_limit": 10001}), "E408", "spec.user_limit"),
     case(doc("Dashboard", {**D, "embeds": [{"title": "t" * 300}]}), "E401", "spec.embeds.0.title"),
     case(doc("Dashboard", {**D, "embeds": [{}] * 11}), "E402", "spec.embeds"),
-    case(
-        doc("Dashboard", {**D, "embeds": [{"fields": [{"name": "a", "value": "b"}] * 26}]}),
-        "E402",
-        "spec.embeds.0.fields",
-    ),
+    case(doc("Dashboard", {**D, "embeds": [{"fields": [{"name": "a", "value": "b"}] * 26}]}), "E402",
+         "spec.embeds.0.fields"),
     case(doc("Dashboard", {**D, "embeds": [{"color": None}]}), "E204", "spec.embeds.0.color"),
     case(doc("Dashboard", {**D, "embeds": [{"color": "#2ecc7"}]}), "E206", "spec.embeds.0.color"),
     case(doc("Dashboard", {**D, "embeds": [{"color": 16777216}]}), "E408", "spec.embeds.0.color"),
@@ -280,47 +273,17 @@ INVALID = [
     case(doc("Dashboard", {**D, "refresh": -1}), "E408", "spec.refresh"),
     case(doc("Dashboard", {**D, "components": [[BUTTON]] * 6}), "E402", "spec.components"),
     case(doc("Dashboard", {**D, "components": [[BUTTON] * 6]}), "E402", "spec.components.0"),
-    case(
-        doc("Dashboard", {**D, "components": [[{"button": {"label": "b", "style": "red"}}]]}),
-        "E206",
-        "spec.components.0.0.button.style",
-    ),
-    case(
-        doc("Dashboard", {**D, "components": [[{"select": {"workflow": "w", "options": []}}]]}),
-        "E402",
-        "spec.components.0.0.select.options",
-    ),
-    case(
-        doc("Dashboard", {**D, "components": [[{"button": {"label": "b" * 81}}]]}),
-        "E401",
-        "spec.components.0.0.button.label",
-    ),
-    case(
-        doc(
-            "Dashboard",
-            {
-                **D,
-                "components": [
-                    [
-                        {
-                            "select": {
-                                "workflow": "w",
-                                "max_values": 26,
-                                "options": [{"label": "a", "value": "a"}],
-                            }
-                        }
-                    ]
-                ],
-            },
-        ),
-        "E408",
-        "spec.components.0.0.select.max_values",
-    ),
-    case(
-        doc("Dashboard", {**D, "sources": {"n": {"http": {"url": "u", "timout": 5}}}}),
-        "E203",
-        "spec.sources.n.http.timout",
-    ),
+    case(doc("Dashboard", {**D, "components": [[{"button": {"label": "b", "style": "red"}}]]}), "E206",
+         "spec.components.0.0.button.style"),
+    case(doc("Dashboard", {**D, "components": [[{"select": {"workflow": "w", "options": []}}]]}), "E402",
+         "spec.components.0.0.select.options"),
+    case(doc("Dashboard", {**D, "components": [[{"button": {"label": "b" * 81}}]]}), "E401",
+         "spec.components.0.0.button.label"),
+    case(doc("Dashboard", {**D, "components": [[{"select": {"workflow": "w", "max_values": 26,
+                                                            "options": [{"label": "a", "value": "a"}]}}]]}),
+         "E408", "spec.components.0.0.select.max_values"),
+    case(doc("Dashboard", {**D, "sources": {"n": {"http": {"url": "u", "timout": 5}}}}), "E203",
+         "spec.sources.n.http.timout"),
     case(doc("Command", {"description": "d"}), "E205", "spec"),
     case(doc("Command", {**C, "workflow": "w"}), "E208", "spec"),
     case(doc("Command", {**C, "description": "d" * 101}), "E401", "spec.description"),
@@ -330,54 +293,32 @@ INVALID = [
     case(doc("Command", {**C, "options": [{**OPT, "type": "str"}]}), "E206", "spec.options.0.type"),
     case(doc("Command", {**C, "options": [{"name": "o", "type": "string"}]}), "E205", "spec.options.0"),
     case(doc("Command", {**C, "options": [{**OPT, "choices": [True]}]}), "E204", "spec.options.0.choices.0"),
-    case(
-        doc("Command", {**C, "options": [{**OPT, "choices": ["c"] * 26}]}), "E402", "spec.options.0.choices"
-    ),
+    case(doc("Command", {**C, "options": [{**OPT, "choices": ["c"] * 26}]}), "E402",
+         "spec.options.0.choices"),
     case(doc("Command", {**C, "options": [OPT] * 26}), "E402", "spec.options"),
     case(doc("Workflow", {}), "E205", "spec"),
     case(doc("Workflow", {"steps": []}), "E402", "spec.steps"),
     case(doc("Workflow", {"steps": [{"id": "a"}]}), "E205", "spec.steps.0"),
-    case(
-        doc("Workflow", {"steps": [{"reply": "a", "send": {"channel": "c", "content": "x"}}]}),
-        "E208",
-        "spec.steps.0",
-    ),
+    case(doc("Workflow", {"steps": [{"reply": "a", "send": {"channel": "c", "content": "x"}}]}), "E208",
+         "spec.steps.0"),
     case(doc("Workflow", {"steps": [{**STEP, "id": "Bad-Id"}]}), "E206", "spec.steps.0.id"),
-    case(
-        doc("Workflow", {"steps": [{"http": {"url": "u", "method": "post"}}]}),
-        "E206",
-        "spec.steps.0.http.method",
-    ),
-    case(
-        doc("Workflow", {"steps": [{"http": {"url": "u", "expect": [700]}}]}),
-        "E408",
-        "spec.steps.0.http.expect.0",
-    ),
-    case(
-        doc("Workflow", {"steps": [{"http": {"url": "u", "timeout": ["10s"]}}]}),
-        "E505",
-        "spec.steps.0.http.timeout",
-    ),
+    case(doc("Workflow", {"steps": [{"http": {"url": "u", "method": "post"}}]}), "E206",
+         "spec.steps.0.http.method"),
+    case(doc("Workflow", {"steps": [{"http": {"url": "u", "expect": [700]}}]}), "E408",
+         "spec.steps.0.http.expect.0"),
+    case(doc("Workflow", {"steps": [{"http": {"url": "u", "timeout": ["10s"]}}]}), "E505",
+         "spec.steps.0.http.timeout"),
     case(doc("Workflow", {"steps": [{"send": {"channel": "c"}}]}), "E205", "spec.steps.0.send"),
     case(doc("Workflow", {"steps": [{"add_role": {"role": "r"}}]}), "E205", "spec.steps.0.add_role"),
-    case(
-        doc("Workflow", {"steps": [STEP], "triggers": [{"schedule": "* * * * *", "tz": "UTC"}]}),
-        "E203",
-        "spec.triggers.0.tz",
-    ),
+    case(doc("Workflow", {"steps": [STEP], "triggers": [{"schedule": "* * * * *", "tz": "UTC"}]}), "E203",
+         "spec.triggers.0.tz"),
     case(doc("Workflow", {"steps": [STEP], "triggers": [{}]}), "E205", "spec.triggers.0"),
     case(doc("Workflow", {"steps": [STEP]}, labels={1: "a"}), "E204", "labels"),
     case(doc("Workflow", {"steps": [STEP]}, labels={"when": DAY}), "E204", "labels.when"),
-    case(
-        doc("Workflow", {"steps": [{"http": {"url": "u", "json": {"d": DAY}}}]}),
-        "E204",
-        "spec.steps.0.http.json.d",
-    ),
-    case(
-        doc("Workflow", {"steps": [{"http": {"url": "u", "json": [float("nan")]}}]}),
-        "E204",
-        "spec.steps.0.http.json.0",
-    ),
+    case(doc("Workflow", {"steps": [{"http": {"url": "u", "json": {"d": DAY}}}]}), "E204",
+         "spec.steps.0.http.json.d"),
+    case(doc("Workflow", {"steps": [{"http": {"url": "u", "json": [float("nan")]}}]}), "E204",
+         "spec.steps.0.http.json.0"),
 ]
 
 

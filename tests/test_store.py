@@ -22,9 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 G = "homelab"
 
 
-def obj(
-    kind: str, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None, guild: str = G
-) -> SpecObject:
+def obj(kind: str, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None,
+        guild: str = G) -> SpecObject:
     return SpecObject.build(ObjectKey(guild if kind != "Guild" else name, kind, name), labels or {}, spec)
 
 
@@ -33,14 +32,8 @@ def guild(name: str = G, gid: str = "100000000000000001", **spec: Any) -> SpecOb
 
 
 def channel(name: str, guild_: str = G, **spec: Any) -> SpecObject:
-    base = {
-        "type": "text",
-        "display_name": name,
-        "nsfw": False,
-        "slowmode": 0,
-        "protect": False,
-        "permissions": [],
-    }
+    base = {"type": "text", "display_name": name, "nsfw": False, "slowmode": 0, "protect": False,
+            "permissions": []}
     return obj("Channel", name, base | spec, guild=guild_)
 
 
@@ -49,165 +42,68 @@ def realistic() -> list[SpecObject]:
     return [
         guild(adopt="by-name"),
         channel("infra", type="category", display_name="Infra", position=0),
-        channel(
-            "status",
-            display_name="📊-status",
-            category="infra",
-            topic="Live status",
-            position=10,
-            slowmode=30,
-            permissions=[
-                {"role": "@everyone", "allow": [], "deny": ["send_messages"]},
-                {"role": "admins", "allow": ["manage_messages", "send_messages"], "deny": []},
-                {"member": "123456789012345678", "allow": ["view_channel"], "deny": []},
-            ],
-        ),
-        channel(
-            "war-room", type="voice", category="infra", bitrate=64000, user_limit=10, protect=True, nsfw=True
-        ),
+        channel("status", display_name="📊-status", category="infra", topic="Live status", position=10,
+                slowmode=30, permissions=[
+                    {"role": "@everyone", "allow": [], "deny": ["send_messages"]},
+                    {"role": "admins", "allow": ["manage_messages", "send_messages"], "deny": []},
+                    {"member": "123456789012345678", "allow": ["view_channel"], "deny": []},
+                ]),
+        channel("war-room", type="voice", category="infra", bitrate=64000, user_limit=10, protect=True,
+                nsfw=True),
         channel("stage", type="stage", user_limit=10000),
-        obj(
-            "Workflow",
-            "restart-plex",
-            {
-                "allowed_roles": ["admins", "987654321"],
-                "inputs": [{"name": "service", "type": "string", "required": False}],
-                "triggers": [{"schedule": "0 8 * * *"}],
-                "steps": [
-                    {
-                        "id": "call",
-                        "http": {
-                            "method": "POST",
-                            "url": "http://dash:5000/api",
-                            "headers": {"Authorization": "Bearer ${secret:DASH_TOKEN}"},
-                            "json": {"service": "plex", "n": 1.5},
-                            "timeout": 10,
-                            "expect": [200, 204],
-                        },
-                    },
-                    {"reply": {"content": "Restarted: {{ steps.call.status }}", "ephemeral": True}},
-                    {
-                        "send": {
-                            "channel": "status",
-                            "content": "{{ user.name }} restarted Plex",
-                            "embeds": [{"title": "x"}],
-                        },
-                        "when": "steps.call.status == 200",
-                    },
-                    {"add_role": {"role": "on-call", "member": "{{ user.id }}"}, "id": "add", "when": "true"},
-                    {"remove_role": {"role": "on-call", "member": "{{ user.id }}"}},
-                    {"refresh": {"dashboard": "server-status"}},
-                ],
-            },
-            labels={"team": "infra"},
-        ),
-        obj(
-            "Workflow",
-            "noop",
-            {"inputs": [], "triggers": [], "steps": [{"reply": {"content": "hi", "ephemeral": False}}]},
-        ),
-        obj(
-            "Dashboard",
-            "server-status",
-            {
-                "channel": "status",
-                "refresh": 300,
-                "sources": {
-                    "nodes": {
-                        "http": {
-                            "url": "http://prom:9090/api/v1/query?query=up",
-                            "method": "GET",
-                            "headers": {},
-                            "timeout": 5,
-                        }
-                    }
-                },
-                "content": "Updated {{ now | datetime }}",
-                "embeds": [
-                    {
-                        "title": "Homelab",
-                        "color": "#2ecc71",
-                        "url": "https://grafana.example/d/home",
+        obj("Workflow", "restart-plex", {
+            "allowed_roles": ["admins", "987654321"],
+            "inputs": [{"name": "service", "type": "string", "required": False}],
+            "triggers": [{"schedule": "0 8 * * *"}],
+            "steps": [
+                {"id": "call", "http": {"method": "POST", "url": "http://dash:5000/api", "headers": {
+                    "Authorization": "Bearer ${secret:DASH_TOKEN}"}, "json": {"service": "plex", "n": 1.5},
+                    "timeout": 10, "expect": [200, 204]}},
+                {"reply": {"content": "Restarted: {{ steps.call.status }}", "ephemeral": True}},
+                {"send": {"channel": "status", "content": "{{ user.name }} restarted Plex",
+                          "embeds": [{"title": "x"}]}, "when": "steps.call.status == 200"},
+                {"add_role": {"role": "on-call", "member": "{{ user.id }}"}, "id": "add", "when": "true"},
+                {"remove_role": {"role": "on-call", "member": "{{ user.id }}"}},
+                {"refresh": {"dashboard": "server-status"}},
+            ],
+        }, labels={"team": "infra"}),
+        obj("Workflow", "noop", {"inputs": [], "triggers": [], "steps": [{"reply": {"content": "hi",
+                                                                                     "ephemeral": False}}]}),
+        obj("Dashboard", "server-status", {
+            "channel": "status",
+            "refresh": 300,
+            "sources": {"nodes": {"http": {"url": "http://prom:9090/api/v1/query?query=up", "method": "GET",
+                                           "headers": {}, "timeout": 5}}},
+            "content": "Updated {{ now | datetime }}",
+            "embeds": [{"title": "Homelab", "color": "#2ecc71", "url": "https://grafana.example/d/home",
                         "fields": [{"name": "CPU", "value": "{{ sources.nodes.cpu }}", "inline": True}],
-                        "footer": {"text": "managed by hlb"},
-                        "thumbnail": "https://example/icon.png",
-                    }
-                ],
-                "components": [
-                    [
-                        {
-                            "button": {
-                                "label": "Restart Plex",
-                                "style": "danger",
-                                "workflow": "restart-plex",
-                                "disabled": False,
-                                "emoji": "🔁",
-                            }
-                        },
-                        {
-                            "button": {
-                                "label": "Grafana",
-                                "style": "link",
-                                "url": "https://grafana.example",
-                                "disabled": True,
-                            }
-                        },
-                    ],
-                    [
-                        {
-                            "select": {
-                                "placeholder": "Pick a service",
-                                "workflow": "restart-plex",
-                                "min_values": 0,
-                                "max_values": 2,
-                                "options": [
-                                    {"label": "Plex", "value": "plex", "description": "Media server"},
-                                    {"label": "Grafana", "value": "grafana"},
-                                ],
-                            }
-                        }
-                    ],
-                ],
-            },
-        ),
+                        "footer": {"text": "managed by hlb"}, "thumbnail": "https://example/icon.png"}],
+            "components": [
+                [{"button": {"label": "Restart Plex", "style": "danger", "workflow": "restart-plex",
+                             "disabled": False, "emoji": "🔁"}},
+                 {"button": {"label": "Grafana", "style": "link", "url": "https://grafana.example",
+                             "disabled": True}}],
+                [{"select": {"placeholder": "Pick a service", "workflow": "restart-plex", "min_values": 0,
+                             "max_values": 2, "options": [
+                                 {"label": "Plex", "value": "plex", "description": "Media server"},
+                                 {"label": "Grafana", "value": "grafana"}]}}],
+            ],
+        }),
         obj("Dashboard", "static", {"channel": "status", "embeds": [], "components": []}),
-        obj(
-            "Command",
-            "uptime",
-            {
-                "description": "Show host uptime",
-                "options": [
-                    {
-                        "name": "host",
-                        "type": "string",
-                        "description": "Which host",
-                        "required": True,
-                        "choices": [{"name": "nas", "value": "nas"}, {"name": "pi", "value": "pi"}],
-                        "min_length": 1,
-                        "max_length": 32,
-                    },
-                    {
-                        "name": "count",
-                        "type": "integer",
-                        "description": "How many",
-                        "required": False,
-                        "min_value": 1,
-                        "max_value": 10,
-                    },
-                    {
-                        "name": "ratio",
-                        "type": "number",
-                        "description": "Ratio",
-                        "required": False,
-                        "min_value": 0.5,
-                        "max_value": 1.0,
-                        "choices": [{"name": "half", "value": 0.5}],
-                    },
-                ],
-                "default_member_permissions": ["manage_guild"],
-                "reply": {"content": "{{ options.host }} is up", "ephemeral": False},
-            },
-        ),
+        obj("Command", "uptime", {
+            "description": "Show host uptime",
+            "options": [
+                {"name": "host", "type": "string", "description": "Which host", "required": True,
+                 "choices": [{"name": "nas", "value": "nas"}, {"name": "pi", "value": "pi"}],
+                 "min_length": 1, "max_length": 32},
+                {"name": "count", "type": "integer", "description": "How many", "required": False,
+                 "min_value": 1, "max_value": 10},
+                {"name": "ratio", "type": "number", "description": "Ratio", "required": False,
+                 "min_value": 0.5, "max_value": 1.0, "choices": [{"name": "half", "value": 0.5}]},
+            ],
+            "default_member_permissions": ["manage_guild"],
+            "reply": {"content": "{{ options.host }} is up", "ephemeral": False},
+        }),
         obj("Command", "restart", {"description": "Restart", "options": [], "workflow": "restart-plex"}),
     ]
 
@@ -217,46 +113,17 @@ def odd_shapes() -> list[SpecObject]:
     return [
         guild("odd", "200000000000000002", future_flag={"x": 1}),
         channel("c1", guild_="odd", position=2**40, topic=None, default_auto_archive=60),
-        obj(
-            "Workflow", "w1", {"inputs": [], "triggers": [], "steps": [{"wait": {"seconds": 5}}]}, guild="odd"
-        ),
+        obj("Workflow", "w1", {"inputs": [], "triggers": [], "steps": [{"wait": {"seconds": 5}}]},
+            guild="odd"),
         obj("Workflow", "w2", {"inputs": [], "triggers": []}, guild="odd"),  # no steps key at all
         obj("Dashboard", "d1", {"channel": "c1", "embeds": [], "components": [[]]}, guild="odd"),
-        obj(
-            "Dashboard",
-            "d2",
-            {
-                "channel": "c1",
-                "embeds": [],
-                "components": [
-                    [{"button": {"label": "x", "style": "fancy", "workflow": "w1", "custom": [1]}}]
-                ],
-            },
-            guild="odd",
-        ),
-        obj(
-            "Command",
-            "c1",
-            {"description": "d", "options": [{"name": "x", "type": "string", "required": True}]},
-            guild="odd",
-        ),
-        obj(
-            "Command",
-            "c2",
-            {
-                "description": "d",
-                "options": [
-                    {
-                        "name": "x",
-                        "type": "string",
-                        "description": "d",
-                        "required": True,
-                        "autocomplete": True,
-                    }
-                ],
-            },
-            guild="odd",
-        ),
+        obj("Dashboard", "d2", {"channel": "c1", "embeds": [], "components": [
+            [{"button": {"label": "x", "style": "fancy", "workflow": "w1", "custom": [1]}}]]}, guild="odd"),
+        obj("Command", "c1", {"description": "d", "options": [{"name": "x", "type": "string",
+                                                               "required": True}]}, guild="odd"),
+        obj("Command", "c2", {"description": "d", "options": [
+            {"name": "x", "type": "string", "description": "d", "required": True, "autocomplete": True}]},
+            guild="odd"),
     ]
 
 
@@ -296,10 +163,7 @@ def test_documented_fields_use_real_columns_not_extra() -> None:
     assert [r["name"] for r in uptime["command_options"]] == ["host", "count", "ratio"]
     dash = storage_for("Dashboard").to_rows(realistic()[7])
     assert [(r["row"], r["col"], r["type"], r["workflow"]) for r in dash["dashboard_components"]] == [
-        (0, 0, "button", "restart-plex"),
-        (0, 1, "button", None),
-        (1, 0, "select", "restart-plex"),
-    ]
+        (0, 0, "button", "restart-plex"), (0, 1, "button", None), (1, 0, "select", "restart-plex")]
 
 
 def test_row_specs_match_the_sqlalchemy_tables() -> None:
@@ -313,16 +177,11 @@ def test_row_specs_match_the_sqlalchemy_tables() -> None:
             assert spec.key == tuple(c.name for c in table.primary_key.columns), spec.name
             assert spec.jsonb == {c.name for c in table.columns if c.type.__class__.__name__ == "JSONB"}
     assert {t.name for t in metadata.sorted_tables if t.schema == CONFIG_SCHEMA} == {
-        t.name for s in STORAGES for t in s.tables
-    } | {"revisions", "database_identity"}
+        t.name for s in STORAGES for t in s.tables} | {"revisions", "database_identity"}
 
 
-def apply(
-    conn: psycopg.Connection[Any],
-    creates: Sequence[SpecObject] = (),
-    updates: Sequence[SpecObject] = (),
-    deletes: Sequence[ObjectKey] = (),
-) -> None:
+def apply(conn: psycopg.Connection[Any], creates: Sequence[SpecObject] = (),
+          updates: Sequence[SpecObject] = (), deletes: Sequence[ObjectKey] = ()) -> None:
     store.write_changes(conn, creates, updates, deletes)
     conn.commit()
 
@@ -351,17 +210,12 @@ def test_compiled_spec_sets_read_back_exactly(conn: psycopg.Connection[Any], pat
 
 
 def test_foreign_keys_are_deferred_to_commit(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(
-        "INSERT INTO hlb_config.channels (guild, name, type, display_name, category, nsfw, slowmode,"
-        " protect, permissions, labels, extra, content_hash) VALUES ('homelab', 'status', 'text', "
-        "'status', 'infra', false, 0, false, '[]', '{}', '{}', 'h')"
-    )
+    conn.execute("INSERT INTO hlb_config.channels (guild, name, type, display_name, category, nsfw, slowmode,"
+                 " protect, permissions, labels, extra, content_hash) VALUES ('homelab', 'status', 'text', "
+                 "'status', 'infra', false, 0, false, '[]', '{}', '{}', 'h')")
     apply(conn, [channel("infra", type="category"), guild()])  # category and guild after the channel
     assert set(store.read_state(conn).hashes) == {
-        ObjectKey(G, "Guild", G),
-        ObjectKey(G, "Channel", "infra"),
-        ObjectKey(G, "Channel", "status"),
-    }
+        ObjectKey(G, "Guild", G), ObjectKey(G, "Channel", "infra"), ObjectKey(G, "Channel", "status")}
 
 
 def test_a_dangling_reference_fails_at_commit(conn: psycopg.Connection[Any]) -> None:
@@ -391,25 +245,16 @@ def counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
 def test_create_update_delete(conn: psycopg.Connection[Any]) -> None:
     objects = realistic()
     apply(conn, objects)
-    assert counts(conn) == {
-        "guilds": 1,
-        "channels": 4,
-        "workflows": 2,
-        "workflow_steps": 7,
-        "dashboards": 2,
-        "dashboard_components": 3,
-        "commands": 2,
-        "command_options": 3,
-    }
+    assert counts(conn) == {"guilds": 1, "channels": 4, "workflows": 2, "workflow_steps": 7, "dashboards": 2,
+                            "dashboard_components": 3, "commands": 2, "command_options": 3}
     by_key = {o.key: o for o in objects}
     wf_key, dash_key = ObjectKey(G, "Workflow", "restart-plex"), ObjectKey(G, "Dashboard", "server-status")
     status_key = ObjectKey(G, "Channel", "status")
     # update: fewer steps, a new topic on a channel others reference, labels only on a command
     wf = obj("Workflow", "restart-plex", {**by_key[wf_key].spec, "steps": [{"reply": {"content": "x"}}]})
     status = channel("status", category="infra", topic="new topic")
-    cmd = SpecObject.build(
-        ObjectKey(G, "Command", "uptime"), {"v": "2"}, by_key[ObjectKey(G, "Command", "uptime")].spec
-    )
+    cmd = SpecObject.build(ObjectKey(G, "Command", "uptime"), {"v": "2"}, by_key[ObjectKey(G, "Command",
+                                                                                           "uptime")].spec)
     apply(conn, updates=[wf, status, cmd])
     loaded = store.load_objects(conn)
     assert loaded[wf_key] == wf and loaded[status_key] == status and loaded[cmd.key] == cmd
@@ -455,32 +300,16 @@ def test_load_objects_subset(conn: psycopg.Connection[Any]) -> None:
 def test_revisions(conn: psycopg.Connection[Any]) -> None:
     model = Model.of(realistic())
     assert store.list_revisions(conn) == [] and store.get_revision(conn, 1) is None
-    first = store.insert_revision(
-        conn,
-        author="alice",
-        git_sha="abc123",
-        message="initial",
-        snapshot=model.to_snapshot(),
-        summary={"create": len(model)},
-        parent=None,
-    )
-    second = store.insert_revision(
-        conn,
-        author="bob",
-        git_sha=None,
-        message=None,
-        snapshot=[],
-        summary={"delete": len(model)},
-        parent=first,
-    )
+    first = store.insert_revision(conn, author="alice", git_sha="abc123", message="initial",
+                                  snapshot=model.to_snapshot(), summary={"create": len(model)}, parent=None)
+    second = store.insert_revision(conn, author="bob", git_sha=None, message=None, snapshot=[],
+                                   summary={"delete": len(model)}, parent=first)
     conn.commit()
     assert (first, second) == (1, 2)
     assert store.read_state(conn).revision == 2
     infos = store.list_revisions(conn)
     assert [(r.id, r.author, r.parent, r.summary) for r in infos] == [
-        (2, "bob", 1, {"delete": len(model)}),
-        (1, "alice", None, {"create": len(model)}),
-    ]
+        (2, "bob", 1, {"delete": len(model)}), (1, "alice", None, {"create": len(model)})]
     assert store.list_revisions(conn, limit=1)[0].id == 2
     rev = store.get_revision(conn, 1)
     assert rev is not None and rev.git_sha == "abc123" and rev.message == "initial"

@@ -120,31 +120,8 @@ def test_check_template_reports_unclosed_blocks() -> None:
 # Pieces that make templates with tricky lexing: braces, quotes, whitespace control, blocks.
 _TEMPLATE_PIECES = st.sampled_from(
     [
-        "{{",
-        "}}",
-        "{",
-        "}",
-        "{%",
-        "%}",
-        "{#",
-        "#}",
-        "-",
-        "'",
-        '"',
-        " ",
-        "\n",
-        "x",
-        "user.name",
-        "| upper",
-        "| nope",
-        "{{ x }}",
-        "{{ 'a}}' }}",
-        "{{- x -}}",
-        "[1]",
-        "(",
-        ")",
-        ":",
-        "text",
+        "{{", "}}", "{", "}", "{%", "%}", "{#", "#}", "-", "'", '"', " ", "\n", "x", "user.name",
+        "| upper", "| nope", "{{ x }}", "{{ 'a}}' }}", "{{- x -}}", "[1]", "(", ")", ":", "text",
     ]
 )
 
