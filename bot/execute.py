@@ -69,6 +69,10 @@ class Execution:
 Checkpoint = Callable[[Binding], Awaitable[None]]
 
 
+class BookkeepingFailed(Exception):
+    """Saving a created object's id failed: a database fault, not this action's; the pass stops."""
+
+
 class Unresolved(Exception):
     """An action needs the id of an object whose creation failed earlier in the pass."""
 
@@ -91,11 +95,13 @@ class _Run:
     async def created(self, key: ObjectKey, discord_id: int, channel_id: int | None = None) -> None:
         if self.checkpoint is not None:
             base = self.previous.get(key) or Binding(key)
-            await self.checkpoint(
-                replace(
-                    base, discord_id=discord_id, channel_id=channel_id, spec_hash=None, rendered_hash=None
-                )
+            provisional = replace(
+                base, discord_id=discord_id, channel_id=channel_id, spec_hash=None, rendered_hash=None
             )
+            try:
+                await self.checkpoint(provisional)
+            except Exception as error:
+                raise BookkeepingFailed(str(error)) from error
 
     def resolve(self, ref: a.Ref) -> int:
         if isinstance(ref, int):
@@ -135,6 +141,8 @@ async def _attempt(run: _Run, action: a.Action) -> Outcome:
         return Outcome(action, discord_id=await _perform(run, action))
     except Unresolved as error:
         failure = failures.unresolved(run.failures.get(error.ref), error.ref)
+    except BookkeepingFailed as error:
+        raise error.__cause__ or error from None  # the database's problem: as before, not Discord's
     except Exception as error:  # one bad reply or fault fails this action only
         failure = failures.classify(error)
     run.failures.setdefault(action.key, failure)

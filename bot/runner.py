@@ -329,9 +329,10 @@ def _log_outcome(outcome: Outcome) -> None:
         log.info("event=action action=%r key=%s reason=%r outcome=ok", action.verb, action.key, action.reason)
     else:
         log.warning(
-            "event=action action=%r key=%s reason=%r outcome=error error=%r",
+            "event=action action=%r key=%s reason=%r outcome=error error_kind=%s error=%r",
             action.verb,
             action.key,
             action.reason,
+            outcome.failure.kind if outcome.failure else "",
             outcome.error,
         )

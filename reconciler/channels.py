@@ -60,6 +60,9 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
             continue
         observed = ctx.observed.channel(binding.discord_id if binding else None)
         parent = _parent_ref(ctx, draft, obj)
+        if isinstance(parent, ObjectKey) and (parent in draft.blocked or parent in draft.waiting):
+            draft.blocked[obj.key] = f"its category {parent.name} is not reconciled yet"
+            continue
         reason = _reason(binding, obj, observed)
         if observed is not None and observed.type != _type(obj) and not _convertible(observed, obj):
             reason = "type changed: re-created"

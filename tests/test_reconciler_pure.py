@@ -155,6 +155,22 @@ def test_a_hold_lifts_when_the_spec_changes_or_failed_objects_are_retried() -> N
     assert kinds(plan([changed], seen, [held])) == ["UpdateChannel"]
 
 
+def test_a_child_of_a_held_category_that_was_never_created_is_blocked_not_sent() -> None:
+    cat, child = channel("infra", type="category"), channel("logs", category="infra")
+    held = Binding(
+        cat.key,
+        None,
+        status=ERROR,
+        error_kind="permanent",
+        attempted_hash=cat.hash,
+        attempts=1,
+        next_attempt_at=NOW + timedelta(hours=1),
+    )
+    p = plan([cat, child], observed(), [held])
+    assert p.actions == () and p.waiting == (cat.key,)
+    assert p.blocked == {child.key: "its category infra is not reconciled yet"}
+
+
 def test_a_held_command_set_is_not_overwritten_again_until_a_command_changes() -> None:
     deploy = obj("Command", "deploy", description="Deploy")
     failed = Binding(
