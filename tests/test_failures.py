@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import disnake
+import psycopg
 import pytest
 from disnake.http import Route
 
 from hlb.bot import rest
+from hlb.bot.execute import execute
 from hlb.bot.failures import (
     PERMANENT,
     TEMPORARY,
@@ -23,6 +25,10 @@ from hlb.bot.failures import (
     retry_delay,
     snowflake,
 )
+from hlb.compiler.model import ObjectKey
+from hlb.reconciler.actions import CreateChannel
+from hlb.reconciler.plan import ReconcilePlan
+from hlb.reconciler.state import Binding
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(60)
@@ -100,3 +106,26 @@ def test_permanent_delays_start_at_an_hour_and_double() -> None:
     delays = [retry_delay(Failure(PERMANENT, "403"), n) for n in (1, 2, 3)]
     assert delays == [timedelta(hours=1), timedelta(hours=2), timedelta(hours=4)]
     assert retry_delay(Failure(PERMANENT, "403"), 40) == timedelta(days=7)
+
+
+def test_a_database_fault_while_saving_a_created_id_stops_the_pass_instead_of_failing_the_action() -> None:
+    async def lost(_binding: Binding) -> None:
+        raise psycopg.OperationalError("the connection is closed")
+
+    async def main() -> None:
+        async with Emulator() as emu:
+            guild = emu.add_guild("G")
+            create = CreateChannel(
+                ObjectKey("g", "Channel", "ops"), "new", guild.id, {"name": "ops", "type": 0}
+            )
+            plan = ReconcilePlan(ObjectKey("g", "Guild", "g"), guild.id, (create,), {})
+            disnake.http.Route.BASE = emu.base_url
+            client = disnake.Client()
+            try:
+                await client.login(emu.token)
+                with pytest.raises(psycopg.OperationalError, match="connection is closed"):
+                    await execute(client.http, plan, 1, {}, datetime.now(UTC), checkpoint=lost)
+            finally:
+                await client.close()
+
+    asyncio.run(main())
