@@ -136,7 +136,8 @@ async def execute(
 
 
 async def _attempt(run: _Run, action: a.Action) -> Outcome:
-    """Perform one action; anything it raises is its own failure, never the pass's."""
+    """Perform one action: whatever Discord answers or the action raises is its own failure,
+    never the pass's (only a database fault while saving a created id stops the pass)."""
     try:
         return Outcome(action, discord_id=await _perform(run, action))
     except Unresolved as error:
