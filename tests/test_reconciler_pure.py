@@ -134,20 +134,25 @@ def test_a_failed_object_waits_for_its_retry_time() -> None:
     assert kinds(plan([spec], observed(), [later])) == ["CreateChannel"]
 
 
-def test_a_hold_lifts_when_the_spec_changes_or_failed_objects_are_retried() -> None:
-    spec = channel("chat", topic="new")
-    seen = observed(ObservedChannel(10, 0, "chat"))
-    held = Binding(
+def held_after_403(spec: SpecObject, discord_id: int | None, **extra: Any) -> Binding:
+    """The binding of ``spec`` after Discord refused it just now: held for an hour."""
+    return Binding(
         spec.key,
-        10,
-        spec_hash="old",
+        discord_id,
         status=ERROR,
         error="403",
         error_kind="permanent",
         attempted_hash=spec.hash,
         attempts=1,
         next_attempt_at=NOW + timedelta(hours=1),
+        **extra,
     )
+
+
+def test_a_hold_lifts_when_the_spec_changes_or_failed_objects_are_retried() -> None:
+    spec = channel("chat", topic="new")
+    seen = observed(ObservedChannel(10, 0, "chat"))
+    held = held_after_403(spec, 10, spec_hash="old")
     p = plan([spec], seen, [held])
     assert p.actions == () and p.waiting == (spec.key,) and spec.key not in p.bindings
     assert kinds(plan([spec], seen, [held], retry_failed=True)) == ["UpdateChannel"]
@@ -157,15 +162,7 @@ def test_a_hold_lifts_when_the_spec_changes_or_failed_objects_are_retried() -> N
 
 def test_a_child_of_a_held_category_that_was_never_created_is_blocked_not_sent() -> None:
     cat, child = channel("infra", type="category"), channel("logs", category="infra")
-    held = Binding(
-        cat.key,
-        None,
-        status=ERROR,
-        error_kind="permanent",
-        attempted_hash=cat.hash,
-        attempts=1,
-        next_attempt_at=NOW + timedelta(hours=1),
-    )
+    held = held_after_403(cat, None)
     p = plan([cat, child], observed(), [held])
     assert p.actions == () and p.waiting == (cat.key,)
     assert p.blocked == {child.key: "its category infra is not reconciled yet"}
@@ -173,15 +170,7 @@ def test_a_child_of_a_held_category_that_was_never_created_is_blocked_not_sent()
 
 def test_a_held_command_set_is_not_overwritten_again_until_a_command_changes() -> None:
     deploy = obj("Command", "deploy", description="Deploy")
-    failed = Binding(
-        deploy.key,
-        GID,
-        status=ERROR,
-        error_kind="permanent",
-        attempted_hash=deploy.hash,
-        attempts=1,
-        next_attempt_at=NOW + timedelta(hours=1),
-    )
+    failed = held_after_403(deploy, GID)
     seen = observed(commands=())
     p = plan([deploy], seen, [failed])
     assert p.actions == () and p.waiting == (deploy.key,) and p.bindings[deploy.key] == failed
