@@ -1,9 +1,11 @@
 """Execute a reconcile plan through disnake's REST client, phase by phase, and settle the bindings.
 
 Actions of one phase run concurrently (disnake serialises those sharing a rate-limit
-bucket and lets independent buckets proceed in parallel). A failing action fails only its
-own object: the others go on, and its binding records the error with a retry time.
-Ids of objects created in the pass are filled into the bindings as they arrive.
+bucket and lets independent buckets proceed in parallel). Every action runs on its own:
+whatever it raises (an HTTP error, a timeout, a reply without the id it needs, a fault)
+becomes that action's ``Failure`` (``failures``) and the others go on. A failed object's
+binding records the failure and when to try again, and keeps the hashes of the last state
+that was true. Ids of objects created in the pass are filled into the bindings as they arrive.
 """
 
 from __future__ import annotations
@@ -11,19 +13,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from disnake.http import HTTPClient, Route
 
-from hlb.bot import rest
+from hlb.bot import failures, rest
+from hlb.bot.failures import Failure
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler import actions as a
 from hlb.reconciler.plan import ReconcilePlan
 from hlb.reconciler.state import ERROR, Binding
-
-FIRST_BACKOFF = 10.0  # seconds before a failed object is retried; doubles per failure
-MAX_BACKOFF = 900.0
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,21 @@ class Outcome:
     """How one action went; ``discord_id`` is the id an action created (channel, message)."""
 
     action: a.Action
-    error: str | None = None
+    failure: Failure | None = None
     discord_id: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.failure is None
+
+    @property
+    def error(self) -> str | None:
+        return None if self.failure is None else self.failure.message
+
+    @property
+    def sent(self) -> bool:
+        """The action went to Discord (whatever the answer); False when a dependency failed first."""
+        return self.action.writes and (self.failure is None or self.failure.sent)
 
 
 @dataclass(frozen=True)
@@ -51,12 +60,25 @@ class Execution:
     def failed(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if not o.ok)
 
+    @property
+    def writes(self) -> int:
+        """The Discord writes this pass sent (failed ones included, ones never sent not)."""
+        return sum(1 for o in self.outcomes if o.sent)
+
 
 Checkpoint = Callable[[Binding], Awaitable[None]]
 
 
+class BookkeepingFailed(Exception):
+    """Saving a created object's id failed: a database fault, not this action's; the pass stops."""
+
+
 class Unresolved(Exception):
     """An action needs the id of an object whose creation failed earlier in the pass."""
+
+    def __init__(self, ref: ObjectKey) -> None:
+        super().__init__(f"{ref} was not created, so this cannot be done yet")
+        self.ref = ref
 
 
 @dataclass
@@ -68,22 +90,25 @@ class _Run:
     command_ids: dict[str, int] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     previous: Mapping[ObjectKey, Binding] = field(default_factory=dict)
+    failures: dict[ObjectKey, Failure] = field(default_factory=dict)  # first failure per object
 
     async def created(self, key: ObjectKey, discord_id: int, channel_id: int | None = None) -> None:
         if self.checkpoint is not None:
             base = self.previous.get(key) or Binding(key)
-            await self.checkpoint(
-                replace(
-                    base, discord_id=discord_id, channel_id=channel_id, spec_hash=None, rendered_hash=None
-                )
+            provisional = replace(
+                base, discord_id=discord_id, channel_id=channel_id, spec_hash=None, rendered_hash=None
             )
+            try:
+                await self.checkpoint(provisional)
+            except Exception as error:
+                raise BookkeepingFailed(str(error)) from error
 
     def resolve(self, ref: a.Ref) -> int:
         if isinstance(ref, int):
             return ref
         if ref in self.ids:
             return self.ids[ref]
-        raise Unresolved(f"{ref} was not created, so this cannot be done yet")
+        raise Unresolved(ref)
 
 
 async def execute(
@@ -111,10 +136,18 @@ async def execute(
 
 
 async def _attempt(run: _Run, action: a.Action) -> Outcome:
+    """Perform one action: whatever Discord answers or the action raises is its own failure,
+    never the pass's (only a database fault while saving a created id stops the pass)."""
     try:
         return Outcome(action, discord_id=await _perform(run, action))
-    except (rest.RestError, Unresolved) as error:
-        return Outcome(action, error=str(error))
+    except Unresolved as error:
+        failure = failures.unresolved(run.failures.get(error.ref), error.ref)
+    except BookkeepingFailed as error:
+        raise error.__cause__ or error from None  # the database's problem: as before, not Discord's
+    except Exception as error:  # one bad reply or fault fails this action only
+        failure = failures.classify(error)
+    run.failures.setdefault(action.key, failure)
+    return Outcome(action, failure=failure)
 
 
 async def _perform(run: _Run, action: a.Action) -> int | None:
@@ -126,7 +159,7 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         created = await rest.call(
             http, Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id), json=body
         )
-        run.ids[action.key] = int(created["id"])
+        run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/channels")
         await run.created(action.key, run.ids[action.key])
         return run.ids[action.key]
     if isinstance(action, a.AdoptChannel):
@@ -160,10 +193,10 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
     if isinstance(action, a.PostMessage):
         channel_id = run.resolve(action.channel)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        message = await rest.call(http, route, json=dict(action.payload))
-        run.posted[action.key] = (channel_id, int(message["id"]))
-        await run.created(action.key, int(message["id"]), channel_id)
-        return int(message["id"])
+        message_id = failures.snowflake(await rest.call(http, route, json=dict(action.payload)), route.path)
+        run.posted[action.key] = (channel_id, message_id)
+        await run.created(action.key, message_id, channel_id)
+        return message_id
     if isinstance(action, a.EditMessage):
         await rest.call(http, _message_route("PATCH", action), json=dict(action.payload))
         return None
@@ -178,9 +211,20 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             guild_id=action.guild_id,
         )
         result = await rest.call(http, route, json=[dict(c) for c in action.payload])
-        run.command_ids.update({str(c["name"]): int(c["id"]) for c in result if c.get("type", 1) == 1})
+        run.command_ids.update(_command_ids(result, route.path))
         return None
     raise TypeError(f"no executor for {type(action).__name__}")
+
+
+def _command_ids(result: Any, what: str) -> dict[str, int]:
+    """Chat-input command name -> id from a bulk overwrite's reply, which must list them all."""
+    if not isinstance(result, list):
+        raise failures.MalformedReply(f"{what} answered {type(result).__name__}, not a list of commands")
+    return {
+        str(c.get("name")): failures.snowflake(c, what)
+        for c in result
+        if isinstance(c, Mapping) and c.get("type", 1) == 1
+    }
 
 
 def _overwrite_route(method: str, channel_id: int, target: int) -> Route:
@@ -202,20 +246,17 @@ async def _gone_is_fine(http: HTTPClient, route: Route) -> None:
             raise
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(FIRST_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF))
-
-
-def _errors_by_key(outcomes: list[Outcome]) -> dict[ObjectKey, str]:
-    errors: dict[ObjectKey, str] = {}
+def _failures_by_key(outcomes: list[Outcome]) -> dict[ObjectKey, tuple[str, Failure]]:
+    """Each failed object's first failure, with the verb of the action that failed."""
+    found: dict[ObjectKey, tuple[str, Failure]] = {}
     for outcome in outcomes:
-        if outcome.error is not None:
+        if outcome.failure is not None:
             keys: tuple[ObjectKey, ...] = (outcome.action.key,)
-            if isinstance(outcome.action, a.OverwriteCommands):
+            if isinstance(outcome.action, a.OverwriteCommands) and outcome.action.commands:
                 keys = outcome.action.commands
             for key in keys:
-                errors.setdefault(key, f"{outcome.action.verb}: {outcome.error}")
-    return errors
+                found.setdefault(key, (outcome.action.verb, outcome.failure))
+    return found
 
 
 def _settle(
@@ -225,18 +266,19 @@ def _settle(
     previous: Mapping[ObjectKey, Binding],
     now: datetime,
 ) -> tuple[Binding, ...]:
-    errors = _errors_by_key(outcomes)
-    errors.update({k: f"blocked: {reason}" for k, reason in plan.blocked.items()})
+    failed = _failures_by_key(outcomes)
+    for key, reason in plan.blocked.items():
+        failed[key] = ("blocked", Failure(failures.TEMPORARY, reason, sent=False))
     settled: list[Binding] = []
     for key, target in plan.bindings.items():
         binding = _with_ids(run, key, target)
-        if key in errors:
-            binding = _failed(binding, previous.get(key), errors[key], now)
+        if key in failed:
+            binding = _failed(binding, previous.get(key), failed[key], now, target.spec_hash)
         settled.append(binding)
     for key in plan.blocked:
         if key not in plan.bindings:
             base = previous.get(key) or Binding(key)
-            settled.append(_failed(base, previous.get(key), errors[key], now))
+            settled.append(_failed(base, previous.get(key), failed[key], now, None))
     return tuple(settled)
 
 
@@ -251,18 +293,28 @@ def _with_ids(run: _Run, key: ObjectKey, target: Binding) -> Binding:
     return target
 
 
-def _failed(binding: Binding, before: Binding | None, error: str, now: datetime) -> Binding:
-    """A binding that records ``error``; its hashes are cleared so the next pass tries again."""
+def _failed(
+    binding: Binding,
+    before: Binding | None,
+    why: tuple[str, Failure],
+    now: datetime,
+    attempted: str | None,
+) -> Binding:
+    """``binding`` recording a failure: the hashes stay those of the last state that was true
+    (``before``'s), so an unchanged object is not written again once the failure clears."""
+    verb, failure = why
     attempts = (before.attempts if before else 0) + 1
     return replace(
         binding,
         status=ERROR,
-        error=error,
+        error=f"{verb}: {failure.message}",
+        error_kind=failure.kind,
+        attempted_hash=attempted,
         attempts=attempts,
-        next_attempt_at=now + backoff(attempts),
+        next_attempt_at=now + failures.retry_delay(failure, attempts),
         reconciled_at=now,
-        spec_hash=None,
-        rendered_hash=None,
+        spec_hash=before.spec_hash if before else None,
+        rendered_hash=before.rendered_hash if before else None,
     )
 
 

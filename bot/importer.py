@@ -37,7 +37,8 @@ async def import_guild(settings: Settings, guild_id: int, *, name: str | None = 
     """Read ``guild_id`` over REST (DISCORD_TOKEN, HLB_DISCORD_API_BASE) and return its spec documents.
 
     Raises ``ConfigError`` (no or refused token), ``GuildUnavailable`` (the bot cannot see the
-    guild), ``rest.RestError`` (Discord failed) and ``ImportFailed`` (``name`` is not valid).
+    guild), ``rest.RestError`` (Discord failed), ``MalformedReply`` (an unreadable answer) and
+    ``ImportFailed`` (``name`` is not valid).
     """
     if name is not None:
         check_name(name)

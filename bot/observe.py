@@ -2,6 +2,9 @@
 
 Reads only. One call each for the guild (with its roles), its channels and its commands,
 plus one per bound dashboard message, run concurrently (they are in different buckets).
+A guild payload without ``roles`` means the roles were not sent, not that there are none:
+they are then read with ``GET /guilds/{id}/roles``. A reply the bot cannot read raises
+``MalformedReply`` (the guild is not reconciled this pass) instead of a stray ``KeyError``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from disnake.http import HTTPClient, Route
 
 from hlb.bot import rest
+from hlb.bot.failures import MalformedReply
 from hlb.reconciler.state import Binding, ObservedChannel, ObservedGuild, ObservedOverwrite, ObservedRole
 
 
@@ -40,6 +44,8 @@ async def observe_guild(
     base, listed = await asyncio.gather(read_guild(http, guild_id), commands)
     exists = await asyncio.gather(*(_message_exists(http, c, m) for c, m in pairs))
     found = {m: ok for (_, m), ok in zip(pairs, exists, strict=True)}
+    if not isinstance(listed, list) or not all(isinstance(c, Mapping) for c in listed):
+        raise MalformedReply(f"guild {guild_id}'s commands: expected a list of commands")
     return replace(base, messages=found, commands=tuple(listed))
 
 
@@ -49,12 +55,22 @@ async def read_guild(http: HTTPClient, guild_id: int) -> ObservedGuild:
         _visible(rest.call(http, Route("GET", "/guilds/{guild_id}", guild_id=guild_id)), guild_id),
         _visible(rest.call(http, Route("GET", "/guilds/{guild_id}/channels", guild_id=guild_id)), guild_id),
     )
-    return ObservedGuild(
-        id=guild_id,
-        name=str(guild.get("name", "")),
-        channels=tuple(observed_channel(c) for c in channels),
-        roles=tuple(ObservedRole(int(r["id"]), str(r["name"])) for r in guild.get("roles") or ()),
-    )
+    roles = guild.get("roles") if isinstance(guild, Mapping) else None
+    if not isinstance(roles, list):  # not observed: ask for them rather than assume none
+        roles = await _visible(
+            rest.call(http, Route("GET", "/guilds/{guild_id}/roles", guild_id=guild_id)), guild_id
+        )
+    try:
+        return ObservedGuild(
+            id=guild_id,
+            name=str(guild.get("name", "")),
+            channels=tuple(observed_channel(c) for c in channels),
+            roles=tuple(ObservedRole(int(r["id"]), str(r["name"])) for r in roles),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise MalformedReply(
+            f"guild {guild_id}'s channels or roles: {type(error).__name__}: {error}"
+        ) from None
 
 
 async def _visible(call: Awaitable[Any], guild_id: int) -> Any:

@@ -19,6 +19,7 @@ from disnake.http import HTTPClient
 
 from hlb.bot import render, rest, runtime
 from hlb.bot.execute import Execution, Outcome, execute
+from hlb.bot.failures import MalformedReply
 from hlb.bot.observe import GuildUnavailable, observe_guild
 from hlb.bot.secrets import Secrets
 from hlb.compiler.model import Model, ObjectKey, SpecObject
@@ -37,11 +38,31 @@ class GuildReport:
     problems: tuple[str, ...] = ()  # rendering problems (failing sources...), for people
 
     @property
+    def writes(self) -> int:
+        """Discord writes: those the pass sent, or (dry run) those it would send."""
+        if self.execution is not None:
+            return self.execution.writes
+        return len(self.plan.writes) if self.plan else 0
+
+    @property
+    def held(self) -> int:
+        """Objects left alone this pass because they failed before and are backing off."""
+        return len(self.plan.waiting) if self.plan else 0
+
+    @property
     def failed(self) -> int:
         if self.error:
             return 1
         failures = len(self.execution.failed) if self.execution else 0
         return failures + (len(self.plan.blocked) if self.plan else 0)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a pass runs: ``dry_run`` writes nothing; ``retry_failed`` ignores failed objects' holds."""
+
+    dry_run: bool = False
+    retry_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,15 +91,22 @@ async def reconcile_pass(
     guild: str | None = None,
     dry_run: bool = False,
     on_outcome: Callable[[Outcome], Any] | None = None,
+    retry_failed: bool = False,
 ) -> list[GuildReport]:
-    """Reconcile every guild of ``model`` (or the one named ``guild``)."""
+    """Reconcile every guild of ``model`` (or the one named ``guild``).
+
+    ``retry_failed`` tries failed objects now instead of waiting out their retry time."""
     guilds = [o for o in model.of_kind("Guild") if guild is None or o.key.name == guild]
     bindings = await runtime.load_bindings(session.conn, guild)
     reports = []
     for guild_obj in guilds:
         objects = [o for o in model if o.key.guild == guild_obj.key.name and o.key.kind != "Guild"]
         mine = {k: b for k, b in bindings.items() if k.guild == guild_obj.key.name}
-        reports.append(await _reconcile_guild(session, guild_obj, objects, mine, dry_run, on_outcome))
+        reports.append(
+            await _reconcile_guild(
+                session, guild_obj, objects, mine, Options(dry_run, retry_failed), on_outcome
+            )
+        )
     return reports
 
 
@@ -87,21 +115,23 @@ async def _reconcile_guild(
     guild: SpecObject,
     objects: list[SpecObject],
     bindings: dict[ObjectKey, Binding],
-    dry_run: bool,
+    options: Options,
     on_outcome: Callable[[Outcome], Any] | None,
 ) -> GuildReport:
     name = guild.key.name
     guild_id = guild_id_of(guild)
     try:
         observed = await observe_guild(session.http, guild_id, session.application_id, bindings.values())
-    except (GuildUnavailable, rest.RestError) as error:
+    except (GuildUnavailable, rest.RestError, MalformedReply) as error:
         return GuildReport(name, error=str(error))
     now = session.clock()
     rendered, problems = await render_dashboards(
         session, [o for o in objects if o.key.kind == "Dashboard"], now
     )
-    plan = reconcile_guild(GuildInput(guild, objects, observed, bindings, rendered, now))
-    if dry_run:
+    plan = reconcile_guild(
+        GuildInput(guild, objects, observed, bindings, rendered, now, options.retry_failed)
+    )
+    if options.dry_run:
         return GuildReport(name, plan, problems=problems)
 
     async def checkpoint(binding: Binding) -> None:
@@ -136,14 +166,14 @@ async def _record(conn: psycopg.AsyncConnection[Any], guild: str, execution: Exe
             guild=guild,
             action=o.action.verb,
             discord_id=o.discord_id or _target_id(o),
-            detail={"reason": o.action.reason, **_detail(o)},
+            detail={"reason": o.action.reason, **_detail(o), **(o.failure.detail() if o.failure else {})},
             outcome="ok" if o.ok else "error",
             error=o.error,
         )
         for o in execution.outcomes
         if o.action.writes
     ]
-    async with conn.transaction():
+    async with conn.transaction():  # failures included: every action's outcome is on the log
         await runtime.save_bindings(conn, execution.bindings)
         await runtime.delete_bindings(conn, execution.forget)
         await runtime.record_events(conn, events)

@@ -18,17 +18,20 @@ import aiohttp
 import disnake
 from disnake.http import HTTPClient, Route
 
+from hlb.bot import failures
+
 RETRIES = 4
 FIRST_DELAY = 0.2  # seconds; doubled after each failed attempt
 T = TypeVar("T")
 
 
 class RestError(Exception):
-    """A Discord call that failed: HTTP status (0 when there was no answer) and Discord's code."""
+    """A Discord call that failed: HTTP status (0 when there was no answer), Discord's code and,
+    for a 429, the seconds Discord asked to wait."""
 
-    def __init__(self, message: str, status: int = 0, code: int = 0) -> None:
+    def __init__(self, message: str, status: int = 0, code: int = 0, retry_after: float = 0.0) -> None:
         super().__init__(message)
-        self.status, self.code = status, code
+        self.status, self.code, self.retry_after = status, code, retry_after
 
 
 class TemporaryError(RestError):
@@ -76,6 +79,6 @@ def _classify(what: str, error: disnake.HTTPException) -> RestError:
     detail = error.text or getattr(error.response, "reason", "")
     code = f" (code {error.code})" if error.code else ""
     message = f"{what} answered HTTP {error.status}{code}: {detail}"
-    if error.status == 429 or error.status >= 500:
-        return TemporaryError(message, error.status, error.code)
+    if failures.temporary_status(error.status):
+        return TemporaryError(message, error.status, error.code, failures.retry_after(error))
     return PermanentError(message, error.status, error.code)

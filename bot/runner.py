@@ -223,11 +223,19 @@ class Runner:
         except (rest.RestError, psycopg.Error) as error:
             log.error("event=reconcile guild=%s outcome=error error=%s", guild or "*", error)
             return
+        except Exception as error:  # nothing Discord sends may end the bot
+            log.error(
+                "event=reconcile guild=%s outcome=fault error=%s: %s",
+                guild or "*",
+                type(error).__name__,
+                error,
+            )
+            return
         self.passes += 1
         for report in reports:
             for problem in report.problems:
                 log.warning("event=render guild=%s problem=%r", report.guild, problem)
-            writes = len(report.plan.writes) if report.plan else 0
+            writes = report.writes
             log.info(
                 "event=reconcile guild=%s writes=%d drifted=%d failed=%d%s",
                 report.guild,
@@ -324,9 +332,10 @@ def _log_outcome(outcome: Outcome) -> None:
         log.info("event=action action=%r key=%s reason=%r outcome=ok", action.verb, action.key, action.reason)
     else:
         log.warning(
-            "event=action action=%r key=%s reason=%r outcome=error error=%r",
+            "event=action action=%r key=%s reason=%r outcome=error error_kind=%s error=%r",
             action.verb,
             action.key,
             action.reason,
+            outcome.failure.kind if outcome.failure else "",
             outcome.error,
         )

@@ -34,6 +34,8 @@ BINDING_COLUMNS = (
     "rendered_hash",
     "status",
     "error",
+    "error_kind",
+    "attempted_hash",
     "attempts",
     "next_attempt_at",
     "reconciled_at",

@@ -84,9 +84,12 @@ async def run_reconcile(
     dry_run: bool = False,
     on_outcome: Callable[[Outcome], Any] | None = None,
     clock: Callable[[], datetime] | None = None,
+    retry_failed: bool = False,
 ) -> list[GuildReport]:
     """``hlb reconcile``: one pass over every guild of the applied model (or one guild)."""
     await asyncio.to_thread(db.ensure_schema, url, upgrade=False)
     model = await load_model(url)
     async with open_session(settings, url, clock) as session:
-        return await reconcile_pass(session, model, guild=guild, dry_run=dry_run, on_outcome=on_outcome)
+        return await reconcile_pass(
+            session, model, guild=guild, dry_run=dry_run, on_outcome=on_outcome, retry_failed=retry_failed
+        )

@@ -70,18 +70,36 @@ def object_status(
             file_layer = _file_layer(declared.get(key), stored.get(key))
         binding = bindings.get(key)
         obj = stored.get(key)
+        stored_layer = _discord_layer(obj.hash if obj else None, binding)
         rows.append(
             ObjectStatus(
                 key,
                 file_layer,
                 NOT_IN_DISCORD
                 if key.kind == "Workflow"
-                else (live or {}).get(key) or _discord_layer(obj.hash if obj else None, binding),
+                else stored_layer
+                if stored_layer == ERROR  # a live view does not hide why the last attempt failed
+                else (live or {}).get(key) or stored_layer,
                 binding.reconciled_at if binding else None,
-                binding.error if binding else None,
+                failure_text(binding) if binding else None,
             )
         )
     return rows
+
+
+def failure_text(binding: Binding) -> str | None:
+    """A failed binding's error, its class and when it is tried again; None when it did not fail."""
+    if binding.error is None:
+        return None
+    if binding.next_attempt_at is None:
+        return binding.error
+    when = binding.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
+    if binding.error_kind == "permanent":
+        return (
+            f"{binding.error} [permanent: not retried before {when} unless the spec changes "
+            "or `hlb reconcile --retry-failed`]"
+        )
+    return f"{binding.error} [{binding.error_kind or 'temporary'}: retried after {when}]"
 
 
 def _file_layer(declared: object, stored: object) -> str:
@@ -137,17 +155,19 @@ def render_reports(reports: list[GuildReport], *, dry_run: bool) -> str:
         for key, reason in plan.blocked.items():
             lines.append(f"  ! {key} not reconciled: {reason}")
         for key in plan.waiting:
-            lines.append(f"  … {key} waits for its retry time after an error")
+            lines.append(f"  … {key} held after an error: see `hlb status` (--retry-failed tries it now)")
         for problem in report.problems:
             lines.append(f"  ⚠ {problem}")
-        writes = len(plan.writes)
+        writes = report.writes
         verb = "would make" if dry_run else "made"
         summary = f"  {verb} {writes} Discord write(s)"
         if plan.drifted:
             summary += f"; {len(plan.drifted)} object(s) drifted"
         if report.failed:
             summary += f"; {report.failed} failed"
-        lines.append(summary + ("" if writes or report.failed else " (in sync)") + ".")
+        if report.held:
+            summary += f"; {report.held} held after an error"
+        lines.append(summary + ("" if writes or report.failed or report.held else " (in sync)") + ".")
     if not reports:
         lines.append("No guild to reconcile: apply specs with a Guild first.")
     return "\n".join(lines)

@@ -243,23 +243,32 @@ def export(out_dir: str) -> None:
 @main.command()
 @click.option("--guild", help="Reconcile only this Guild (its object name).")
 @click.option("--dry-run", is_flag=True, help="Observe and print the actions; write nothing anywhere.")
+@click.option(
+    "--retry-failed", is_flag=True, help="Try failed objects now instead of waiting for their retry time."
+)
 @guarded
-def reconcile(guild: str | None, dry_run: bool) -> None:
+def reconcile(guild: str | None, dry_run: bool, retry_failed: bool) -> None:
     """Make Discord match the applied specs: one pass over REST, then print what it did.
 
     Needs DISCORD_TOKEN (the bot's token); HLB_DISCORD_API_BASE points it at another
-    Discord-compatible server. Exit 1 when an action failed (its error is on the object)."""
+    Discord-compatible server. Exit 1 when an action failed or a failed object is still held
+    (its error is on the object: `hlb status`).
+    An object Discord refused (403, 400...) is not tried again for an hour, doubling, unless
+    its spec changes or --retry-failed is given."""
     import asyncio
 
     from hlb.bot.session import run_reconcile
     from hlb.bot.status import render_reports
     from hlb.settings import load_settings
 
-    reports = asyncio.run(run_reconcile(load_settings(), database_url(), guild=guild, dry_run=dry_run))
+    settings, url = load_settings(), database_url()
+    reports = asyncio.run(
+        run_reconcile(settings, url, guild=guild, dry_run=dry_run, retry_failed=retry_failed)
+    )
     if guild is not None and not reports:
         fail(f"no Guild named {guild!r} is applied; `hlb status` lists the applied objects")
     click.echo(render_reports(reports, dry_run=dry_run))
-    if any(r.failed for r in reports):
+    if any(r.failed or r.held for r in reports):
         sys.exit(1)
 
 

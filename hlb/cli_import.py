@@ -34,6 +34,7 @@ def import_discord(guild_id: str, out_dir: Path, name: str | None, force: bool) 
     import asyncio
 
     from hlb.bot import rest
+    from hlb.bot.failures import MalformedReply
     from hlb.bot.importer import ImportFailed, import_guild, refuse_overwrite, write_specs
     from hlb.bot.observe import GuildUnavailable
     from hlb.settings import load_settings
@@ -44,7 +45,7 @@ def import_discord(guild_id: str, out_dir: Path, name: str | None, force: bool) 
         refuse_overwrite(out_dir, force)  # before asking Discord anything
         result = asyncio.run(import_guild(load_settings(), int(guild_id), name=name))
         written = write_specs(result, out_dir, force=force)
-    except (ImportFailed, GuildUnavailable, rest.RestError) as error:
+    except (ImportFailed, GuildUnavailable, rest.RestError, MalformedReply) as error:
         fail(str(error))
     except OSError as error:
         fail(f"cannot write the specs into {out_dir}: {error.strerror or error}")

@@ -284,6 +284,8 @@ bindings = Table(
     Column("reconciled_at", DateTime(timezone=True)),
     Column("protect", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("error_kind", Text),  # temporary | permanent (hlb.bot.failures), migration 0005
+    Column("attempted_hash", Text),  # the spec hash the failed attempt was for, migration 0005
     CheckConstraint(_one_of("status", BINDING_STATUSES), name="status"),
     Index(None, "discord_id"),
     schema=RUNTIME_SCHEMA,

@@ -48,7 +48,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
     positions: list[tuple[Ref, int]] = []
     for obj in desired:
         binding = bound.get(obj.key)
-        if binding is not None and ctx.now is not None and binding.waiting(ctx.now):
+        if binding is not None and ctx.held(obj):
             draft.waiting.append(obj.key)
             if binding.discord_id is not None:
                 draft.channel_refs[obj.key] = binding.discord_id
@@ -60,6 +60,9 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
             continue
         observed = ctx.observed.channel(binding.discord_id if binding else None)
         parent = _parent_ref(ctx, draft, obj)
+        if isinstance(parent, ObjectKey) and (parent in draft.blocked or parent in draft.waiting):
+            draft.blocked[obj.key] = f"its category {parent.name} is not reconciled yet"
+            continue
         reason = _reason(binding, obj, observed)
         if observed is not None and observed.type != _type(obj) and not _convertible(observed, obj):
             reason = "type changed: re-created"
@@ -90,7 +93,9 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
             positions.append((observed.id, int(position)))
         if reason.startswith("drift") and (len(draft.actions) > before or len(positions) > moved):
             draft.drifted.append(obj.key)
-    if positions:
+    if positions and ctx.held(ctx.guild):
+        draft.hold(ctx, ctx.guild)  # the last reorder failed: wait like any object
+    elif positions:
         draft.actions.append(
             ReorderChannels(ctx.guild.key, "position differs", ctx.observed.id, tuple(positions))
         )

@@ -110,6 +110,11 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
         return  # not read: nothing to compare against
     if normalized_set(ctx.observed.commands) == normalized_set(payload):
         return
+    holders = desired_objs or [ctx.guild]  # whose bindings carry the overwrite's failure
+    if all(ctx.held(o) for o in holders):
+        for obj in holders:
+            draft.hold(ctx, obj)
+        return
     reason = "commands differ" if desired_objs or bound else "undeclared commands"
     if any(b.rendered_hash == rendered_hash for b in bound.values()):
         reason = "drift: commands changed in Discord"
@@ -127,7 +132,9 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
 
 
 def _observed_id(ctx: GuildInput, name: str) -> int | None:
+    """The id Discord gave command ``name``; None when absent or not a snowflake."""
     for command in ctx.observed.commands or ():
         if command.get("name") == name and command.get("type", 1) == 1:
-            return int(command["id"])
+            value = command.get("id")
+            return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else None
     return None

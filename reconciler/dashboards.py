@@ -19,7 +19,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
         binding = bound.get(obj.key)
         rendered = ctx.rendered.get(obj.key)
         channel_key = ctx.key("Channel", str(obj.spec["channel"]))
-        if binding is not None and ctx.now is not None and binding.waiting(ctx.now):
+        if ctx.held(obj):
             draft.waiting.append(obj.key)
             continue
         if channel_key in draft.blocked or channel_key in draft.waiting:

@@ -27,6 +27,16 @@ class GuildInput:
     bindings: Mapping[ObjectKey, Binding]
     rendered: Mapping[ObjectKey, RenderedMessage] = field(default_factory=dict)
     now: datetime | None = None
+    retry_failed: bool = False  # ``hlb reconcile --retry-failed``: ignore every hold
+
+    def held(self, obj: SpecObject) -> bool:
+        """True when ``obj`` failed and is still backing off with the spec it failed with.
+
+        A changed spec, ``retry_failed`` or a reached retry time lifts the hold."""
+        binding = self.bindings.get(obj.key)
+        if binding is None or self.now is None or self.retry_failed:
+            return False
+        return binding.waiting(self.now, obj.hash)
 
     @property
     def prune(self) -> bool:
@@ -60,6 +70,13 @@ class Draft:
     drifted: list[ObjectKey] = field(default_factory=list)
     channel_refs: dict[ObjectKey, int | ObjectKey] = field(default_factory=dict)
 
+    def hold(self, ctx: GuildInput, obj: SpecObject) -> None:
+        """Leave ``obj`` as it is (no action) while it backs off: its binding keeps its failure."""
+        self.waiting.append(obj.key)
+        previous = ctx.bindings.get(obj.key)
+        if previous is not None:
+            self.targets[obj.key] = previous
+
     def settle(self, ctx: GuildInput, obj: SpecObject, **values: Any) -> None:
         """Record the binding ``obj`` has once its actions (if any) succeed."""
         old = ctx.bindings.get(obj.key) or Binding(obj.key)
@@ -68,6 +85,8 @@ class Draft:
             spec_hash=obj.hash,
             status=IN_SYNC,
             error=None,
+            error_kind=None,
+            attempted_hash=None,
             attempts=0,
             next_attempt_at=None,
             reconciled_at=ctx.now,

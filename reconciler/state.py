@@ -43,6 +43,10 @@ class Binding:
     the content hash of the spec last converged; ``rendered_hash`` the hash of the payload last
     sent (dashboards and commands). ``protect`` remembers the last spec's ``protect`` flag, so
     an object that left the specs is still protected from prune.
+
+    A failure keeps both hashes (the last state that was true) and records its ``error``, its
+    ``error_kind`` (``temporary`` or ``permanent``), the spec hash it was for
+    (``attempted_hash``) and when to try again (``next_attempt_at``, after ``attempts`` failures).
     """
 
     key: ObjectKey
@@ -52,14 +56,19 @@ class Binding:
     rendered_hash: str | None = None
     status: str = PENDING
     error: str | None = None
+    error_kind: str | None = None
+    attempted_hash: str | None = None
     attempts: int = 0
     next_attempt_at: datetime | None = None
     reconciled_at: datetime | None = None
     protect: bool = False
 
-    def waiting(self, now: datetime) -> bool:
-        """True while a failed object is backing off (its retry time not reached yet)."""
-        return self.status == ERROR and self.next_attempt_at is not None and now < self.next_attempt_at
+    def waiting(self, now: datetime, spec_hash: str | None = None) -> bool:
+        """True while the object is held back: its retry time not reached, and (when
+        ``spec_hash`` is given) its spec unchanged since the attempt that failed."""
+        if self.next_attempt_at is None or now >= self.next_attempt_at:
+            return False
+        return spec_hash is None or self.attempted_hash is None or self.attempted_hash == spec_hash
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,13 @@ class World:
 Scenario = Callable[[World], Awaitable[None]]
 
 
+def seed_homelab(emu: Emulator) -> None:
+    """The guild the reference specs describe, with the roles their overwrites name."""
+    emu.add_guild("Homelab", guild_id=GUILD_ID)
+    for role in ("admins", "on-call"):
+        emu.state.add_role(GUILD_ID, role)
+
+
 def run_world(
     url: str, tmp_path: Path, scenario: Scenario, specs: Path = ROOT / "specs", **emu: Any
 ) -> World:
@@ -83,9 +90,7 @@ def run_world(
 
     async def main() -> World:
         async with Emulator(**emu) as emulator:
-            emulator.add_guild("Homelab", guild_id=GUILD_ID)
-            for role in ("admins", "on-call"):
-                emulator.state.add_role(GUILD_ID, role)
+            seed_homelab(emulator)
             world = World(emulator, url, copy)
             await scenario(world)
             emulator.assert_no_invalid_requests()

@@ -7,6 +7,7 @@ real Postgres. The two-process test runs ``hlb bot run`` twice and kills the lea
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from reconcile_world import GUILD_ID, ROOT, World, run_world
+from reconcile_world import GUILD_ID, ROOT, World, run_world, seed_homelab
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.cli import main
@@ -133,9 +134,7 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
     db_url: str, discord_emulator: Emulator, tmp_path: Path
 ) -> None:
     emu = discord_emulator
-    emu.add_guild("Homelab", guild_id=GUILD_ID)
-    for role in ("admins", "on-call"):
-        emu.add_role(GUILD_ID, role)
+    seed_homelab(emu)
     specs = tmp_path / "specs"
     subprocess.run(["cp", "-r", str(ROOT / "specs"), str(specs)], check=True)
     env = {
@@ -246,3 +245,32 @@ def test_the_bot_runs_as_its_read_only_role(db_url: str, tmp_path: Path) -> None
                 conn.execute("UPDATE hlb_config.channels SET topic = 'hacked'")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("DELETE FROM hlb_config.revisions")
+
+
+def test_a_malformed_reply_fails_one_action_and_the_bot_goes_on(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    commands = "/applications/{application_id}/guilds/{guild_id}/commands"
+
+    async def scenario(w: World) -> None:
+        w.emu.reply_without("PUT", commands, "id")  # as Spacebar answers a bulk overwrite
+        w.apply()
+        bot, stop = runner(w), asyncio.Event()
+        caplog.set_level(logging.INFO, logger="hlb.bot")
+        task = asyncio.create_task(bot.run(stop))
+        await asyncio.wait_for(bot.ready.wait(), 15)
+        assert not task.done() and logs_topic(w.emu).startswith("Noisy")
+        summary = next(
+            r.getMessage() for r in caplog.records if r.getMessage().startswith("event=reconcile ")
+        )
+        sent = sum(1 for c in w.emu.calls if c.is_write)
+        assert f" writes={sent} " in summary and " failed=1" in summary, summary
+        w.emu.heal()
+        w.edit_spec("channels/infra.yaml", "topic: Noisy machine output", "topic: Quieter machine output")
+        await asyncio.to_thread(w.apply)
+        await eventually(lambda: logs_topic(w.emu).startswith("Quieter"))
+        assert not task.done()
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    run_world(db_url, tmp_path, scenario)

@@ -14,12 +14,15 @@ from typing import Any
 
 import disnake
 import pytest
+from disnake.http import Route
 
 from hlb.testing import Emulator, load_spec, validate
 
 MESSAGES = "/channels/{channel_id}/messages"
 GUILD_CHANNELS = "/guilds/{guild_id}/channels"
 COMMANDS = "/applications/{application_id}/guilds/{guild_id}/commands"
+GUILD_ROUTE = "/guilds/{guild_id}"
+CHANNEL_ROUTE = "/channels/{channel_id}"
 
 Overwrites = dict[disnake.Role | disnake.Member, disnake.PermissionOverwrite]
 Scenario = Callable[[Emulator, disnake.Client, int], Awaitable[None]]
@@ -303,3 +306,55 @@ def test_raw_http_errors_and_content_type() -> None:
             assert status == 404 and "message" in body
 
     asyncio.run(main())
+
+
+# -- injected faults: what each looks like on the wire -----------------------------------------
+
+
+async def raw(client: disnake.Client, method: str, path: str, json: Any = None, **ids: Any) -> Any:
+    route = Route(method, path, **ids)
+    if json is None:
+        return await client.http.request(route)
+    return await client.http.request(route, json=json)
+
+
+def test_reply_without_drops_fields_from_the_reply_but_the_write_happens() -> None:
+    async def scenario(emu: Emulator, client: disnake.Client, guild_id: int) -> None:
+        app = emu.application_id
+        emu.add_role(guild_id, "admins")
+        emu.reply_without("PUT", COMMANDS, "id")
+        body = [{"name": "deploy", "description": "Deploy", "type": 1}]
+        written = await raw(client, "PUT", COMMANDS, body, application_id=app, guild_id=guild_id)
+        assert [sorted(c) for c in written] == [sorted(set(written[0]) - {"id"})] and "id" not in written[0]
+        assert [c.name for c in emu.state.guilds[guild_id].commands.values()] == ["deploy"]
+        emu.reply_without("GET", GUILD_ROUTE, "roles", guild_id=guild_id)
+        guild = await raw(client, "GET", GUILD_ROUTE, guild_id=guild_id)
+        assert "roles" not in guild and guild["name"] == "Test Guild"
+        emu.heal()
+        listed = await raw(client, "GET", COMMANDS, application_id=app, guild_id=guild_id)
+        assert listed[0]["id"]
+        roles = (await raw(client, "GET", GUILD_ROUTE, guild_id=guild_id))["roles"]
+        assert "admins" in {r["name"] for r in roles}
+
+    run(scenario)
+
+
+def test_ignore_on_write_keeps_no_topic_and_fail_route_always_fails() -> None:
+    async def scenario(emu: Emulator, client: disnake.Client, guild_id: int) -> None:
+        channel = await raw(client, "POST", GUILD_CHANNELS, {"name": "ops", "type": 0}, guild_id=guild_id)
+        emu.ignore_on_write("PATCH", CHANNEL_ROUTE, "topic")
+        edited = await raw(
+            client, "PATCH", CHANNEL_ROUTE, {"topic": "hello", "name": "ops2"}, channel_id=channel["id"]
+        )
+        assert edited["name"] == "ops2" and edited.get("topic") is None
+        emu.fail_route("PATCH", CHANNEL_ROUTE, 403, 50013, channel_id=int(channel["id"]))
+        for _ in range(2):
+            with pytest.raises(disnake.Forbidden) as refused:
+                await raw(client, "PATCH", CHANNEL_ROUTE, {"name": "ops3"}, channel_id=channel["id"])
+            assert refused.value.code == 50013
+        emu.heal()
+        healed = await raw(client, "PATCH", CHANNEL_ROUTE, {"topic": "hello"}, channel_id=channel["id"])
+        assert healed["topic"] == "hello" and healed["name"] == "ops2"
+
+    emu = run(scenario)
+    assert [c.status for c in emu.calls if c.method == "PATCH"] == [200, 403, 403, 200]

@@ -186,6 +186,16 @@ def test_errors_are_one_line_and_exit_1(
     assert not out.exists()
 
 
+def test_an_unreadable_reply_is_one_line_not_a_traceback(discord_emulator: Emulator, tmp_path: Path) -> None:
+    discord_emulator.add_guild("Some guild", guild_id=GUILD_ID)
+    discord_emulator.state.create_channel(GUILD_ID, {"name": "ops", "type": 0})
+    discord_emulator.reply_without("GET", "/guilds/{guild_id}/channels", "id")
+    done = invoke(discord_emulator, "--guild", str(GUILD_ID), "--out", str(tmp_path / "specs"))
+    assert done.exit_code == 1 and done.stdout == "", done.output
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "KeyError" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_missing_token_is_one_line(tmp_path: Path) -> None:
     env = {"DISCORD_TOKEN": None, "HLB_DEBUG": None}
     done = CliRunner().invoke(import_discord, ["--guild", str(GUILD_ID), "--out", str(tmp_path)], env=env)

@@ -134,6 +134,51 @@ def test_a_failed_object_waits_for_its_retry_time() -> None:
     assert kinds(plan([spec], observed(), [later])) == ["CreateChannel"]
 
 
+def held_after_403(spec: SpecObject, discord_id: int | None, **extra: Any) -> Binding:
+    """The binding of ``spec`` after Discord refused it just now: held for an hour."""
+    return Binding(
+        spec.key,
+        discord_id,
+        status=ERROR,
+        error="403",
+        error_kind="permanent",
+        attempted_hash=spec.hash,
+        attempts=1,
+        next_attempt_at=NOW + timedelta(hours=1),
+        **extra,
+    )
+
+
+def test_a_hold_lifts_when_the_spec_changes_or_failed_objects_are_retried() -> None:
+    spec = channel("chat", topic="new")
+    seen = observed(ObservedChannel(10, 0, "chat"))
+    held = held_after_403(spec, 10, spec_hash="old")
+    p = plan([spec], seen, [held])
+    assert p.actions == () and p.waiting == (spec.key,) and spec.key not in p.bindings
+    assert kinds(plan([spec], seen, [held], retry_failed=True)) == ["UpdateChannel"]
+    changed = channel("chat", topic="newer")
+    assert kinds(plan([changed], seen, [held])) == ["UpdateChannel"]
+
+
+def test_a_child_of_a_held_category_that_was_never_created_is_blocked_not_sent() -> None:
+    cat, child = channel("infra", type="category"), channel("logs", category="infra")
+    held = held_after_403(cat, None)
+    p = plan([cat, child], observed(), [held])
+    assert p.actions == () and p.waiting == (cat.key,)
+    assert p.blocked == {child.key: "its category infra is not reconciled yet"}
+
+
+def test_a_held_command_set_is_not_overwritten_again_until_a_command_changes() -> None:
+    deploy = obj("Command", "deploy", description="Deploy")
+    failed = held_after_403(deploy, GID)
+    seen = observed(commands=())
+    p = plan([deploy], seen, [failed])
+    assert p.actions == () and p.waiting == (deploy.key,) and p.bindings[deploy.key] == failed
+    assert kinds(plan([deploy], seen, [failed], retry_failed=True)) == ["OverwriteCommands"]
+    renamed = obj("Command", "deploy", description="Deploy it")
+    assert kinds(plan([renamed], seen, [failed])) == ["OverwriteCommands"]
+
+
 def test_dashboards_post_once_then_edit_only_when_the_render_changes() -> None:
     chan = channel("status")
     dash = obj("Dashboard", "board", channel="status")

@@ -3,7 +3,9 @@
 Use ``async with Emulator() as emu`` in tests, point disnake's ``Route.BASE`` at
 ``emu.base_url`` (the gateway URL comes from ``GET /gateway/bot``), then assert on
 ``emu.state`` and ``emu.calls``; drive the bot with ``emu.interact_command``,
-``emu.click_button`` and the ``emu.human_*`` helpers. ``python -m hlb.testing`` runs one standalone.
+``emu.click_button`` and the ``emu.human_*`` helpers. Inject faults with ``emu.fail_next``,
+``emu.rate_limit_storm``, ``emu.forbid``, ``emu.fail_route``, ``emu.reply_without`` and
+``emu.ignore_on_write``; ``emu.heal`` clears them. ``python -m hlb.testing`` runs one standalone.
 """
 
 from __future__ import annotations

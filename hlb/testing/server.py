@@ -2,7 +2,9 @@
 
 ``Emulator`` wraps the app for tests (``async with Emulator() as emu``). Every REST request
 is recorded as a ``Call``; bodies are validated against Discord's OpenAPI spec (``openapi``)
-and invalid ones get 400/50035 and are kept in ``Emulator.invalid_requests``. The gateway
+and invalid ones get 400/50035 and are kept in ``Emulator.invalid_requests``. Faults
+(``faults``: queued errors, refused or failing routes, replies and writes that drop
+fields) are injected through the test API and cleared by ``heal``. The gateway
 (``gateway``) is served at ``/gw``; ``HumanActions`` changes state as a person in Discord would.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from hlb.testing import openapi
 from hlb.testing.changes import Changes
+from hlb.testing.faults import FailRule, Fault, Faults, FieldRule, RouteRule
 from hlb.testing.gateway import Gateway
 from hlb.testing.human import HumanActions
 from hlb.testing.interactions import Interaction, Interactions
@@ -50,30 +52,6 @@ class Call:
     @property
     def is_write(self) -> bool:
         return self.method in WRITE_METHODS
-
-
-@dataclass(frozen=True)
-class Fault:
-    status: int
-    retry_after: float = 0.0
-    is_global: bool = False
-
-
-@dataclass(frozen=True)
-class Forbidden:
-    """Requests the bot lacks permissions for: a method, a route template, optionally one id."""
-
-    method: str
-    route: str
-    ids: tuple[tuple[str, str], ...] = ()
-
-    def matches(self, request: web.Request, route: str) -> bool:
-        info = request.match_info
-        return (
-            request.method == self.method
-            and route == self.route
-            and all(info.get(key) == value for key, value in self.ids)
-        )
 
 
 class Emulator(HumanActions):
@@ -109,8 +87,7 @@ class Emulator(HumanActions):
         self.validate = validate
         self.calls: list[Call] = []
         self.invalid_requests: list[tuple[Call, list[openapi.FieldError]]] = []
-        self._faults: deque[Fault] = deque()
-        self._forbidden: list[Forbidden] = []
+        self.faults = Faults()
         self._buckets: dict[tuple[str, str], tuple[float, int]] = {}
         self._runner: web.AppRunner | None = None
         self.host = "127.0.0.1"
@@ -172,13 +149,34 @@ class Emulator(HumanActions):
         ``route`` is a template as in ``Call.route`` (``/channels/{channel_id}/messages``);
         ``channel_id``/``guild_id`` restrict the rule to one channel or guild.
         """
-        ids = [("channel_id", channel_id), ("guild_id", guild_id)]
-        given = tuple((key, str(value)) for key, value in ids if value is not None)
-        self._forbidden.append(Forbidden(method.upper(), route, given))
+        self.faults.forbidden.append(RouteRule.of(method, route, channel_id=channel_id, guild_id=guild_id))
 
     def allow_all(self) -> None:
         """Drop every ``forbid`` rule."""
-        self._forbidden.clear()
+        self.faults.forbidden.clear()
+
+    def fail_route(
+        self, method: str, route: str, status: int = 503, code: int = 0, *, channel_id: int | None = None
+    ) -> None:
+        """Matching requests always answer ``status`` (with Discord's error ``code``) without
+        touching state, until ``heal``: a route that is down, or one that always refuses."""
+        where = RouteRule.of(method, route, channel_id=channel_id)
+        self.faults.failing.append(FailRule(where, status, code, f"{status}: injected fault"))
+
+    def reply_without(self, method: str, route: str, *fields: str, guild_id: int | None = None) -> None:
+        """Matching requests are carried out, but their 2xx reply lacks ``fields`` (from the object,
+        or from each object of a list): a command overwrite answered without ``id``s, a guild
+        without ``roles``, as some Discord-compatible servers answer. Until ``heal``."""
+        self.faults.reply_drops.append(FieldRule(RouteRule.of(method, route, guild_id=guild_id), fields))
+
+    def ignore_on_write(self, method: str, route: str, *fields: str) -> None:
+        """Matching writes succeed, but the server keeps none of ``fields`` (say ``topic`` on
+        ``PATCH /channels/{channel_id}``), as a server that stores less than Discord. Until ``heal``."""
+        self.faults.write_drops.append(FieldRule(RouteRule.of(method, route), fields))
+
+    def heal(self) -> None:
+        """Drop every injected fault: queued errors, ``forbid``, ``reply_without``, ``ignore_on_write``."""
+        self.faults.clear()
 
     async def dispatch(self, event: str, payload: Json) -> None:
         """Send any gateway event to every connected bot and wait until it is written."""
@@ -205,11 +203,11 @@ class Emulator(HumanActions):
 
     def fail_next(self, n: int, status: int = 503) -> None:
         """The next ``n`` authorised requests answer ``status`` without touching state."""
-        self._faults.extend(Fault(status) for _ in range(n))
+        self.faults.queued.extend(Fault(status) for _ in range(n))
 
     def rate_limit_storm(self, n: int, retry_after: float = 0.05, *, is_global: bool = False) -> None:
         """The next ``n`` authorised requests answer 429 (with ``Via``, so disnake retries)."""
-        self._faults.extend(Fault(429, retry_after, is_global) for _ in range(n))
+        self.faults.queued.extend(Fault(429, retry_after, is_global) for _ in range(n))
 
     def writes(self, route: str | None = None, method: str | None = None) -> list[Call]:
         """Successful writes, optionally for one route template and method."""
@@ -273,18 +271,21 @@ class Emulator(HumanActions):
         has_token = any(param in route for param in TOKEN_PARAMS)
         if not has_token and request.headers.get("Authorization") != f"Bot {self.token}":
             raise ApiError(401, 0, "401: Unauthorized")
-        if self._faults:
-            fault = self._faults.popleft()
+        if self.faults.queued:
+            fault = self.faults.queued.popleft()
             if fault.status == 429:
-                headers["Via"] = "1.1 google"
+                headers.update({"Via": "1.1 google", "Retry-After": f"{fault.retry_after:g}"})
                 body_429 = {"message": "You are being rate limited.", "retry_after": fault.retry_after}
                 return respond({**body_429, "global": fault.is_global}, 429)
             return respond({"code": 0, "message": "Service Unavailable (injected fault)"}, fault.status)
         limited = self._take_bucket(request, route, headers)
         if limited is not None:
             return limited
-        if any(rule.matches(request, route) for rule in self._forbidden):
+        if self.faults.is_forbidden(request, route):
             raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
+        failing = self.faults.failure(request, route)
+        if failing is not None:
+            raise ApiError(failing.status, failing.code, failing.message)
         if request.method in WRITE_METHODS and self.validate and body is not None:
             errors = openapi.validate(route, request.method, body)
             if isinstance(body, str):
@@ -293,8 +294,13 @@ class Emulator(HumanActions):
                 call = Call(request.method, route, request.path.removeprefix(API_PREFIX), body, 400)
                 self.invalid_requests.append((call, errors))
                 raise ApiError(400, 50035, "Invalid Form Body", openapi.errors_json(errors))
-        request[BODY] = body
-        return await handler(request)
+        request[BODY] = self.faults.filter_body(request, route, body)
+        response = await handler(request)
+        if isinstance(response, web.Response) and response.status < 300 and response.body:
+            reply = self.faults.filter_reply(request, route, json.loads(response.body))  # type: ignore[arg-type]
+            if reply is not None:
+                return respond(reply, response.status)
+        return response
 
     def _take_bucket(self, request: web.Request, route: str, headers: dict[str, str]) -> web.Response | None:
         info = request.match_info
@@ -319,6 +325,7 @@ class Emulator(HumanActions):
             headers["X-RateLimit-Remaining"] = "0"
             headers["X-RateLimit-Scope"] = "user"
             headers["Via"] = "1.1 google"
+            headers["Retry-After"] = f"{reset_after:.3f}"
             body = {
                 "message": "You are being rate limited.",
                 "retry_after": round(reset_after, 3),
