@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from hlb import db
 
@@ -43,10 +44,19 @@ class Backoff:
         return step * (0.5 + rng() / 2)
 
 
+def why(url: str, error: Exception) -> str:
+    """What went wrong, for a log line: libpq's first line, never the password."""
+    return db.safe_reason(url, error).split("; ")[0]
+
+
 async def answers(conn: psycopg.AsyncConnection[Any] | None) -> Exception | None:
-    """None when ``conn`` is open and answers ``SELECT 1``; otherwise why it does not."""
-    if conn is None or conn.closed:
+    """None when ``conn`` is open and answers ``SELECT 1``; otherwise why it does not.
+
+    A session busy in a query or a transaction is not disturbed: its user meets any loss."""
+    if conn is None or conn.closed or conn.info.transaction_status == TransactionStatus.UNKNOWN:
         return psycopg.OperationalError("the connection is closed")
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        return None
     try:
         await conn.execute("SELECT 1")
     except LOST as error:
@@ -112,10 +122,10 @@ class Links:
 
     def _lost(self, error: Exception) -> None:
         self._since = self.clock()
-        log.warning("database unreachable: %s; retrying", db.safe_reason(self.url, error))
+        log.warning("database unreachable: %s; retrying", why(self.url, error))
 
     def _back(self) -> None:
         took = self.clock() - (self._since or self.clock())
         self._since = None
         self.outages += 1
-        log.warning("database back after %.0f s; reconciling everything", took)
+        log.info("database back after %.0f s; reconciling everything", took)

@@ -29,7 +29,7 @@ import psycopg
 from hlb import db
 from hlb.bot import rest, runtime, schedules
 from hlb.bot.context import BotContext
-from hlb.bot.dblink import LOST, Backoff, Links, answers, close_quietly
+from hlb.bot.dblink import LOST, Backoff, Links, answers, close_quietly, why
 from hlb.bot.execute import Outcome
 from hlb.bot.reconcile import Session, load_model, reconcile_pass, secrets_from_env
 from hlb.bot.session import log_in
@@ -151,7 +151,7 @@ class Runner:
                 recovered = await self._recover(error) or self.links.outages != outages
                 if not recovered and failures == 0:
                     # the database answers: only this loop's own session was lost
-                    reason = db.safe_reason(self.url, error)
+                    reason = why(self.url, error)
                     log.warning("event=connection_lost loop=%s error=%r; reopening", name, reason)
                 delay = self.options.backoff.delay(failures)
             except (psycopg.Error, rest.RestError, aiohttp.ClientError, OSError) as error:

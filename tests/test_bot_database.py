@@ -179,3 +179,16 @@ def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
     assert lost[0].endswith("; retrying") and back[0].endswith(" s; reconciling everything")
     seconds = float(back[0].removeprefix(BACK_LINE).split(" ")[0])
     assert seconds >= 2
+
+
+def test_a_lost_database_is_described_in_one_line_without_the_password() -> None:
+    from hlb.bot.dblink import why
+
+    url = "postgresql://hlb_bot:hunter2-secret@db.example:5432/hlb"
+    error = psycopg.OperationalError(
+        "connection to db.example failed for hunter2-secret: server closed the connection unexpectedly\n"
+        "\tThis probably means the server terminated abnormally"
+    )
+    said = why(url, error)
+    assert "hunter2-secret" not in said and "\n" not in said
+    assert said.endswith("server closed the connection unexpectedly")
