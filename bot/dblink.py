@@ -108,8 +108,8 @@ class Links:
             self._lost(error or next(iter(dead.values())))
             attempt = 0
             while dead:
-                role = next(iter(dead))
-                await close_quietly(self.conns.pop(role, None))
+                role = next(iter(dead))  # the closed one stays until replaced: users get LOST
+                await close_quietly(self.conns.get(role))
                 try:
                     self.conns[role] = await db.connect_async(self.url, role=role)
                 except LOST:

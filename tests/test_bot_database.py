@@ -173,6 +173,7 @@ def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
         await eventually(lambda: bool(lines(caplog, LOST_LINE)), within=5)
         await asyncio.sleep(2.5)  # several tries fail meanwhile
         assert not bot.leader  # its lock went with its session
+        assert bot.conn.closed  # meanwhile its users get "closed" errors, not a missing connection
         await asyncio.to_thread(embedded.ensure_running, home)
         took = await converges_after(w)
         print(f"restart -> apply in Discord: {took * 1000:.0f} ms")
