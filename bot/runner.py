@@ -5,6 +5,10 @@ interactions. One replica, the holder of a Postgres advisory lock, is the leader
 reconciles (on start, after each apply, on drift events, every ``resync`` seconds), fires
 schedules and refreshes live dashboards. When the leader dies its session ends, the lock
 is released, and another replica takes over within ``election`` seconds.
+
+Losing the database is a pause (``dblink``): every loop treats a lost connection the same
+way, the shared connections are reopened with capped backoff, the listener reconnects, and
+leadership is claimed again on a new session before the next pass, which covers everything.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +30,7 @@ import psycopg
 from hlb import db
 from hlb.bot import rest, runtime, schedules
 from hlb.bot.context import BotContext
+from hlb.bot.dblink import LOST, Backoff, Links, answers, close_quietly, why
 from hlb.bot.execute import Outcome
 from hlb.bot.reconcile import Session, load_model, reconcile_pass
 from hlb.bot.secrets import Secrets
@@ -44,6 +50,8 @@ class BotOptions:
     election: float = 5.0  # seconds between leadership attempts (and health checks)
     tick: float = 1.0  # seconds between schedule and dashboard-refresh checks
     debounce: float = 0.05  # events arriving together make one reconcile
+    health: float = 2.0  # seconds between checks that the database connections still answer
+    backoff: Backoff = field(default_factory=Backoff)  # between reconnection tries (capped at 5 s)
 
 
 def preflight(url: str) -> Model:
@@ -76,6 +84,8 @@ class Runner:
     _next_refresh: dict[ObjectKey, datetime] = field(default_factory=dict)
     _running: set[asyncio.Task[None]] = field(default_factory=set)  # scheduled runs in flight
     secrets: Secrets | None = None  # None: from this process's environment
+    _elect_now: asyncio.Event = field(default_factory=asyncio.Event)
+    _lock_conn: psycopg.AsyncConnection[Any] | None = None  # the session holding the leader lock
 
     async def run(self, stop: asyncio.Event) -> None:
         model = await asyncio.to_thread(preflight, self.url)
@@ -85,14 +95,17 @@ class Runner:
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.client.close)
             application_id = await log_in(self.client, self.settings)
-            self.conn = await self._connect(stack)  # reconcile bookkeeping
+            # "reconcile": bookkeeping and refresh requests; "runs": workflow runs and claims
+            self.links = Links(self.url, ("reconcile", "runs"), self.options.backoff)
+            stack.push_async_callback(self.links.close)
+            await self.links.open()
             for problem in await check_bot_access_async(self.conn):
                 log.warning("event=database_role problem=%r", problem)
             self.ctx = BotContext(
                 application_id=application_id,
                 sources=await stack.enter_async_context(aiohttp.ClientSession()),
                 secrets=self.secrets or Secrets.from_env(os.environ),
-                conn=await self._connect(stack),  # workflow runs, claims
+                conn=self.links.conns["runs"],
                 model=model,
                 bindings=await runtime.load_bindings(self.conn),
                 refresh=self._ask_refresh,
@@ -102,10 +115,11 @@ class Runner:
                 asyncio.create_task(coro, name=name)
                 for name, coro in (
                     ("gateway", self.client.connect(reconnect=True)),
-                    ("election", self._elect(stack)),
+                    ("election", self._resilient("election", self._elect)),
                     ("listen", self._resilient("listen", self._listen)),
                     ("reconcile", self._resilient("reconcile", self._reconcile_loop)),
                     ("ticker", self._resilient("ticker", self._ticker)),
+                    ("health", self._resilient("health", self._health)),
                 )
             ]
             log.info("event=started application=%s", application_id)
@@ -122,62 +136,122 @@ class Runner:
             if task is not stopper and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
 
+    @property
+    def conn(self) -> psycopg.AsyncConnection[Any]:
+        """The reconcile bookkeeping connection (a new one after the database came back)."""
+        return self.links.conns["reconcile"]
+
     async def _resilient(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """Run ``loop`` forever: a lost database or Discord outage is logged and retried, not fatal."""
-        delay = 1.0
+        failures = 0
+        others = Backoff(first=1.0, cap=60.0)  # Discord or network trouble: no need to hurry
         while True:
+            started, outages = time.monotonic(), self.links.outages
             try:
                 await loop()
+            except LOST as error:
+                failures = failures if time.monotonic() - started < self.options.backoff.cap else 0
+                recovered = await self._recover(error) or self.links.outages != outages
+                if not recovered and failures == 0:
+                    # the database answers: only this loop's own session was lost
+                    reason = why(self.url, error)
+                    log.warning("event=connection_lost loop=%s error=%r; reopening", name, reason)
+                delay = self.options.backoff.delay(failures)
             except (psycopg.Error, rest.RestError, aiohttp.ClientError, OSError) as error:
+                failures = failures if time.monotonic() - started < others.cap else 0
+                delay = others.delay(failures)
                 kind = type(error).__name__
                 log.error("event=loop_error loop=%s error=%s retry_in=%.0fs", name, kind, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
-                self.request(None, reload=True)  # whatever was missed, the next pass catches up
+            await asyncio.sleep(delay)
+            failures += 1
+            self.request(None, reload=True)  # whatever was missed, the next pass catches up
 
-    async def _connect(self, stack: contextlib.AsyncExitStack) -> psycopg.AsyncConnection[Any]:
-        conn = await db.connect_async(self.url, autocommit=True)
-        stack.push_async_callback(conn.close)
-        return conn
+    async def _recover(self, error: Exception | None = None) -> bool:
+        """Wait until the shared connections answer again; True when they had to be reopened."""
+        if not await self.links.recover(error):
+            return False
+        self.ctx.conn = self.links.conns["runs"]
+        self._elect_now.set()  # the leader lock lived on a session too: check it now
+        self.request(None, reload=True)
+        return True
+
+    async def _health(self) -> None:
+        """Every ``health`` seconds, make sure the shared connections still answer."""
+        while True:
+            await asyncio.sleep(self.options.health)
+            await self._recover()
 
     # -- leadership -------------------------------------------------------------------------
 
-    async def _elect(self, stack: contextlib.AsyncExitStack) -> None:
-        lock_conn: psycopg.AsyncConnection[Any] | None = None
-        while True:
-            try:
-                if lock_conn is None or lock_conn.closed:
-                    lock_conn = await self._connect(stack)
+    async def _elect(self) -> None:
+        """Claim the leader lock (or check it is still held) every ``election`` seconds.
+
+        The lock belongs to a session: when that session is lost, so is leadership."""
+        try:
+            while True:
+                if self._lock_conn is None or self._lock_conn.closed:
+                    self._lock_conn = await db.connect_async(self.url, role="leader")
                 if not self.leader:
-                    cur = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
+                    cur = await self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
                     row = await cur.fetchone()
                     if row and row[0]:
                         self.leader = True
                         log.info("event=leader elected=true")
                         self.request(None, reload=True)
                 else:
-                    await lock_conn.execute("SELECT 1")
-            except psycopg.OperationalError as error:
-                if self.leader:
-                    log.warning("event=leader elected=false reason=%s", type(error).__name__)
-                self.leader, lock_conn = False, None
-            await asyncio.sleep(self.options.election)
+                    await self._lock_conn.execute("SELECT 1")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._elect_now.wait(), self.options.election)
+                self._elect_now.clear()
+        except LOST as error:
+            await self._abdicate(self._lock_conn, type(error).__name__)
+            raise
+        finally:  # stopped, or lost: the lock goes with the session
+            self.leader = False
+            conn, self._lock_conn = self._lock_conn, None
+            await close_quietly(conn)
+
+    async def _abdicate(self, conn: psycopg.AsyncConnection[Any] | None, reason: str) -> None:
+        """Leadership lived on ``conn``, which was lost: stop leading, drop the session."""
+        if conn is None or conn is not self._lock_conn:
+            return  # a newer session already holds (or seeks) the lock
+        if self.leader:
+            log.warning("event=leader elected=false reason=%s", reason)
+        self.leader, self._lock_conn = False, None
+        await close_quietly(conn)
+
+    async def _leading(self) -> bool:
+        """True only while the leader lock's session answers: never lead on a lost session."""
+        if not self.leader:
+            return False
+        conn = self._lock_conn
+        lost = await answers(conn)
+        if lost is not None:
+            await self._abdicate(conn, type(lost).__name__)
+            self._elect_now.set()
+            return False
+        return True
 
     # -- following applies and refresh requests --------------------------------------------
 
     async def _listen(self) -> None:
         from hlb.compiler.apply import NOTIFY_CHANNEL
 
-        conn = await db.connect_async(self.url, autocommit=True)
+        conn = await db.connect_async(self.url, role="listen")
         try:
             await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             await conn.execute(f"LISTEN {REFRESH_CHANNEL}")
-            async for notify in conn.notifies():
-                if notify.channel == NOTIFY_CHANNEL:
-                    log.info("event=applied revision=%s", notify.payload)
-                    self.request(None, reload=True)
-                else:
-                    self.request(notify.payload or None)
+            # Listening from now on; what was applied before (maybe while this session was
+            # being reopened) is caught up by a full pass.
+            self.request(None, reload=True)
+            while True:
+                async for notify in conn.notifies(timeout=self.options.health):
+                    if notify.channel == NOTIFY_CHANNEL:
+                        log.info("event=applied revision=%s", notify.payload)
+                        self.request(None, reload=True)
+                    else:
+                        self.request(notify.payload or None)
+                await conn.execute("SELECT 1")  # a quiet session may be a dead one: ask it
         finally:
             await conn.close()
 
@@ -202,7 +276,7 @@ class Runner:
             if self._reload:
                 self._reload = False
                 self.ctx.model = await load_model(self.url)
-            if self.leader:
+            if await self._leading():
                 named: list[str | None] = [g for g in sorted(g for g in dirty if g)]
                 guilds = [None] if None in dirty else named
                 for guild in guilds:
@@ -220,6 +294,8 @@ class Runner:
         )
         try:
             reports = await reconcile_pass(session, self.ctx.model, guild=guild, on_outcome=_log_outcome)
+        except LOST:
+            raise  # the database is lost: the loop recovers, then reconciles everything
         except (rest.RestError, psycopg.Error) as error:
             log.error("event=reconcile guild=%s outcome=error error=%s", guild or "*", error)
             return

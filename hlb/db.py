@@ -22,6 +22,15 @@ from hlb.migrations import HEAD, REVISIONS, VERSION_TABLE, VERSION_TABLE_SCHEMA,
 from hlb.settings import Settings, redact_url
 
 CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise
+# The bot's sessions live for days: over TCP, a dead peer or a silent network is noticed
+# within about 10 s instead of the kernel's hours (libpq ignores these on unix sockets).
+BOT_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # milliseconds unacknowledged data may wait
+}
 # alembic keeps its migration context in module globals: one upgrade at a time per process.
 # Across processes, env.py's advisory lock serializes them.
 _ALEMBIC = threading.Lock()
@@ -90,9 +99,13 @@ def connect(url: str, *, autocommit: bool = False, application: str = "hlb") -> 
     return _with_json(conn)
 
 
-async def connect_async(url: str, *, autocommit: bool = True) -> psycopg.AsyncConnection[Any]:
-    """The bot's asyncio connection, set up like ``connect``; DatabaseUnavailable when unreachable."""
-    params, extra = _options(url, "hlb-bot")
+async def connect_async(
+    url: str, *, autocommit: bool = True, role: str | None = None
+) -> psycopg.AsyncConnection[Any]:
+    """The bot's asyncio connection, set up like ``connect`` with TCP keepalives; its
+    application_name is ``hlb-bot`` (``hlb-bot <role>``); DatabaseUnavailable when unreachable."""
+    params, extra = _options(url, f"hlb-bot {role}" if role else "hlb-bot")
+    extra |= {k: v for k, v in BOT_KEEPALIVES.items() if k not in params}
     try:
         conn = await psycopg.AsyncConnection.connect(url, autocommit=autocommit, **extra)
     except psycopg.OperationalError as exc:
@@ -113,9 +126,16 @@ def _options(url: str, application: str) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def _unreachable(url: str, params: dict[str, Any], exc: Exception) -> DatabaseUnavailable:
-    password = params.get("password")
-    reason = _scrub(str(exc), str(password) if password else None)
-    return DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {reason}")
+    return DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {safe_reason(url, exc)}")
+
+
+def safe_reason(url: str, exc: BaseException) -> str:
+    """``exc``'s message on one line, for logs: never the password of ``url``."""
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        password = None
+    return _scrub(str(exc), str(password) if password else None)
 
 
 C = TypeVar("C", psycopg.Connection[Any], psycopg.AsyncConnection[Any])

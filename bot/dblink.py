@@ -1,0 +1,131 @@
+"""Losing the database is a pause: which errors mean it, capped backoff, one log line per outage end.
+
+A Postgres restart, a failover or a pooler's idle timeout ends the bot's sessions. The
+runner's loops treat ``LOST`` errors as "the database is lost" and call ``Links.recover``:
+it reopens the bot's shared connections, waiting between tries with jittered backoff
+capped at ``Backoff.cap`` seconds, while the other loops wait for it. The outage is
+logged once when it starts ("database unreachable: ...; retrying") and once when it ends
+("database back after 12 s; reconciling everything"), never on every retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from hlb import db
+
+log = logging.getLogger("hlb.bot")
+
+# A dead session (terminated backend, restart, failover, closed socket) or a refused connect.
+LOST: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError, db.DatabaseUnavailable)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential waits between tries: ``first``, doubled each time, never above ``cap`` seconds.
+
+    Each wait is drawn in [half, all] of its step so replicas do not retry in lockstep."""
+
+    first: float = 0.25
+    cap: float = 5.0
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        step = min(self.cap, self.first * 2 ** min(attempt, 32))
+        return step * (0.5 + rng() / 2)
+
+
+def why(url: str, error: Exception) -> str:
+    """What went wrong, for a log line: libpq's first line, never the password."""
+    return db.safe_reason(url, error).split("; ")[0]
+
+
+async def answers(conn: psycopg.AsyncConnection[Any] | None) -> Exception | None:
+    """None when ``conn`` is open and answers ``SELECT 1``; otherwise why it does not.
+
+    A session busy in a query or a transaction is not disturbed: its user meets any loss."""
+    if conn is None or conn.closed or conn.info.transaction_status == TransactionStatus.UNKNOWN:
+        return psycopg.OperationalError("the connection is closed")
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        return None
+    try:
+        await conn.execute("SELECT 1")
+    except LOST as error:
+        return error
+    return None
+
+
+async def close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(psycopg.Error, OSError):
+            await conn.close()
+
+
+@dataclass
+class Links:
+    """The bot's shared connections by role, reopened after a loss; the outage logged once."""
+
+    url: str
+    roles: tuple[str, ...]
+    backoff: Backoff = field(default_factory=Backoff)
+    clock: Callable[[], float] = time.monotonic
+    conns: dict[str, psycopg.AsyncConnection[Any]] = field(default_factory=dict)
+    outages: int = 0  # outages recovered from (tests and logs)
+    _since: float | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def open(self) -> None:
+        """Open every role's connection (DatabaseUnavailable when the database is away)."""
+        for role in self.roles:
+            self.conns[role] = await db.connect_async(self.url, role=role)
+
+    async def close(self) -> None:
+        for conn in self.conns.values():
+            await close_quietly(conn)
+
+    async def recover(self, error: Exception | None = None) -> bool:
+        """Make every shared connection answer again, waiting as long as the database is away.
+
+        Returns True when one had to be reopened: whatever happened meanwhile was missed.
+        Callers arriving during a recovery wait for it and find nothing left to do."""
+        async with self._lock:
+            dead = {}
+            for role in self.roles:
+                reason = await answers(self.conns.get(role))
+                if reason is not None:
+                    dead[role] = reason
+            if not dead:
+                return False
+            self._lost(error or next(iter(dead.values())))
+            attempt = 0
+            while dead:
+                role = next(iter(dead))  # the closed one stays until replaced: users get LOST
+                await close_quietly(self.conns.get(role))
+                try:
+                    self.conns[role] = await db.connect_async(self.url, role=role)
+                except LOST:
+                    await asyncio.sleep(self.backoff.delay(attempt))
+                    attempt += 1
+                    continue
+                del dead[role]
+            self._back()
+            return True
+
+    def _lost(self, error: Exception) -> None:
+        self._since = self.clock()
+        log.warning("database unreachable: %s; retrying", why(self.url, error))
+
+    def _back(self) -> None:
+        took = self.clock() - (self._since or self.clock())
+        self._since = None
+        self.outages += 1
+        log.info("database back after %.0f s; reconciling everything", took)

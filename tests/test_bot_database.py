@@ -1,0 +1,251 @@
+"""Losing the database is a pause: after its sessions end or the server restarts, applies reach Discord.
+
+The bot runs with the real disnake client against the emulator and a real Postgres; its
+backends are terminated with ``pg_terminate_backend``, or the whole server (an embedded one
+of this test's own) is stopped and started again. Each outage is logged once at each end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from reconcile_world import GUILD_ID, ROOT, World, run_world
+from test_bot import eventually, logs_topic, runner
+
+from hlb import db, embedded
+from hlb.bot.dblink import Backoff
+from hlb.bot.runner import LEADER_LOCK, Runner
+from hlb.testing import Emulator
+
+pytestmark = pytest.mark.timeout(120)
+
+LOST_LINE = "database unreachable: "
+BACK_LINE = "database back after "
+
+
+def terminate(url: str, application: str) -> int:
+    """End the sessions of this database whose application_name is like ``application``."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name LIKE %s AND pid <> pg_backend_pid()",
+            (application,),
+        ).fetchall()
+    return len(rows)
+
+
+def lock_holder(url: str) -> str | None:
+    """The application_name of the session holding the leader lock (None: nobody holds it)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+            (LEADER_LOCK,),
+        ).fetchone()
+    return str(row[0]) if row else None
+
+
+def lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if text in r.getMessage()]
+
+
+async def converges_after(w: World) -> float:
+    """Apply a topic change and return how long it took to reach the emulator."""
+    w.edit_spec("channels/infra.yaml", "topic: Noisy machine output", "topic: Quieter machine output")
+    await asyncio.to_thread(w.apply)
+    return await eventually(lambda: logs_topic(w.emu).startswith("Quieter"), within=10)
+
+
+async def started(w: World) -> tuple[Runner, asyncio.Event, asyncio.Task[None]]:
+    w.apply()
+    bot, stop = runner(w), asyncio.Event()
+    task = asyncio.create_task(bot.run(stop))
+    await asyncio.wait_for(bot.ready.wait(), 15)
+    assert bot.leader and logs_topic(w.emu).startswith("Noisy")
+    return bot, stop, task
+
+
+def test_bot_connections_keep_alive_and_say_who_they_are(db_url: str) -> None:
+    async def check() -> None:
+        conn = await db.connect_async(db_url, role="listen")
+        try:
+            params = conn.info.get_parameters()
+            assert params["application_name"] == "hlb-bot listen"
+            assert params["keepalives"] == "1" and int(params["keepalives_idle"]) <= 10
+            assert int(params["tcp_user_timeout"]) <= 15_000
+        finally:
+            await conn.close()
+
+    asyncio.run(check())
+
+
+def test_backoff_doubles_and_never_waits_more_than_five_seconds() -> None:
+    backoff = Backoff()
+    tops = [backoff.delay(n, rng=lambda: 1.0) for n in range(100)]
+    assert tops[0] < 0.5 and tops[1] == 2 * tops[0]
+    assert max(tops) == 5.0 and tops == sorted(tops)
+    assert backoff.delay(50, rng=lambda: 0.0) == 2.5  # jitter: half to all of the step
+
+
+@pytest.mark.parametrize("sessions", ["hlb-bot%", "hlb-bot listen"])
+def test_terminated_sessions_pause_the_bot_and_an_apply_still_arrives(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, sessions: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="hlb.bot")
+
+    async def scenario(w: World) -> None:
+        bot, stop, task = await started(w)
+        assert terminate(w.url, sessions) >= 1
+        took = await converges_after(w)
+        print(f"terminated {sessions!r} -> apply in Discord: {took * 1000:.0f} ms")
+        await eventually(lambda: bot.leader and lock_holder(w.url) == "hlb-bot leader", within=10)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    run_world(db_url, tmp_path, scenario)
+    everything = len(lines(caplog, LOST_LINE)), len(lines(caplog, BACK_LINE))
+    assert everything == ((1, 1) if sessions == "hlb-bot%" else (0, 0)), caplog.text
+    if sessions == "hlb-bot listen":
+        assert len(lines(caplog, "event=connection_lost loop=listen")) == 1, caplog.text
+
+
+def test_a_replica_that_lost_its_lock_session_stops_leading(db_url: str, tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        w.apply()
+        bots, stops = [runner(w), runner(w)], [asyncio.Event(), asyncio.Event()]
+        tasks = [asyncio.create_task(b.run(s)) for b, s in zip(bots, stops, strict=True)]
+        await eventually(lambda: any(b.leader for b in bots))
+        leader = next(b for b in bots if b.leader)
+        holder = leader._lock_conn
+        assert holder is not None
+        with psycopg.connect(w.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (holder.info.backend_pid,))
+        await eventually(lambda: leader._lock_conn is not holder)
+        await eventually(lambda: sum(b.leader for b in bots) == 1)
+        for _ in range(20):  # whoever believes it leads holds the lock on its current session
+            leading = [b for b in bots if b.leader]
+            assert len(leading) <= 1
+            for bot in leading:
+                assert bot._lock_conn is not None and not bot._lock_conn.closed
+            await asyncio.sleep(0.05)
+        assert lock_holder(w.url) == "hlb-bot leader"
+        for stop in stops:
+            stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 15)
+
+    run_world(db_url, tmp_path, scenario)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """An embedded Postgres of this test's own (it gets stopped), migrated; stopped at the end."""
+    home = tmp_path / "home"
+    url = embedded.embedded_url(home)
+    db.ensure_schema(url, echo=lambda _line: None)
+    try:
+        yield home, url
+    finally:
+        embedded.stop(home)
+
+
+def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
+    own_server: tuple[Path, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home, url = own_server
+    caplog.set_level(logging.INFO, logger="hlb.bot")
+
+    async def scenario(w: World) -> None:
+        bot, stop, task = await started(w)
+        assert await asyncio.to_thread(embedded.stop, home)
+        await eventually(lambda: bool(lines(caplog, LOST_LINE)), within=5)
+        await asyncio.sleep(2.5)  # several tries fail meanwhile
+        assert not bot.leader  # its lock went with its session
+        assert bot.conn.closed  # meanwhile its users get "closed" errors, not a missing connection
+        await asyncio.to_thread(embedded.ensure_running, home)
+        took = await converges_after(w)
+        print(f"restart -> apply in Discord: {took * 1000:.0f} ms")
+        await eventually(lambda: bot.leader, within=10)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    run_world(url, tmp_path, scenario)
+    lost, back = lines(caplog, LOST_LINE), lines(caplog, BACK_LINE)
+    assert len(lost) == 1 and len(back) == 1, caplog.text
+    assert lost[0].endswith("; retrying") and back[0].endswith(" s; reconciling everything")
+    seconds = float(back[0].removeprefix(BACK_LINE).split(" ")[0])
+    assert seconds >= 2
+
+
+def test_a_lost_database_is_described_in_one_line_without_the_password() -> None:
+    from hlb.bot.dblink import why
+
+    url = "postgresql://hlb_bot:hunter2-secret@db.example:5432/hlb"
+    error = psycopg.OperationalError(
+        "connection to db.example failed for hunter2-secret: server closed the connection unexpectedly\n"
+        "\tThis probably means the server terminated abnormally"
+    )
+    said = why(url, error)
+    assert "hunter2-secret" not in said and "\n" not in said
+    assert said.endswith("server closed the connection unexpectedly")
+
+
+def wait_until(check: Callable[[], bool], within: float, why: Callable[[], str]) -> float:
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < within, why()
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def test_hlb_bot_run_rides_out_a_database_restart(
+    own_server: tuple[Path, str], discord_emulator: Emulator, tmp_path: Path
+) -> None:
+    home, url = own_server
+    emu = discord_emulator
+    emu.add_guild("Homelab", guild_id=GUILD_ID)
+    for role in ("admins", "on-call"):
+        emu.add_role(GUILD_ID, role)
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DISCORD_TOKEN": emu.token,
+        "HLB_DISCORD_API_BASE": emu.base_url,
+        "HLB_GUILD_ID": str(GUILD_ID),
+    }
+    hlb = [sys.executable, "-m", "hlb.cli"]
+    subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+    log = tmp_path / "bot.log"
+    with log.open("w") as out:
+        bot = subprocess.Popen([*hlb, "bot", "run", "--election", "0.3"], env=env, stdout=out, stderr=out)
+    try:
+        wait_until(lambda: "event=reconcile guild=homelab" in log.read_text(), 30, log.read_text)
+        assert embedded.stop(home)
+        wait_until(lambda: LOST_LINE in log.read_text(), 10, log.read_text)
+        time.sleep(2.5)  # several tries fail meanwhile
+        embedded.ensure_running(home)
+        infra = specs / "channels" / "infra.yaml"
+        infra.write_text(infra.read_text().replace("topic: Noisy machine output", "topic: Quieter"))
+        subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+        took = wait_until(lambda: logs_topic(emu).startswith("Quieter"), 10, log.read_text)
+        print(f"hlb apply after a restart -> Discord: {took * 1000:.0f} ms")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(15)
+    text = log.read_text()
+    assert text.count(LOST_LINE) == 1 and text.count(BACK_LINE) == 1, text
+    assert "Traceback" not in text and emu.token not in text
