@@ -126,7 +126,7 @@ def test_a_plan_from_another_database_is_refused(db_url: str, empty_db_url: str,
     assert refused.returncode == 1 and refused.stderr.startswith("error: E608 "), refused.stderr
     assert state(empty_db_url) == (1, 14)
     applied = hlb(db_url, work, "apply", "plan.json")
-    assert applied.returncode == 0 and "Applied: revision 2." in applied.stdout
+    assert applied.returncode == 0 and "Applied revision 2: " in applied.stdout
 
 
 def test_a_forged_plan_gets_validates_checks_not_a_database_error(db_url: str, work: Path) -> None:
@@ -181,7 +181,7 @@ def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal
     assert hlb(db_url, work, "apply", "specs").returncode == 0
     (work / "specs" / "commands.yaml").unlink()
     small = hlb(db_url, work, "apply", "specs")
-    assert small.returncode == 0 and "Plan: 0 to create, 0 to update, 5 to delete." in small.stdout
+    assert small.returncode == 0 and ": 0 created, 0 updated, 5 deleted." in small.stdout
 
 
 def test_rollback_has_the_same_guard(db_url: str, work: Path) -> None:
@@ -226,7 +226,7 @@ def on_terminal(db_url: str, cwd: Path, args: list[str], answer: str | None) -> 
 
 def test_on_a_terminal_deletes_are_shown_and_need_a_yes(db_url: str, work: Path) -> None:
     created, shown = on_terminal(db_url, work, ["apply", "specs"], None)  # creating never asks
-    assert created == 0 and "Apply?" not in shown and "Applied: revision 1." in shown
+    assert created == 0 and "Apply?" not in shown and "Applied revision 1: " in shown
     (work / "specs" / "commands.yaml").unlink()
 
     declined, shown = on_terminal(db_url, work, ["apply", "specs"], "n")
@@ -235,7 +235,7 @@ def test_on_a_terminal_deletes_are_shown_and_need_a_yes(db_url: str, work: Path)
     assert state(db_url) == (1, 14)
 
     accepted, shown = on_terminal(db_url, work, ["apply", "specs"], "y")
-    assert accepted == 0 and "Applied: revision 2." in shown
+    assert accepted == 0 and "Applied revision 2: " in shown
 
     # a mass delete on a terminal: the plan is shown with the warning, and a yes is enough
     mass, shown = on_terminal(db_url, work, ["apply", "specs/guild.yaml"], "y")
