@@ -14,6 +14,7 @@ from typing import Any
 
 from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.plan import Plan
+from hlb.compiler.wording import plural
 
 MIN_DELETES = 10
 MAX_SHARE = 0.25  # deleting more than this share of the managed objects is a mass delete
@@ -32,7 +33,7 @@ class MassDelete:
     def reason(self) -> str:
         if self.guilds:
             names = ", ".join(self.guilds)
-            return f"it deletes Guild {names} and everything in it ({self.deletes} objects in all)"
+            return f"it deletes Guild {names} and everything in it ({plural(self.deletes, 'object')} in all)"
         return (
             f"it deletes {self.deletes} of the {self.managed} objects the database holds "
             f"(at least {MIN_DELETES} and more than {MAX_SHARE:.0%})"

@@ -183,3 +183,14 @@ def test_colour_on_a_terminal_only(db_url: str, work: Path) -> None:
     assert Paint(True).error("E203") in on_a_terminal(db_url, work, "validate", "specs")
     assert Paint(True).error("E203") != "E203" and Paint(False).error("E203") == "E203"
 
+
+def test_counts_in_diagnostics_read_naturally(tmp_path: Path) -> None:
+    workflow = (
+        "apiVersion: hlb/v1\nkind: Workflow\nname: nightly\nspec:\n"
+        "  triggers:\n    - schedule: '5'\n    - schedule: '0 8 * *'\n  steps:\n    - reply: hi\n"
+    )
+    (tmp_path / "specs.yaml").write_text(GUILD + "---\n" + workflow, encoding="utf-8")
+    messages = [d.message for d in compile_paths([str(tmp_path)], env={}).diagnostics]
+    assert any("'5' has 1 field;" in m for m in messages), messages
+    assert any("'0 8 * *' has 4 fields;" in m for m in messages), messages
+    assert not any("(s)" in m for m in messages)
