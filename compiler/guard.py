@@ -68,7 +68,7 @@ class MassDeleteRefused(Exception):
     def __init__(self, plan: Plan, found: MassDelete) -> None:
         deleted = sorted(plan.deletes(), key=lambda k: k.sort_key())
         kinds = [k.kind for k in deleted]
-        counts = ", ".join(f"{kinds.count(kind)} {kind}" for kind in KIND_ORDER if kind in kinds)
+        counts = ", ".join(plural(kinds.count(kind), kind) for kind in KIND_ORDER if kind in kinds)
         names = [f"{k.kind} {k.name}" + (f" (guild {k.guild})" if k.kind != "Guild" else "") for k in deleted]
         shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
         super().__init__(

@@ -18,7 +18,10 @@ PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_ty
 
 
 def fail(message: str, code: str | None = None) -> NoReturn:
-    click.echo(f"error: {code + ' ' if code else ''}{message}", err=True)
+    from hlb.compiler.wording import Paint, colour_wanted
+
+    paint = Paint(colour_wanted(sys.stderr))
+    click.echo(f"{paint.error('error:')} {code + ' ' if code else ''}{message}", err=True, color=paint.on)
     sys.exit(1)
 
 

@@ -162,6 +162,7 @@ def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal
     refused = hlb(db_url, work, "apply", "specs/guild.yaml")  # meant: specs/
     assert refused.returncode == 1
     assert "E609" in refused.stderr and "29 of the 30 objects" in refused.stderr
+    assert "It would delete 14 Channels, " in refused.stderr  # counted in words, as the plan counts
     assert "Channel alerts (guild homelab)" in refused.stderr and "--allow-mass-delete" in refused.stderr
     assert state(db_url) == (1, 14)
     # an empty desired state deletes the Guild: refused even from a clean, digest-checked plan

@@ -47,14 +47,14 @@ def hlb(db_url: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedP
 
 
 def on_a_terminal(db_url: str, cwd: Path, *args: str, **env: str) -> str:
-    """What the CLI writes to stdout when stdout is a terminal (a pty); stdin is not one."""
+    """What the CLI writes when stdout and stderr are a terminal (a pty); stdin is not one."""
     environ = {**os.environ, "DATABASE_URL": db_url, "HLB_AUTHOR": "reader", "HLB_HOME": str(cwd / ".hlb")}
     environ.pop("NO_COLOR", None)
     environ.pop("FORCE_COLOR", None)
     main, child = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hlb.cli", *args],
-        cwd=cwd, env={**environ, **env}, stdin=subprocess.DEVNULL, stdout=child, stderr=subprocess.PIPE,
+        cwd=cwd, env={**environ, **env}, stdin=subprocess.DEVNULL, stdout=child, stderr=child,
     )
     os.close(child)
     output = b""
@@ -181,6 +181,11 @@ def test_colour_on_a_terminal_only(db_url: str, work: Path) -> None:
     failed = hlb(db_url, work, "validate", "specs")
     assert "E203" in failed.stdout and "\x1b[" not in failed.stdout
     assert Paint(True).error("E203") in on_a_terminal(db_url, work, "validate", "specs")
+
+    missing = hlb(db_url, work, "show", "99")
+    assert missing.stderr.startswith("error: E604 ")
+    assert Paint(True).error("error:") + " E604 " in on_a_terminal(db_url, work, "show", "99")
+    assert on_a_terminal(db_url, work, "show", "99", NO_COLOR="1").startswith("error: E604 ")
     assert Paint(True).error("E203") != "E203" and Paint(False).error("E203") == "E203"
 
 
