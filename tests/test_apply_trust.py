@@ -35,8 +35,11 @@ def hlb(db_url: str, cwd: Path, *args: str, stdin: str = "") -> subprocess.Compl
     )
 
 
-def cli_env(db_url: str, cwd: Path) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": db_url, "HLB_AUTHOR": "trust-tester", "HLB_HOME": str(cwd / ".hlb")}
+def cli_env(db_url: str, cwd: Path, **extra: str) -> dict[str, str]:
+    """The CLI's environment: this database and home, colour left to the terminal, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    home = str(cwd / ".hlb")
+    return {**env, "DATABASE_URL": db_url, "HLB_AUTHOR": "trust-tester", "HLB_HOME": home, **extra}
 
 
 def state(db_url: str) -> tuple[int, int]:
@@ -198,12 +201,14 @@ def test_rollback_has_the_same_guard(db_url: str, work: Path) -> None:
     assert state(db_url) == (3, 0)
 
 
-def on_terminal(db_url: str, cwd: Path, args: list[str], answer: str | None) -> tuple[int, str]:
+def on_terminal(
+    db_url: str, cwd: Path, args: list[str], answer: str | None, **extra: str
+) -> tuple[int, str]:
     """Run the CLI on a pseudo terminal; type ``answer`` once it asks. Returns (exit code, output)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes the CLI (os.execve never returns)
         os.chdir(cwd)
-        os.execve(sys.executable, [sys.executable, "-m", "hlb.cli", *args], cli_env(db_url, cwd))
+        os.execve(sys.executable, [sys.executable, "-m", "hlb.cli", *args], cli_env(db_url, cwd, **extra))
     output = b""
     answered = False
     deadline = time.monotonic() + 120

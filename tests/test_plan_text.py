@@ -8,14 +8,12 @@ colour only on a terminal.
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from test_apply_trust import cli_env, on_terminal
 
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.plan import diff_models
@@ -37,42 +35,15 @@ def deploys(topic: str, allow: str) -> str:
 
 
 def hlb(db_url: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "DATABASE_URL": db_url, "HLB_AUTHOR": "reader", "HLB_HOME": str(cwd / ".hlb")}
-    environ.pop("NO_COLOR", None)
-    environ.pop("FORCE_COLOR", None)
     return subprocess.run(
         [sys.executable, "-m", "hlb.cli", *args],
-        cwd=cwd, env={**environ, **env}, capture_output=True, text=True, timeout=120,
+        cwd=cwd, env=cli_env(db_url, cwd, **env), capture_output=True, text=True, timeout=120,
     )
 
 
 def on_a_terminal(db_url: str, cwd: Path, *args: str, **env: str) -> str:
-    """What the CLI writes when stdout and stderr are a terminal (a pty); stdin is not one."""
-    environ = {**os.environ, "DATABASE_URL": db_url, "HLB_AUTHOR": "reader", "HLB_HOME": str(cwd / ".hlb")}
-    environ.pop("NO_COLOR", None)
-    environ.pop("FORCE_COLOR", None)
-    main, child = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hlb.cli", *args],
-        cwd=cwd, env={**environ, **env}, stdin=subprocess.DEVNULL, stdout=child, stderr=child,
-    )
-    os.close(child)
-    output = b""
-    while True:
-        ready, _, _ = select.select([main], [], [], 120)
-        if not ready:
-            proc.kill()
-            break
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    proc.communicate(timeout=60)
-    os.close(main)
-    return output.decode("utf-8")
+    """What the CLI writes when it runs on a terminal (a pty)."""
+    return on_terminal(db_url, cwd, list(args), None, **env)[1]
 
 
 @pytest.fixture
