@@ -50,11 +50,11 @@ def _base(plan: Plan) -> str:
     return "an empty database" if plan.base_revision is None else f"revision {plan.base_revision}"
 
 
-def render_text(plan: Plan, *, detail: bool = True, paint: Paint = PLAIN) -> str:
-    """The plan as text, in the future tense; ``detail=False`` gives one line per object."""
+def render_text(plan: Plan, *, paint: Paint = PLAIN) -> str:
+    """The plan as text, in the future tense."""
     if not plan.has_changes:
         return summary_line(plan)
-    lines = [f"hlb will make these changes (against {_base(plan)}):", "", *_body(plan, detail, paint)]
+    lines = [f"hlb will make these changes (against {_base(plan)}):", "", *_body(plan, paint)]
     lines.append(paint.strong(summary_line(plan)))
     found = mass_delete(plan)
     if found is not None:
@@ -85,26 +85,22 @@ def render_revision(plan: Plan, revision: int, *, paint: Paint = PLAIN) -> str:
 
 
 def _past(plan: Plan, head: str, tail: str, paint: Paint) -> str:
-    return "\n".join([head, "", *_body(plan, True, paint), paint.strong(tail)])
+    return "\n".join([head, "", *_body(plan, paint), paint.strong(tail)])
 
 
-def _body(plan: Plan, detail: bool, paint: Paint) -> list[str]:
+def _body(plan: Plan, paint: Paint) -> list[str]:
+    """One block per op, each followed by a blank line."""
     lines: list[str] = []
     for op in plan.ops:
-        lines.extend(paint.sign(line) for line in _op_lines(op, detail))
-        if detail:
-            lines.append("")
-    if not detail:
+        lines.extend(paint.sign(line) for line in _op_lines(op))
         lines.append("")
     return lines
 
 
-def _op_lines(op: Op, detail: bool = True) -> list[str]:
+def _op_lines(op: Op) -> list[str]:
     symbol = SYMBOL[action_of(op)]
     key = op.key
     head = f"  {symbol} {key.kind} {key.name}" + (f" (guild {key.guild})" if key.kind != "Guild" else "")
-    if not detail:
-        return [head]
     words = [_permission_line(c) for c in permission_changes(op)]
     in_words = op.key.kind == "Channel"  # a Channel's permission overwrites are told in words
     if isinstance(op, CreateOp):
