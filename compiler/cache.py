@@ -46,7 +46,7 @@ from hlb import __version__
 from hlb.compiler.sources import SourceFile
 from hlb.compiler.units import FileUnit, from_plain, text_digest, to_plain, value_digest
 
-FORMAT = 1
+FORMAT = 2  # 2: units keep the identity of documents that failed
 MAX_ENTRIES = 20_000  # never fewer than twice the files of the current run
 MAX_BYTES = 512 * 1024 * 1024
 STALE_DAYS = 30

@@ -27,13 +27,17 @@ if TYPE_CHECKING:
     from hlb.compiler.kinds.base import Draft
 
 Row = tuple[Checked, str]  # a document that passed the schema, and its guild
+Key = tuple[str, str, str]  # guild, kind, name
 Fresh = tuple[list[Any], int, int]  # a new record, and the slice of the diagnostics holding its findings
 
 
 def check_rows(
-    rows: list[Row], units: Iterable[FileUnit], diagnostics: list[Diagnostic]
+    rows: list[Row], units: Iterable[FileUnit], diagnostics: list[Diagnostic], broken: Iterable[Key] = ()
 ) -> tuple[list[SpecObject], list[Fresh]]:
-    """The objects of ``rows`` (findings go to ``diagnostics``) and the records made on the way."""
+    """The objects of ``rows`` (findings go to ``diagnostics``) and the records made on the way.
+
+    ``broken``: the identities of documents that failed before this stage; a
+    reference to one is not reported missing (its own diagnostic says what is wrong)."""
     unit_of = {unit.src.path: unit for unit in units}
     first: dict[tuple[str, str, str], str | None] = {}  # identity -> fingerprint of its draft
     for item, guild in rows:
@@ -49,7 +53,7 @@ def check_rows(
 
     drafts = [_draft(item, guild) for item, guild in rows]
     fingerprints = {(u.src.path, i): p for u in unit_of.values() for i, p in u.fingerprints.items()}
-    index = RecordingIndex(drafts, fingerprints)
+    index = RecordingIndex(drafts, fingerprints, broken)
     objects: list[SpecObject] = []
     fresh: list[Fresh] = []
     for (item, guild), draft, record in zip(rows, drafts, reuse, strict=True):

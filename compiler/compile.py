@@ -29,12 +29,12 @@ from typing import Any
 from hlb.compiler import positions
 from hlb.compiler.cache import CompileCache, default_cache
 from hlb.compiler.ceilings import ceiling_problems
-from hlb.compiler.checks import Row, check_rows
+from hlb.compiler.checks import Key, Row, check_rows
 from hlb.compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from hlb.compiler.document import Document
 from hlb.compiler.model import Model
 from hlb.compiler.sources import SourceFile, discover, read_source
-from hlb.compiler.units import Checked, FileUnit, at, compile_file
+from hlb.compiler.units import Checked, Failed, FileUnit, at, compile_file
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,9 @@ def _compile(
         diagnostics.extend(unit.load_problems)
     for unit in units:
         diagnostics.extend(unit.doc_problems)
-    rows = _guilds([item for unit in units for item in unit.checked], diagnostics)
-    objects, fresh = check_rows(rows, units, diagnostics)
+    failed = [who for unit in units for who in unit.failed]
+    rows, broken = _guilds([item for unit in units for item in unit.checked], failed, diagnostics)
+    objects, fresh = check_rows(rows, units, diagnostics, broken)
     diagnostics.extend(ceiling_problems(rows, objects))
 
     by_file = {s.path: s for s in sources}
@@ -163,8 +164,16 @@ def _parse_ahead(texts: list[str]) -> contextlib.AbstractContextManager[Iterator
     return parse_ahead(texts)
 
 
-def _guilds(checked: list[Checked], diagnostics: list[Diagnostic]) -> list[Row]:
-    """Resolve each document's guild and reject duplicate identities."""
+def _guilds(
+    checked: list[Checked], failed: list[Failed], diagnostics: list[Diagnostic]
+) -> tuple[list[Row], set[Key]]:
+    """Resolve each document's guild and reject duplicate identities.
+
+    ``failed`` names the documents that did not pass their own checks: a Guild
+    among them still counts as declared, and the identities of them all come
+    back (with their guild resolved) so that a reference to one is not
+    reported as missing: one mistake, one diagnostic.
+    """
     guilds: dict[str, Document] = {}
     for doc, data in _pairs(checked):
         if data["kind"] == "Guild":
@@ -182,7 +191,8 @@ def _guilds(checked: list[Checked], diagnostics: list[Diagnostic]) -> list[Row]:
                 )
             else:
                 guilds.setdefault(name, doc)
-    only_guild = next(iter(guilds)) if len(guilds) == 1 else None
+    declared = set(guilds) | {name for _, kind, name, _ in failed if kind == "Guild"}
+    only_guild = next(iter(declared)) if len(declared) == 1 else None
     ids: dict[str, str] = {}
     for doc, data in _pairs(checked):
         guild_id = data.get("spec", {}).get("id") if data["kind"] == "Guild" else None
@@ -208,7 +218,7 @@ def _guilds(checked: list[Checked], diagnostics: list[Diagnostic]) -> list[Row]:
             guild = name
         elif "guild" in data:
             guild = data["guild"]
-            if guild not in guilds:
+            if guild not in declared:
                 known = ", ".join(sorted(guilds)) or "none"
                 diagnostics.append(
                     at(
@@ -223,10 +233,9 @@ def _guilds(checked: list[Checked], diagnostics: list[Diagnostic]) -> list[Row]:
         elif only_guild is not None:
             guild = only_guild
         else:
-            if guilds:
-                why = (
-                    f"there are {len(guilds)} Guild objects ({', '.join(sorted(guilds))}); set `guild:` on it"
-                )
+            if declared:
+                names = ", ".join(sorted(declared))
+                why = f"there are {len(declared)} Guild objects ({names}); set `guild:` on it"
             else:
                 why = "no Guild object is declared; add one (kind: Guild) or set `guild:`"
             diagnostics.append(at(doc, ("kind",), "E303", f"{kind} '{name}' has no guild: {why}"))
@@ -248,7 +257,12 @@ def _guilds(checked: list[Checked], diagnostics: list[Diagnostic]) -> list[Row]:
         if kind == "Guild" and guilds.get(name) is not doc:
             continue
         rows.append((item, guild))
-    return rows
+    broken = {
+        (guild, kind, name)
+        for _, kind, name, given in failed
+        if (guild := name if kind == "Guild" else given or only_guild) is not None
+    }
+    return rows, broken
 
 
 def _pairs(checked: list[Checked]) -> Iterator[tuple[Document, dict[str, Any]]]:

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
 from hlb import __version__
+from hlb.compiler.wording import PLAIN, Paint
 
 Severity = Literal["error", "warning"]
 JsonPath = tuple[str | int, ...]
@@ -113,9 +114,11 @@ class Diagnostic:
     def at(self, line: int, col: int) -> Diagnostic:
         return replace(self, line=line, col=col)
 
-    def format_text(self) -> str:
+    def format_text(self, paint: Paint = PLAIN) -> str:
+        """``file:line:col: CODE message``; with ``paint`` on, the code in red (a warning's in yellow)."""
         label = "" if self.severity == "error" else f"{self.severity}: "
-        return f"{self.file}:{max(self.line, 1)}:{max(self.col, 1)}: {self.code} {label}{self.message}"
+        code = paint.error(self.code) if self.severity == "error" else paint.warning(self.code)
+        return f"{self.file}:{max(self.line, 1)}:{max(self.col, 1)}: {code} {label}{self.message}"
 
     def format_github(self) -> str:
         level = "error" if self.severity == "error" else "warning"
@@ -153,8 +156,10 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(unique.values(), key=lambda d: (d.file, d.line, d.col, d.code, d.message))
 
 
-def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> str:
-    """Render diagnostics as ``text``, ``json``, ``github`` annotations or ``sarif`` (SARIF 2.1.0)."""
+def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str, *, paint: Paint = PLAIN) -> str:
+    """Render diagnostics as ``text``, ``json``, ``github`` annotations or ``sarif`` (SARIF 2.1.0).
+
+    ``paint`` colours the codes of the text form (``hlb.compiler.wording``)."""
     if fmt == "sarif":
         return json.dumps(to_sarif(diagnostics), indent=2, ensure_ascii=False)
     if fmt == "json":
@@ -167,7 +172,7 @@ def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> str:
         return json.dumps(payload, indent=2, ensure_ascii=False)
     if fmt == "github":
         return "\n".join(d.format_github() for d in diagnostics)
-    return "\n".join(d.format_text() for d in diagnostics)
+    return "\n".join(d.format_text(paint) for d in diagnostics)
 
 
 # --- SARIF 2.1.0 (GitHub code scanning: github/codeql-action/upload-sarif) ----------------------------

@@ -30,7 +30,18 @@ def git_sha(paths: Sequence[str | Path]) -> str | None:
     if sha is None:
         return None
     status = _git(cwd, "status", "--porcelain", "--", ".")
-    return f"{sha}-dirty" if status else sha
+    return f"{sha}{DIRTY}" if status else sha
+
+
+DIRTY = "-dirty"
+
+
+def short_sha(sha: str | None) -> str:
+    """A sha as people read it: 7 characters, ``-dirty`` kept (``abc1234-dirty``); ``-`` when unknown."""
+    if not sha:
+        return "-"
+    dirty = sha.endswith(DIRTY)
+    return sha.removesuffix(DIRTY)[:7] + (DIRTY if dirty else "")
 
 
 def author(paths: Sequence[str | Path]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.plan import Plan
+from hlb.compiler.wording import plural
 
 MIN_DELETES = 10
 MAX_SHARE = 0.25  # deleting more than this share of the managed objects is a mass delete
@@ -32,7 +33,7 @@ class MassDelete:
     def reason(self) -> str:
         if self.guilds:
             names = ", ".join(self.guilds)
-            return f"it deletes Guild {names} and everything in it ({self.deletes} objects in all)"
+            return f"it deletes Guild {names} and everything in it ({plural(self.deletes, 'object')} in all)"
         return (
             f"it deletes {self.deletes} of the {self.managed} objects the database holds "
             f"(at least {MIN_DELETES} and more than {MAX_SHARE:.0%})"
@@ -67,7 +68,7 @@ class MassDeleteRefused(Exception):
     def __init__(self, plan: Plan, found: MassDelete) -> None:
         deleted = sorted(plan.deletes(), key=lambda k: k.sort_key())
         kinds = [k.kind for k in deleted]
-        counts = ", ".join(f"{kinds.count(kind)} {kind}" for kind in KIND_ORDER if kind in kinds)
+        counts = ", ".join(plural(kinds.count(kind), kind) for kind in KIND_ORDER if kind in kinds)
         names = [f"{k.kind} {k.name}" + (f" (guild {k.guild})" if k.kind != "Guild" else "") for k in deleted]
         shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
         super().__init__(

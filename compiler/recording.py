@@ -20,8 +20,13 @@ from hlb.compiler.kinds.base import Draft, Index
 class RecordingIndex(Index):
     """The Index of a compile, noting what the current kind check looks up."""
 
-    def __init__(self, drafts: Iterable[Draft], fingerprints: Mapping[tuple[str, int], str]) -> None:
-        super().__init__(drafts)
+    def __init__(
+        self,
+        drafts: Iterable[Draft],
+        fingerprints: Mapping[tuple[str, int], str],
+        broken: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        super().__init__(drafts, broken)
         self._fingerprints = fingerprints  # (file, document index) -> fingerprint
         self.lookups: list[list[Any]] = []
         self.clean = True

@@ -5,6 +5,13 @@ form is documented in docs/plan-format.md and versioned by
 ``format_version``; a saved plan (``hlb plan -o plan.json``) is the same JSON
 plus the full desired model (``hlb.compiler.saved_plan``). A mass delete
 (``hlb.compiler.guard``) is marked in every form.
+
+The text form says a Channel's permission changes in words, with the same
+describer as the Markdown form (``review.permission_changes``), and shows
+every value whole. ``render_text`` is the plan (future tense);
+``render_applied``, ``render_rollback`` and ``render_revision`` tell the same
+lines in the past tense for `hlb apply`, `hlb rollback` and `hlb show`. A
+``Paint`` (``hlb.compiler.wording``) colours the lines on a terminal.
 """
 
 from __future__ import annotations
@@ -14,16 +21,16 @@ from typing import Any
 
 from hlb.compiler.guard import mass_delete, warning_line
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
-from hlb.compiler.review import render_review
+from hlb.compiler.review import PermissionChange, permission_changes, render_review
+from hlb.compiler.wording import PLAIN, Paint
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
-_MAX_VALUE = 100
+_PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
 def short(value: Any) -> str:
-    """A value as compact JSON, cut to fit one line."""
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
+    """A value as compact JSON on one line, whole: a reviewer sees what will be written."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
 def summary_line(plan: Plan) -> str:
@@ -33,47 +40,96 @@ def summary_line(plan: Plan) -> str:
     return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
 
 
-def render_text(plan: Plan, *, detail: bool = True) -> str:
-    """The plan as text; ``detail=False`` gives one line per object (what `hlb apply` logs)."""
+def done_counts(plan: Plan) -> str:
+    """``1 created, 0 updated, 2 deleted``: the counts of a plan that was carried out."""
+    s = plan.summary()
+    return ", ".join(f"{s[action]} {past}" for action, past in _PAST.items())
+
+
+def _base(plan: Plan) -> str:
+    return "an empty database" if plan.base_revision is None else f"revision {plan.base_revision}"
+
+
+def render_text(plan: Plan, *, paint: Paint = PLAIN) -> str:
+    """The plan as text, in the future tense."""
     if not plan.has_changes:
         return summary_line(plan)
-    base = "an empty database" if plan.base_revision is None else f"revision {plan.base_revision}"
-    lines = [f"hlb will make these changes (against {base}):", ""]
-    for op in plan.ops:
-        lines.extend(_op_lines(op, detail))
-        if detail:
-            lines.append("")
-    if not detail:
-        lines.append("")
-    lines.append(summary_line(plan))
+    lines = [f"hlb will make these changes (against {_base(plan)}):", "", *_body(plan, paint)]
+    lines.append(paint.strong(summary_line(plan)))
     found = mass_delete(plan)
     if found is not None:
-        lines += ["", warning_line(found)]
+        lines += ["", paint.warning(warning_line(found))]
     return "\n".join(lines)
 
 
-def _op_lines(op: Op, detail: bool = True) -> list[str]:
+def render_applied(plan: Plan, revision: int | None, *, paint: Paint = PLAIN) -> str:
+    """What `hlb apply` changed, field by field as the plan showed it, in the past tense."""
+    if not plan.has_changes or revision is None:
+        return "No changes. The database already matches the specs; no revision was made."
+    head = f"Applied revision {revision} (on top of {_base(plan)}):"
+    return _past(plan, head, f"Applied revision {revision}: {done_counts(plan)}.", paint)
+
+
+def render_rollback(plan: Plan, target: int, revision: int, *, paint: Paint = PLAIN) -> str:
+    """What `hlb rollback` changed, in the past tense."""
+    head = f"Rolled back to revision {target} as revision {revision} (on top of {_base(plan)}):"
+    return _past(plan, head, f"Rolled back to revision {target}: new revision {revision}.", paint)
+
+
+def render_revision(plan: Plan, revision: int, *, paint: Paint = PLAIN) -> str:
+    """What one stored revision changed (`hlb show`), in the past tense."""
+    if not plan.has_changes:
+        return f"Revision {revision} changed nothing (against {_base(plan)})."
+    head = f"Revision {revision} made these changes (against {_base(plan)}):"
+    return _past(plan, head, f"Revision {revision}: {done_counts(plan)}.", paint)
+
+
+def _past(plan: Plan, head: str, tail: str, paint: Paint) -> str:
+    return "\n".join([head, "", *_body(plan, paint), paint.strong(tail)])
+
+
+def _body(plan: Plan, paint: Paint) -> list[str]:
+    """One block per op, each followed by a blank line."""
+    lines: list[str] = []
+    for op in plan.ops:
+        lines.extend(paint.sign(line) for line in _op_lines(op))
+        lines.append("")
+    return lines
+
+
+def _op_lines(op: Op) -> list[str]:
     symbol = SYMBOL[action_of(op)]
     key = op.key
     head = f"  {symbol} {key.kind} {key.name}" + (f" (guild {key.guild})" if key.kind != "Guild" else "")
-    if not detail:
-        return [head]
+    words = [_permission_line(c) for c in permission_changes(op)]
+    in_words = op.key.kind == "Channel"  # a Channel's permission overwrites are told in words
     if isinstance(op, CreateOp):
         origin = f"  # {op.new.origin.file}:{op.new.origin.line}" if op.new.origin else ""
-        body = [f"      {k}: {short(v)}" for k, v in op.new.spec.items()]
+        spec = {k: v for k, v in op.new.spec.items() if not (in_words and k == "permissions")}
+        body = [f"      {k}: {short(v)}" for k, v in spec.items()]
         body += [f"      labels.{k}: {short(v)}" for k, v in op.new.labels.items()]
-        return [head + origin, *body]
+        return [head + origin, *body, *words]
     if isinstance(op, UpdateOp):
         body = []
+        moved = False
         for c in op.changes:
-            if c.added:
+            if in_words and c.path[:2] == ("spec", "permissions"):
+                moved = True
+            elif c.added:
                 body.append(f"      + {c.dotted}: {short(c.new)}")
             elif c.removed:
                 body.append(f"      - {c.dotted}: {short(c.old)}")
             else:
                 body.append(f"      ~ {c.dotted}: {short(c.old)} -> {short(c.new)}")
-        return [head, *body]
+        if moved and not words:
+            words = ["      ~ permissions: overwrites reordered; no permission changes"]
+        return [head, *body, *words]
     return [head]
+
+
+def _permission_line(change: PermissionChange) -> str:
+    """``+ permissions: role ops gains send_messages in #deploys``; ``-`` when it takes a permission away."""
+    return f"      {'-' if change.destructive else '+'} permissions: {change.sentence()}"
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from hlb import __version__
 from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.permissions import PERMISSIONS
 from hlb.compiler.plan import CreateOp, DeleteOp, FieldChange, Op, Plan, UpdateOp, action_of
+from hlb.compiler.wording import plural
 
 # GitHub refuses comments over 65,536 characters; leave room for what a CI step adds.
 MAX_COMMENT = 60_000
@@ -246,7 +247,7 @@ def _summary(op: Op, destructive: bool, many_guilds: bool) -> str:
         head += " in guild " + html_code(op.key.guild)
     if isinstance(op, UpdateOp):
         n = len(op.changes)
-        head += f" · {n} field{'s' if n != 1 else ''}"
+        head += f" · {plural(n, 'field')}"
     if destructive:
         head += " · ⚠️ destructive"
     return head
@@ -334,8 +335,8 @@ def render_review(plan: Plan, *, max_chars: int = MAX_COMMENT) -> str:
             shown += 1
     if shown < len(plan.ops):
         lines += [
-            f"_… {len(plan.ops) - shown} more change(s) not shown: the comment would exceed GitHub's size "
-            "limit. Run `hlb plan` for the full plan._",
+            f"_… {plural(len(plan.ops) - shown, 'more change')} not shown: the comment would exceed "
+            "GitHub's size limit. Run `hlb plan` for the full plan._",
             "",
         ]
     lines.append(footer)

@@ -23,6 +23,7 @@ from hlb.compiler.diagnostics import JsonPath
 from hlb.compiler.durations import UNITS_HELP
 from hlb.compiler.kinds.base import Problem
 from hlb.compiler.permissions import ALIASES, PERMISSIONS
+from hlb.compiler.wording import plural
 
 API_VERSION = "hlb/v1"
 COMMON_FILE = "common.schema.json"
@@ -234,13 +235,13 @@ def _explain_value(error: Any, path: JsonPath) -> tuple[str, str]:
         most = f" to {schema['maxLength']}" if "maxLength" in schema else " or more"
         return "E206", f"{dotted} is empty; give it {expected}{most} characters"
     if rule == "minLength":
-        return "E206", f"{dotted} is {len(value)} characters; it needs at least {expected}"
+        return "E206", f"{dotted} is {plural(len(value), 'character')}; it needs at least {expected}"
     if rule == "maxItems":
         return "E402", f"{dotted} has {len(value)} items; Discord allows at most {expected}"
     if rule == "minItems" and not value:
         return "E402", f"{dotted} is empty; give it at least {expected} item{'s' * (expected > 1)}"
     if rule == "minItems":
-        return "E402", f"{dotted} has {len(value)} items; it needs at least {expected}"
+        return "E402", f"{dotted} has {plural(len(value), 'item')}; it needs at least {expected}"
     if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         low, high = schema.get("minimum"), schema.get("maximum")
         if low is not None and high is not None:

@@ -92,6 +92,9 @@ class Checked:
         return data
 
 
+Failed = tuple[int, str, str, str | None]  # a document that failed: index, kind, name, guild (None: unset)
+
+
 @dataclass
 class FileUnit:
     """Everything the compiler learned from one file on its own."""
@@ -106,6 +109,7 @@ class FileUnit:
     drafts: dict[int, list[Any]] = field(default_factory=dict)  # document index -> plain record
     changed: bool = True  # the cache's copy is missing or out of date
     blobs: dict[int, bytes] = field(default_factory=dict)  # JSON of fresh documents, for to_plain
+    failed: list[Failed] = field(default_factory=list)  # documents that did not pass, by identity
 
 
 def compile_file(
@@ -130,6 +134,7 @@ def compile_file(
     environ = RecordingEnv(env) if record else env
     doc_problems: list[Diagnostic] = []
     checked: list[Checked] = []
+    failed: list[Failed] = []
     for doc in docs:
         data, unresolved = interpolate(doc.data, environ)
         spots = {tuple(path) for path, _, _ in unresolved}
@@ -144,6 +149,8 @@ def compile_file(
         doc_problems.extend(at(doc, p.path, p.code, p.message) for p in schema_problems)
         if not schema_problems and not any(severity == "error" for *_, severity in texts):
             checked.append(Checked(doc, data))
+        elif (who := identity(doc, data)) is not None:
+            failed.append(who)
     by_file = {src.path: src}
     unit = FileUnit(
         src,
@@ -151,6 +158,7 @@ def compile_file(
         positions.resolve(load_problems, by_file),
         positions.resolve(doc_problems, by_file),
         checked,
+        failed=failed,
     )
     if isinstance(environ, RecordingEnv):
         try:
@@ -162,6 +170,20 @@ def compile_file(
             item.doc.index: fingerprint(item.doc, unit.blobs[item.doc.index]) for item in checked
         }
     return unit
+
+
+def identity(doc: Document, data: Any) -> Failed | None:
+    """Who a document that failed its checks claims to be, when its kind and name are text.
+
+    Other documents may refer to it: knowing the name, the compiler does not
+    report those references as missing (the document's own error is the one to fix).
+    """
+    if not isinstance(data, dict):
+        return None
+    kind, name, guild = data.get("kind"), data.get("name"), data.get("guild")
+    if not isinstance(kind, str) or not isinstance(name, str):
+        return None
+    return (doc.index, kind, name, guild if isinstance(guild, str) else None)
 
 
 def fingerprint(doc: Document, blob: bytes) -> str:
@@ -222,6 +244,7 @@ def to_plain(unit: FileUnit) -> tuple[dict[str, Any], bytes]:
         "load": [diagnostic_plain(d) for d in unit.load_problems],
         "problems": [diagnostic_plain(d) for d in unit.doc_problems],
         "checked": checked,
+        "failed": [list(who) for who in unit.failed],
         "drafts": [
             [index, guild, lookups, [diagnostic_plain(d) for d in findings], spec, spec_hash]
             for index, (guild, lookups, findings, spec, spec_hash) in unit.drafts.items()
@@ -253,6 +276,13 @@ def from_plain(
         ):
             raise TypeError("malformed cache entry")
         drafts[index] = [guild, lookups, [diagnostic(item) for item in findings], spec, spec_hash]
+    failed: list[Failed] = []
+    for index, kind, name, guild in plain["failed"]:
+        if type(index) is not int or type(kind) is not str or type(name) is not str:
+            raise TypeError("malformed cache entry")
+        if not (guild is None or type(guild) is str):
+            raise TypeError("malformed cache entry")
+        failed.append((index, kind, name, guild))
     return FileUnit(
         src,
         plain["documents"],
@@ -263,4 +293,5 @@ def from_plain(
         fingerprints,
         drafts,
         changed=False,
+        failed=failed,
     )

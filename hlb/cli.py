@@ -51,20 +51,16 @@ def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
     """Check spec files offline and report every problem as file:line:col."""
     from hlb.compiler.compile import compile_paths
     from hlb.compiler.diagnostics import render_diagnostics
+    from hlb.compiler.wording import Paint, colour_wanted, validate_verdict
 
     result = compile_paths(paths, reference=reference)
+    paint = Paint(fmt == "text" and colour_wanted(sys.stdout))
     if result.diagnostics or fmt in ("json", "sarif"):
-        out = render_diagnostics(result.diagnostics, fmt)
+        out = render_diagnostics(result.diagnostics, fmt, paint=paint)
         if out:
-            click.echo(out)
+            click.echo(out, color=paint.on)
     if fmt == "text":
-        if result.ok:
-            assert result.model is not None
-            click.echo(f"ok: {len(result.model)} objects in {result.files} files are valid.")
-        else:
-            errors = sum(1 for d in result.diagnostics if d.severity == "error")
-            files = len({d.file for d in result.diagnostics if d.severity == "error"})
-            click.echo(f"{errors} error(s) in {files} file(s).", err=True)
+        click.echo(validate_verdict(result), err=not result.ok)
     sys.exit(0 if result.ok else 1)
 
 
@@ -85,11 +81,15 @@ def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | N
     from hlb.compiler.apply import plan_against
     from hlb.compiler.render import render_json, render_markdown, render_text
     from hlb.compiler.saved_plan import dump_saved_plan
+    from hlb.compiler.wording import Paint, colour_wanted
 
     result = compile_or_exit(paths, "text")
     the_plan = plan_against(database_url(), result.model)
-    render = {"text": render_text, "json": render_json, "markdown": render_markdown}[fmt]
-    click.echo(render(the_plan))
+    paint = Paint(fmt == "text" and colour_wanted(sys.stdout))
+    if fmt == "text":
+        click.echo(render_text(the_plan, paint=paint), color=paint.on)
+    else:
+        click.echo({"json": render_json, "markdown": render_markdown}[fmt](the_plan))
     if out:
         Path(out).write_text(dump_saved_plan(the_plan), encoding="utf-8")
         click.echo(f"Saved the plan to {out}. Apply it with: hlb apply {out}", err=True)
@@ -116,7 +116,8 @@ def apply(
     of them, needs --allow-mass-delete."""
     from hlb.compiler import gitinfo
     from hlb.compiler.apply import apply_model
-    from hlb.compiler.render import render_text, summary_line
+    from hlb.compiler.render import render_applied
+    from hlb.compiler.wording import Paint, colour_wanted
 
     saved = saved_plan_input(paths)
     model = saved.desired if saved is not None else compile_or_exit(paths, "text").model
@@ -131,11 +132,8 @@ def apply(
         lock_timeout=lock_timeout,
         echo=lambda line: click.echo(line, err=True),
     )
-    if result.revision is None:
-        click.echo(summary_line(result.plan))
-        return
-    click.echo(render_text(result.plan, detail=False))
-    click.echo(f"Applied: revision {result.revision}.")
+    paint = Paint(colour_wanted(sys.stdout))
+    click.echo(render_applied(result.plan, result.revision, paint=paint), color=paint.on)
 
 
 @main.command()
@@ -143,18 +141,14 @@ def apply(
 @guarded
 def history(limit: int) -> None:
     """List applied revisions, newest first."""
-    from hlb.compiler.history import list_history
+    from hlb.compiler.history import history_lines, list_history
 
     revisions = list_history(database_url(), limit)
     if not revisions:
         click.echo("No revisions yet. Run `hlb apply SPECS` to create the first.")
         return
-    for r in revisions:
-        s = r.summary or {}
-        counts = f"+{s.get('create', 0)} ~{s.get('update', 0)} -{s.get('delete', 0)}"
-        sha = (r.git_sha or "-")[:12]
-        when = r.created_at.strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"{r.id:>5}  {when}  {sha:<12}  {counts:<14}  {r.author}  {r.message or ''}".rstrip())
+    for line in history_lines(revisions):
+        click.echo(line)
 
 
 @main.command()
@@ -165,8 +159,9 @@ def show(rev: int, fmt: str) -> None:
     """Show one revision: who, when, why, and what it changed."""
     import json
 
-    from hlb.compiler.history import show_revision
-    from hlb.compiler.render import plan_to_json, render_text
+    from hlb.compiler.history import show_revision, show_text
+    from hlb.compiler.render import plan_to_json
+    from hlb.compiler.wording import Paint, colour_wanted
 
     detail = show_revision(database_url(), rev)
     r = detail.info
@@ -183,13 +178,8 @@ def show(rev: int, fmt: str) -> None:
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
         return
-    click.echo(f"revision {r.id}  ({len(detail.model)} objects)")
-    click.echo(f"date:    {r.created_at.isoformat()}")
-    click.echo(f"author:  {r.author}")
-    click.echo(f"git:     {r.git_sha or '-'}")
-    click.echo(f"message: {r.message or '-'}")
-    click.echo("")
-    click.echo(render_text(detail.changes))
+    paint = Paint(colour_wanted(sys.stdout))
+    click.echo(show_text(detail, paint=paint), color=paint.on)
 
 
 @main.command()
@@ -204,7 +194,8 @@ def rollback(
     from hlb.compiler import gitinfo
     from hlb.compiler.apply import apply_model
     from hlb.compiler.history import revision_model
-    from hlb.compiler.render import render_text
+    from hlb.compiler.render import render_rollback
+    from hlb.compiler.wording import Paint, colour_wanted
 
     url = database_url()
     model = revision_model(url, rev)
@@ -221,8 +212,8 @@ def rollback(
     if result.revision is None:
         click.echo(f"No changes: the database already matches revision {rev}.")
         return
-    click.echo(render_text(result.plan))
-    click.echo(f"Rolled back to revision {rev}: new revision {result.revision}.")
+    paint = Paint(colour_wanted(sys.stdout))
+    click.echo(render_rollback(result.plan, rev, result.revision, paint=paint), color=paint.on)
 
 
 @main.command()

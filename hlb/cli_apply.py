@@ -68,13 +68,15 @@ def approval(auto_approve: bool, allow_mass_delete: bool) -> Callable[[Any], Non
     """The ``approve`` hook of ``apply_model``: asks on a terminal, guards mass deletes otherwise."""
     from hlb.compiler.guard import MassDeleteRefused, mass_delete
     from hlb.compiler.render import render_text
+    from hlb.compiler.wording import Paint, colour_wanted
 
     ask = not auto_approve and sys.stdin.isatty()
 
     def approve(plan: Any) -> None:
         if ask:
             if plan.deletes():
-                click.echo(render_text(plan))
+                paint = Paint(colour_wanted(sys.stdout))
+                click.echo(render_text(plan, paint=paint), color=paint.on)
                 if not click.confirm("Apply?", default=False):
                     raise Declined()
             return
@@ -93,6 +95,7 @@ def saved_plan_input(paths: tuple[str, ...]) -> Any:
         return None
     from hlb.compiler.diagnostics import render_diagnostics
     from hlb.compiler.saved_plan import SavedPlanError, check_desired, load_saved_plan
+    from hlb.compiler.wording import plural
 
     try:
         text = Path(paths[0]).read_text(encoding="utf-8")
@@ -102,6 +105,6 @@ def saved_plan_input(paths: tuple[str, ...]) -> Any:
     problems = check_desired(saved, paths[0])
     if problems:
         click.echo(render_diagnostics(problems, "text"), err=True)
-        click.echo(f"{len(problems)} error(s) in the saved plan; nothing was changed.", err=True)
+        click.echo(f"{plural(len(problems), 'error')} in the saved plan; nothing was changed.", err=True)
         sys.exit(1)
     return saved

@@ -18,7 +18,10 @@ PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_ty
 
 
 def fail(message: str, code: str | None = None) -> NoReturn:
-    click.echo(f"error: {code + ' ' if code else ''}{message}", err=True)
+    from hlb.compiler.wording import Paint, colour_wanted
+
+    paint = Paint(colour_wanted(sys.stderr))
+    click.echo(f"{paint.error('error:')} {code + ' ' if code else ''}{message}", err=True, color=paint.on)
     sys.exit(1)
 
 
@@ -90,16 +93,18 @@ def known_failure(exc: Exception) -> str | None:
 def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool = False) -> Any:
     from hlb.compiler.compile import compile_paths
     from hlb.compiler.diagnostics import render_diagnostics
+    from hlb.compiler.wording import Paint, colour_wanted, plural
 
     result = compile_paths(paths, reference=reference)
     gc.freeze()  # the compiled specs live as long as this process: spare the collector walking them
+    paint = Paint(fmt == "text" and colour_wanted(sys.stderr))
     if result.diagnostics:
-        click.echo(render_diagnostics(result.diagnostics, fmt), err=fmt == "text")
+        out = render_diagnostics(result.diagnostics, fmt, paint=paint)
+        click.echo(out, err=fmt == "text", color=paint.on)
     if not result.ok:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         if fmt == "text":
-            click.echo(
-                f"{errors} error(s); nothing was changed. Fix them and run the command again.", err=True
-            )
+            why = f"{plural(errors, 'error')}; nothing was changed. Fix them and run the command again."
+            click.echo(why, err=True)
         sys.exit(1)
     return result

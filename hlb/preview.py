@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hlb.compiler.model import Model, SpecObject
+from hlb.compiler.wording import plural
 from hlb.preview_html import (
     BOT_NAME,
     BUTTON_STYLE_NAMES,
@@ -318,7 +319,7 @@ def write_preview(
 
 def summary(result: PreviewResult) -> Iterable[str]:
     """What ``hlb preview`` prints."""
-    yield f"wrote {result.index} and {len(result.pages)} dashboard page(s)"
+    yield f"wrote {result.index} and {plural(len(result.pages), 'dashboard page')}"
     for note in result.notes:
         yield f"note: {note}"
     for path in result.pngs.values():

@@ -35,8 +35,11 @@ def hlb(db_url: str, cwd: Path, *args: str, stdin: str = "") -> subprocess.Compl
     )
 
 
-def cli_env(db_url: str, cwd: Path) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": db_url, "HLB_AUTHOR": "trust-tester", "HLB_HOME": str(cwd / ".hlb")}
+def cli_env(db_url: str, cwd: Path, **extra: str) -> dict[str, str]:
+    """The CLI's environment: this database and home, colour left to the terminal, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    home = str(cwd / ".hlb")
+    return {**env, "DATABASE_URL": db_url, "HLB_AUTHOR": "trust-tester", "HLB_HOME": home, **extra}
 
 
 def state(db_url: str) -> tuple[int, int]:
@@ -126,7 +129,7 @@ def test_a_plan_from_another_database_is_refused(db_url: str, empty_db_url: str,
     assert refused.returncode == 1 and refused.stderr.startswith("error: E608 "), refused.stderr
     assert state(empty_db_url) == (1, 14)
     applied = hlb(db_url, work, "apply", "plan.json")
-    assert applied.returncode == 0 and "Applied: revision 2." in applied.stdout
+    assert applied.returncode == 0 and "Applied revision 2: " in applied.stdout
 
 
 def test_a_forged_plan_gets_validates_checks_not_a_database_error(db_url: str, work: Path) -> None:
@@ -162,6 +165,7 @@ def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal
     refused = hlb(db_url, work, "apply", "specs/guild.yaml")  # meant: specs/
     assert refused.returncode == 1
     assert "E609" in refused.stderr and "29 of the 30 objects" in refused.stderr
+    assert "It would delete 14 Channels, " in refused.stderr  # counted in words, as the plan counts
     assert "Channel alerts (guild homelab)" in refused.stderr and "--allow-mass-delete" in refused.stderr
     assert state(db_url) == (1, 14)
     # an empty desired state deletes the Guild: refused even from a clean, digest-checked plan
@@ -181,7 +185,7 @@ def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal
     assert hlb(db_url, work, "apply", "specs").returncode == 0
     (work / "specs" / "commands.yaml").unlink()
     small = hlb(db_url, work, "apply", "specs")
-    assert small.returncode == 0 and "Plan: 0 to create, 0 to update, 5 to delete." in small.stdout
+    assert small.returncode == 0 and ": 0 created, 0 updated, 5 deleted." in small.stdout
 
 
 def test_rollback_has_the_same_guard(db_url: str, work: Path) -> None:
@@ -197,12 +201,14 @@ def test_rollback_has_the_same_guard(db_url: str, work: Path) -> None:
     assert state(db_url) == (3, 0)
 
 
-def on_terminal(db_url: str, cwd: Path, args: list[str], answer: str | None) -> tuple[int, str]:
+def on_terminal(
+    db_url: str, cwd: Path, args: list[str], answer: str | None, **extra: str
+) -> tuple[int, str]:
     """Run the CLI on a pseudo terminal; type ``answer`` once it asks. Returns (exit code, output)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes the CLI (os.execve never returns)
         os.chdir(cwd)
-        os.execve(sys.executable, [sys.executable, "-m", "hlb.cli", *args], cli_env(db_url, cwd))
+        os.execve(sys.executable, [sys.executable, "-m", "hlb.cli", *args], cli_env(db_url, cwd, **extra))
     output = b""
     answered = False
     deadline = time.monotonic() + 120
@@ -226,7 +232,7 @@ def on_terminal(db_url: str, cwd: Path, args: list[str], answer: str | None) -> 
 
 def test_on_a_terminal_deletes_are_shown_and_need_a_yes(db_url: str, work: Path) -> None:
     created, shown = on_terminal(db_url, work, ["apply", "specs"], None)  # creating never asks
-    assert created == 0 and "Apply?" not in shown and "Applied: revision 1." in shown
+    assert created == 0 and "Apply?" not in shown and "Applied revision 1: " in shown
     (work / "specs" / "commands.yaml").unlink()
 
     declined, shown = on_terminal(db_url, work, ["apply", "specs"], "n")
@@ -235,7 +241,7 @@ def test_on_a_terminal_deletes_are_shown_and_need_a_yes(db_url: str, work: Path)
     assert state(db_url) == (1, 14)
 
     accepted, shown = on_terminal(db_url, work, ["apply", "specs"], "y")
-    assert accepted == 0 and "Applied: revision 2." in shown
+    assert accepted == 0 and "Applied revision 2: " in shown
 
     # a mass delete on a terminal: the plan is shown with the warning, and a yes is enough
     mass, shown = on_terminal(db_url, work, ["apply", "specs/guild.yaml"], "y")

@@ -65,7 +65,7 @@ def test_plan_apply_history_show_rollback_export(hlb, tmp_path: Path) -> None:  
 
     applied = hlb("apply", str(specs), "-m", "first")
     assert applied.exit_code == 0, applied.output
-    assert "Applied: revision 1." in applied.output
+    assert "Applied revision 1: " in applied.output
     assert hlb("plan", str(specs), "--detailed-exitcode").exit_code == 0
     noop = hlb("apply", str(specs))
     assert "No changes." in noop.output

@@ -114,3 +114,19 @@ def test_generated_sets_are_the_same_cold_warm_and_after_changes(tmp_path: Path)
     got = exact(compile_paths([str(base)], {}, cache=store))
     assert got == exact(compile_paths([str(base)], {}, cache=False))
     assert 0 < store.hits < len(list(base.rglob("*.yaml")))
+
+
+def test_a_broken_object_read_from_the_cache_is_still_known_by_name(tmp_path: Path) -> None:
+    """The file with the broken category comes from the cache; the edited one refers to it: one diagnostic."""
+    specs = tmp_path / "specs"
+    category = "apiVersion: hlb/v1\nkind: Channel\nname: infra\nspec: {type: category, postion: 1}\n"
+    write_files(specs, {"guild.yaml": GUILD, "infra.yaml": category, "status.yaml": _IN_INFRA})
+    three_ways([str(specs)], {}, tmp_path / "cache")
+    (specs / "status.yaml").write_text(_IN_INFRA + "  topic: edited\n", encoding="utf-8")
+    store = CompileCache(tmp_path / "cache")
+    result = compile_paths([str(specs)], {}, cache=store)
+    assert store.hits == 2
+    assert [(Path(d.file).name, d.code) for d in result.diagnostics] == [("infra.yaml", "E203")]
+
+
+_IN_INFRA = "apiVersion: hlb/v1\nkind: Channel\nname: status\nspec:\n  category: infra\n"

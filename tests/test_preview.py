@@ -56,7 +56,7 @@ def test_preview_of_the_reference_specs(tmp_path: Path, sample_file: Path) -> No
     out = tmp_path / "out"
     result = run(str(SPECS), "--out", str(out), "--data", str(sample_file), "--no-png")
     assert result.exit_code == 0, result.output
-    assert f"wrote {out / 'index.html'} and 3 dashboard page(s)" in result.output
+    assert f"wrote {out / 'index.html'} and 3 dashboard pages" in result.output
     assert "note: dashboard media: source queue: no sample data" in result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "index.html",

@@ -231,7 +231,8 @@ def test_a_first_plan_lists_new_channels_overwrites_and_fits_a_comment() -> None
     assert len(small) <= 4000
     shown = small.count("</details>")
     assert 0 < shown < len(plan.ops)
-    assert f"_… {len(plan.ops) - shown} more change(s) not shown" in small
+    hidden = len(plan.ops) - shown
+    assert f"_… {hidden} more change{'s' if hidden != 1 else ''} not shown" in small and "(s)" not in small
     assert small.endswith("</sub>")
 
 

@@ -40,12 +40,21 @@ class Problem:
 
 
 class Index:
-    """Every draft of the spec set, for cross-reference checks."""
+    """Every draft of the spec set, for cross-reference checks.
 
-    def __init__(self, drafts: Iterable[Draft]) -> None:
+    ``broken``: (guild, kind, name) of documents that exist but failed their
+    own checks; ``get`` finds no draft for them and ``is_broken`` says why.
+    """
+
+    def __init__(self, drafts: Iterable[Draft], broken: Iterable[tuple[str, str, str]] = ()) -> None:
         self._by_key: dict[tuple[str, str, str], Draft] = {}
         for d in drafts:
             self._by_key.setdefault((d.guild, d.kind, d.name), d)
+        self._broken = frozenset(broken)
+
+    def is_broken(self, guild: str, kind: str, name: str) -> bool:
+        """Whether ``name`` is declared by a document with errors of its own (so not missing)."""
+        return (guild, kind, name) in self._broken
 
     def get(self, guild: str, kind: str, name: str) -> Draft | None:
         return self._by_key.get((guild, kind, name))

@@ -100,10 +100,15 @@ def _suggestions(index: Index) -> _Suggester:
 def reference_problem(
     index: Index, draft: Draft, kind: str, name: Any, path: JsonPath
 ) -> tuple[Draft | None, Problem | None]:
-    """The draft ``name`` refers to, or an E304 problem saying it does not exist (with the closest name)."""
+    """The draft ``name`` refers to, or an E304 problem saying it does not exist (with the closest name).
+
+    Neither when ``name`` is declared by a document with errors of its own: that
+    document's diagnostic is the one to fix, not every reference to it."""
     target = index.get(draft.guild, kind, name) if isinstance(name, str) else None
     if target is not None:
         return target, None
+    if isinstance(name, str) and index.is_broken(draft.guild, kind, name):
+        return None, None
     close = _suggestions(index).closest(draft.guild, kind, str(name))
     hint = f"did you mean '{close}'?" if close else f"add a {kind} named '{name}' or fix the name"
     message = f"{dotted_path(path)}: no {kind} named '{name}' in guild '{draft.guild}'; {hint}"

@@ -15,6 +15,7 @@ from hlb.compiler.durations import UNITS_HELP, parse_duration
 from hlb.compiler.kinds.base import Draft, Index, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
 from hlb.compiler.templates import JsonPath, dotted_path, is_template, template_errors
+from hlb.compiler.wording import plural
 
 EMBED_TOTAL = 6000
 MIN_REFRESH = 30
@@ -192,7 +193,8 @@ def _select_problems(
                           "or raise max_values", where)
         elif high > len(options):
             where = (*path, "max_values") if "max_values" in select else path
-            yield Problem("E408", f"max_values is {high} but the select has {len(options)} option(s); "
+            has = plural(len(options), "option")
+            yield Problem("E408", f"max_values is {high} but the select has {has}; "
                           "lower max_values or add options", where)
     seen: dict[Any, int] = {}
     for j, option in enumerate(options):
@@ -214,7 +216,7 @@ def component_problems(index: Index, draft: Draft, rows: Sequence[Any], path: Js
             continue
         selects = [c for c, comp in enumerate(row) if isinstance(comp, Mapping) and "select" in comp]
         if selects and len(row) > 1:
-            message = (f"row {r + 1} holds a select menu and {len(row) - 1} other component(s); "
+            message = (f"row {r + 1} holds a select menu and {plural(len(row) - 1, 'other component')}; "
                        "a select menu must be alone in its row: move the others to another row")
             yield Problem("E404", message, (*path, r, selects[0]))
         elif len(row) > MAX_BUTTONS:

@@ -26,6 +26,7 @@ from hlb.compiler.kinds.dashboard import (
     seconds_or_raw,
 )
 from hlb.compiler.templates import JsonPath, check_expression, is_template, template_errors, unwrap_expression
+from hlb.compiler.wording import plural
 
 STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
@@ -41,7 +42,7 @@ def cron_error(expression: str) -> str | None:
         return None if text in CRON_MACROS else f"unknown cron macro '{text}'; use one of {macros}"
     fields = text.split(" ")
     if len(fields) != 5:
-        return f"'{text}' has {len(fields)} field(s); {_CRON_HELP}"
+        return f"'{text}' has {plural(len(fields), 'field')}; {_CRON_HELP}"
     try:
         from croniter import croniter  # imported on first use: most spec sets have few schedules
 
