@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from reconcile_world import GUILD_ID, World, run_world
+from reconcile_world import GUILD_ID, ROOT, World, run_world
 from test_bot import FAST, eventually, logs_topic
 
 from hlb.bot.runner import Runner
@@ -165,5 +169,51 @@ def test_a_held_object_warns_once_over_many_passes_and_says_once_when_it_healed(
         )
         await eventually(lambda: len(healed()) == 1)
         await stopped(stop, task)
+
+    run_world(db_url, tmp_path, scenario)
+
+
+def test_cli_reconcile_and_status_live_show_a_drifted_channel_and_retry_failed_writes_it_again(
+    db_url: str, tmp_path: Path
+) -> None:
+    async def scenario(w: World) -> None:
+        w.now = datetime.now(UTC)  # the CLI below runs on the real clock
+        w.apply()
+        await w.reconcile()
+        w.emu.ignore_on_write("PATCH", CHANNEL, "topic")
+        w.edit_spec("channels/infra.yaml", *QUIET)
+        w.apply()
+        for _ in range(MAX_FLAPS + 2):
+            w.now += timedelta(seconds=1)
+            await w.reconcile()
+        assert w.binding("Channel", "logs").status == "drifted"
+        env = {
+            **os.environ,
+            "DATABASE_URL": w.url,
+            "HLB_GUILD_ID": str(GUILD_ID),
+            "DISCORD_TOKEN": w.emu.token,
+            "HLB_DISCORD_API_BASE": w.emu.base_url,
+            "HLB_HOME": str(tmp_path / ".hlb"),
+        }
+
+        def hlb(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "hlb.cli", *args]
+            return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+        logs = w.emu.state.guilds[GUILD_ID].channel_named("📜-logs", 0)
+        patches = sum(1 for c in w.emu.calls if c.method == "PATCH" and c.path == f"/channels/{logs.id}")
+        assert patches == MAX_FLAPS
+        again = await asyncio.to_thread(hlb, "reconcile")
+        assert "≠ Channel/homelab/logs drifted" in again.stdout, again.stdout + again.stderr
+        live = await asyncio.to_thread(hlb, "status", "--live")
+        assert live.returncode == 0, live.stderr
+        row = next(line for line in live.stdout.splitlines() if line.startswith("Channel/homelab/logs "))
+        assert " drifted " in row, live.stdout
+        assert "topic does not stick: wrote 'Quieter machine output" in live.stdout
+        assert "[drifted: not written again before" in live.stdout
+        retried = await asyncio.to_thread(hlb, "reconcile", "--retry-failed")
+        assert "~ update channel Channel/homelab/logs: topic (" in retried.stdout, retried.stdout
+        after = sum(1 for c in w.emu.calls if c.method == "PATCH" and c.path == f"/channels/{logs.id}")
+        assert after == MAX_FLAPS + 1
 
     run_world(db_url, tmp_path, scenario)
