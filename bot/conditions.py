@@ -72,11 +72,9 @@ class Conditions:
         """Log the conditions that started or ended in the guilds a pass covered."""
         bindings = list(bindings)
         for report in reports:
-            now_true = of_problems(report.problems)
-            if report.error:
+            now_true = {**of_problems(report.problems), **of_bindings(report.guild, bindings)}
+            if report.error:  # not reconciled: its objects' states stay as they were
                 now_true[(UNAVAILABLE, report.guild)] = f"error={report.error!r}"
-            else:  # an unreadable guild was not reconciled: its objects' states are as they were
-                now_true.update(of_bindings(report.guild, bindings))
             for change in self.update(report.guild, now_true):
                 log.log(logging.WARNING if change.started else logging.INFO, "%s", change.line())
 
