@@ -30,6 +30,7 @@ pytestmark = pytest.mark.timeout(90)
 
 CHANNEL = "/channels/{channel_id}"
 QUIET = ("topic: Noisy machine output", "topic: Quieter machine output")
+CALM = ("topic: Quieter machine output", "topic: Calm machine output")
 
 
 def bot_for(w: World, resync: float = 600.0) -> Runner:
@@ -43,6 +44,23 @@ def lines(caplog: pytest.LogCaptureFixture, start: str, level: int | None = None
         for r in caplog.records
         if r.getMessage().startswith(start) and (level is None or r.levelno == level)
     ]
+
+
+async def launched(
+    w: World, caplog: pytest.LogCaptureFixture, level: int = logging.INFO, **options: float
+) -> tuple[Runner, asyncio.Event, asyncio.Task[None]]:
+    """Apply the specs and start a bot on them (logs captured from ``level``)."""
+    caplog.set_level(level, logger="hlb.bot")
+    w.apply()
+    bot = bot_for(w, **options)
+    stop, task = await started(w, bot)
+    return bot, stop, task
+
+
+async def change(w: World, old: str, new: str) -> None:
+    """Edit the logs channel's spec and apply it (the bot hears the NOTIFY)."""
+    w.edit_spec("channels/infra.yaml", old, new)
+    await asyncio.to_thread(w.apply)
 
 
 async def started(w: World, bot: Runner) -> tuple[asyncio.Event, asyncio.Task[None]]:
@@ -72,14 +90,10 @@ def test_a_topic_the_server_does_not_keep_is_written_three_times_then_reported_o
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def scenario(w: World) -> None:
-        caplog.set_level(logging.INFO, logger="hlb.bot")
-        w.apply()
-        bot = bot_for(w, resync=0.1)  # a full pass every tick: the old bot would PATCH forever
-        stop, task = await started(w, bot)
+        bot, stop, task = await launched(w, caplog, resync=0.1)  # a pass every tick: the old bot PATCHed
         logs = w.emu.state.guilds[GUILD_ID].channel_named("📜-logs", 0)
         w.emu.ignore_on_write("PATCH", CHANNEL, "topic")  # as Spacebar: the PATCH succeeds, no topic
-        w.edit_spec("channels/infra.yaml", *QUIET)
-        await asyncio.to_thread(w.apply)
+        await change(w, *QUIET)
 
         def patches() -> int:
             return sum(1 for c in w.emu.calls if c.method == "PATCH" and c.path == f"/channels/{logs.id}")
@@ -99,8 +113,7 @@ def test_a_topic_the_server_does_not_keep_is_written_three_times_then_reported_o
         assert not lines(caplog, "event=drift key=Channel/homelab/logs"), "its own writes are not drift"
 
         w.emu.heal()  # the server keeps topics again; a spec change releases the channel at once
-        w.edit_spec("channels/infra.yaml", "topic: Quieter machine output", "topic: Calm machine output")
-        await asyncio.to_thread(w.apply)
+        await change(w, *CALM)
         await eventually(lambda: logs_topic(w.emu).startswith("Calm"))
         await eventually(lambda: w.binding("Channel", "logs").status == "in_sync")
         assert patches() == MAX_FLAPS + 1
@@ -114,15 +127,11 @@ def test_the_bots_own_writes_echoed_back_are_not_drift_and_make_no_extra_pass(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def scenario(w: World) -> None:
-        caplog.set_level(logging.DEBUG, logger="hlb.bot")
-        w.apply()
-        bot = bot_for(w)
+        bot, stop, task = await launched(w, caplog, logging.DEBUG)
         bot.drift.echoes.window = 1.0
-        stop, task = await started(w, bot)
         await quiet(bot)
         passes = bot.passes
-        w.edit_spec("channels/infra.yaml", *QUIET)
-        await asyncio.to_thread(w.apply)
+        await change(w, *QUIET)
         await eventually(lambda: logs_topic(w.emu).startswith("Quieter"))
         await asyncio.sleep(0.5)  # the CHANNEL_UPDATE echo has arrived and been judged
         assert bot.passes == passes + 1, "the echo of the bot's own write made another pass"
@@ -143,14 +152,10 @@ def test_a_held_object_warns_once_over_many_passes_and_says_once_when_it_healed(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def scenario(w: World) -> None:
-        caplog.set_level(logging.INFO, logger="hlb.bot")
-        w.apply()
-        bot = bot_for(w)
-        stop, task = await started(w, bot)
+        bot, stop, task = await launched(w, caplog)
         logs = w.emu.state.guilds[GUILD_ID].channel_named("📜-logs", 0)
         w.emu.forbid("PATCH", CHANNEL, channel_id=logs.id)
-        w.edit_spec("channels/infra.yaml", *QUIET)
-        await asyncio.to_thread(w.apply)
+        await change(w, *QUIET)
         await eventually(lambda: w.binding("Channel", "logs").status == "error")
         for _ in range(3):  # three more passes while it is held
             passes = bot.passes
@@ -161,8 +166,7 @@ def test_a_held_object_warns_once_over_many_passes_and_says_once_when_it_healed(
         warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert len([r for r in warnings if "Channel/homelab/logs" in r.getMessage()]) == 1
         w.emu.allow_all()
-        w.edit_spec("channels/infra.yaml", "topic: Quieter machine output", "topic: Calm machine output")
-        await asyncio.to_thread(w.apply)
+        await change(w, *CALM)
         await eventually(lambda: logs_topic(w.emu).startswith("Calm"))
         healed: Callable[[], list[str]] = lambda: lines(  # noqa: E731
             caplog, "event=healed subject=Channel/homelab/logs was=held", logging.INFO
