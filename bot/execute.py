@@ -315,6 +315,8 @@ def _failed(
         reconciled_at=now,
         spec_hash=before.spec_hash if before else None,
         rendered_hash=before.rendered_hash if before else None,
+        written_hash=before.written_hash if before else None,  # a failed write did not flap
+        flaps=before.flaps if before else 0,
     )
 
 

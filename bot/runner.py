@@ -29,10 +29,12 @@ import psycopg
 
 from hlb import db
 from hlb.bot import rest, runtime, schedules
+from hlb.bot.conditions import Conditions
 from hlb.bot.context import BotContext
 from hlb.bot.dblink import LOST, Backoff, Links, answers, close_quietly, why
+from hlb.bot.echoes import DELETED, DriftWatch, changed
 from hlb.bot.execute import Outcome
-from hlb.bot.reconcile import Session, load_model, reconcile_pass
+from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass
 from hlb.bot.secrets import Secrets
 from hlb.bot.session import log_in
 from hlb.compiler.model import Model, ObjectKey, SpecObject
@@ -86,6 +88,10 @@ class Runner:
     secrets: Secrets | None = None  # None: from this process's environment
     _elect_now: asyncio.Event = field(default_factory=asyncio.Event)
     _lock_conn: psycopg.AsyncConnection[Any] | None = None  # the session holding the leader lock
+    conditions: Conditions = field(default_factory=Conditions)  # logged once at start, once at end
+
+    def __post_init__(self) -> None:
+        self.drift = DriftWatch(self._owner, self.request)  # gateway events: drift, or own echoes
 
     async def run(self, stop: asyncio.Event) -> None:
         model = await asyncio.to_thread(preflight, self.url)
@@ -279,11 +285,14 @@ class Runner:
             if await self._leading():
                 named: list[str | None] = [g for g in sorted(g for g in dirty if g)]
                 guilds = [None] if None in dirty else named
-                for guild in guilds:
-                    await self._pass(guild)
-            self.ctx.bindings = await runtime.load_bindings(self.conn)
+                reports = [r for guild in guilds for r in await self._pass(guild)]
+                self.ctx.bindings = await runtime.load_bindings(self.conn)
+                self.conditions.after_pass(reports, self.ctx.bindings.values())
+                self.drift.after_pass()
+            else:
+                self.ctx.bindings = await runtime.load_bindings(self.conn)
 
-    async def _pass(self, guild: str | None) -> None:
+    async def _pass(self, guild: str | None) -> list[GuildReport]:
         session = Session(
             self.client.http,
             self.ctx.application_id,
@@ -292,13 +301,14 @@ class Runner:
             self.ctx.sources,
             self.clock,
         )
+        self.drift.passing = True
         try:
-            reports = await reconcile_pass(session, self.ctx.model, guild=guild, on_outcome=_log_outcome)
+            reports = await reconcile_pass(session, self.ctx.model, guild=guild, on_outcome=self._wrote)
         except LOST:
             raise  # the database is lost: the loop recovers, then reconciles everything
         except (rest.RestError, psycopg.Error) as error:
             log.error("event=reconcile guild=%s outcome=error error=%s", guild or "*", error)
-            return
+            return []
         except Exception as error:  # nothing Discord sends may end the bot
             log.error(
                 "event=reconcile guild=%s outcome=fault error=%s: %s",
@@ -306,11 +316,11 @@ class Runner:
                 type(error).__name__,
                 error,
             )
-            return
+            return []
+        finally:
+            self.drift.passing = False
         self.passes += 1
         for report in reports:
-            for problem in report.problems:
-                log.warning("event=render guild=%s problem=%r", report.guild, problem)
             writes = report.writes
             log.info(
                 "event=reconcile guild=%s writes=%d drifted=%d failed=%d%s",
@@ -321,6 +331,11 @@ class Runner:
                 f" error={report.error}" if report.error else "",
             )
         self.ready.set()
+        return reports
+
+    def _wrote(self, outcome: Outcome) -> None:
+        _log_outcome(outcome)
+        self.drift.echoes.wrote(outcome)
 
     # -- schedules, live dashboards, periodic resync -----------------------------------------
 
@@ -383,21 +398,15 @@ class Runner:
         self.request(None, reload=True)
 
     async def _on_channel_change(self, channel: disnake.abc.GuildChannel) -> None:
-        key = self._owner(channel.id)
-        if key is not None:
-            log.info("event=drift key=%s channel=%s", key, channel.id)
-            self.request(key.guild)
+        self.drift.seen(channel.id, frozenset({DELETED}))
 
     async def _on_channel_update(
         self, before: disnake.abc.GuildChannel, after: disnake.abc.GuildChannel
     ) -> None:
-        await self._on_channel_change(after)
+        self.drift.seen(after.id, changed(before, after))
 
     async def _on_message_delete(self, payload: disnake.RawMessageDeleteEvent) -> None:
-        key = self._owner(payload.message_id)
-        if key is not None:
-            log.info("event=drift key=%s message=%s", key, payload.message_id)
-            self.request(key.guild)
+        self.drift.seen(payload.message_id, frozenset({DELETED}))
 
 
 def _log_outcome(outcome: Outcome) -> None:
@@ -406,8 +415,8 @@ def _log_outcome(outcome: Outcome) -> None:
         return
     if outcome.ok:
         log.info("event=action action=%r key=%s reason=%r outcome=ok", action.verb, action.key, action.reason)
-    else:
-        log.warning(
+    else:  # every attempt is on record; the warning is the object's condition (``conditions``)
+        log.info(
             "event=action action=%r key=%s reason=%r outcome=error error_kind=%s error=%r",
             action.verb,
             action.key,

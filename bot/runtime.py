@@ -36,6 +36,8 @@ BINDING_COLUMNS = (
     "error",
     "error_kind",
     "attempted_hash",
+    "written_hash",
+    "flaps",
     "attempts",
     "next_attempt_at",
     "reconciled_at",

@@ -94,6 +94,11 @@ def failure_text(binding: Binding) -> str | None:
     if binding.next_attempt_at is None:
         return binding.error
     when = binding.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
+    if binding.status == DRIFTED:
+        return (
+            f"{binding.error} [drifted: not written again before {when} unless the spec changes "
+            "or `hlb reconcile --retry-failed`]"
+        )
     if binding.error_kind == "permanent":
         return (
             f"{binding.error} [permanent: not retried before {when} unless the spec changes "
@@ -156,6 +161,8 @@ def render_reports(reports: list[GuildReport], *, dry_run: bool) -> str:
             lines.append(f"  ! {key} not reconciled: {reason}")
         for key in plan.waiting:
             lines.append(f"  … {key} held after an error: see `hlb status` (--retry-failed tries it now)")
+        for key in plan.damped:
+            lines.append(f"  ≠ {key} drifted: values that do not stick, see `hlb status`")
         for problem in report.problems:
             lines.append(f"  ⚠ {problem}")
         writes = report.writes

@@ -286,6 +286,8 @@ bindings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("error_kind", Text),  # temporary | permanent (hlb.bot.failures), migration 0005
     Column("attempted_hash", Text),  # the spec hash the failed attempt was for, migration 0005
+    Column("written_hash", Text),  # the healing writes last sent (hlb.reconciler.damping), migration 0006
+    Column("flaps", Integer, nullable=False, server_default=text("0")),  # sent that many times, 0006
     CheckConstraint(_one_of("status", BINDING_STATUSES), name="status"),
     Index(None, "discord_id"),
     schema=RUNTIME_SCHEMA,

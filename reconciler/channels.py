@@ -14,6 +14,7 @@ from typing import Any
 
 from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.compiler.permissions import to_bits
+from hlb.reconciler import damping
 from hlb.reconciler.actions import (
     AdoptChannel,
     Change,
@@ -25,8 +26,9 @@ from hlb.reconciler.actions import (
     ReorderChannels,
     UpdateChannel,
 )
+from hlb.reconciler.normalize import same
 from hlb.reconciler.plan import Draft, GuildInput
-from hlb.reconciler.state import CHANNEL_TYPES, ObservedChannel, ObservedOverwrite
+from hlb.reconciler.state import CHANNEL_TYPES, DRIFTED, ObservedChannel, ObservedOverwrite
 
 TOPIC_TYPES = frozenset({0, 5, 15})  # text, announcement, forum
 SLOWMODE_TYPES = frozenset({0, 2, 13, 15})
@@ -48,7 +50,12 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
     positions: list[tuple[Ref, int]] = []
     for obj in desired:
         binding = bound.get(obj.key)
-        if binding is not None and ctx.held(obj):
+        if damping.held(ctx, obj, binding, ctx.observed):
+            assert binding is not None and binding.discord_id is not None
+            draft.channel_refs[obj.key] = binding.discord_id
+            draft.damped.append(obj.key)  # its binding stays as it is: drifted, with the fields
+            continue
+        if binding is not None and binding.status != DRIFTED and ctx.held(obj):
             draft.waiting.append(obj.key)
             if binding.discord_id is not None:
                 draft.channel_refs[obj.key] = binding.discord_id
@@ -88,6 +95,8 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
         draft.settle(ctx, obj, discord_id=observed.id, protect=bool(obj.spec.get("protect")))
         _update(draft, obj, observed, parent, reason)
         _overwrites(draft, obj, observed, overwrites, reason)
+        if damping.damp(ctx, draft, obj, binding, before, reason):
+            continue
         position = obj.spec.get("position")
         if position is not None and observed.position != position:
             positions.append((observed.id, int(position)))
@@ -211,7 +220,7 @@ def _update(
 ) -> None:
     kind = _type(obj)
     wanted: dict[str, Any] = {"name": _display_name(obj), "type": kind, **_settings(obj, kind)}
-    fields = {f: v for f, v in wanted.items() if _observed_value(observed, f) != v}
+    fields = {f: v for f, v in wanted.items() if not same(f, v, _observed_value(observed, f), kind)}
     pending_parent: Ref | None = None
     if isinstance(parent, ObjectKey):
         pending_parent = parent  # its category is created in this pass: resolved when executed
@@ -245,8 +254,8 @@ def _adoptable(
     for channel in ctx.observed.channels:
         if (
             channel.id not in taken
-            and channel.name == _display_name(obj)
             and channel.type == _type(obj)
+            and same("name", _display_name(obj), channel.name, channel.type)
             and channel.parent_id == parent
         ):
             return channel

@@ -68,6 +68,7 @@ class Draft:
     blocked: dict[ObjectKey, str] = field(default_factory=dict)
     waiting: list[ObjectKey] = field(default_factory=list)
     drifted: list[ObjectKey] = field(default_factory=list)
+    damped: list[ObjectKey] = field(default_factory=list)
     channel_refs: dict[ObjectKey, int | ObjectKey] = field(default_factory=dict)
 
     def hold(self, ctx: GuildInput, obj: SpecObject) -> None:
@@ -87,6 +88,8 @@ class Draft:
             error=None,
             error_kind=None,
             attempted_hash=None,
+            written_hash=None,
+            flaps=0,
             attempts=0,
             next_attempt_at=None,
             reconciled_at=ctx.now,
@@ -103,6 +106,7 @@ class ReconcilePlan:
     Discord but released). ``blocked``: objects that cannot be reconciled, with the reason
     (stored as their error, no Discord call). ``waiting``: failed objects still backing off.
     ``drifted``: objects whose Discord state was changed by hand and is being healed.
+    ``damped``: objects whose values do not stick (``damping``): left as they are this pass.
     """
 
     guild: ObjectKey
@@ -113,6 +117,7 @@ class ReconcilePlan:
     blocked: Mapping[ObjectKey, str] = field(default_factory=dict)
     waiting: tuple[ObjectKey, ...] = ()
     drifted: tuple[ObjectKey, ...] = ()
+    damped: tuple[ObjectKey, ...] = ()
 
     @property
     def writes(self) -> tuple[Action, ...]:
@@ -152,6 +157,7 @@ def reconcile_guild(ctx: GuildInput) -> ReconcilePlan:
         blocked=dict(draft.blocked),
         waiting=tuple(draft.waiting),
         drifted=tuple(dict.fromkeys(draft.drifted)),
+        damped=tuple(draft.damped),
     )
 
 

@@ -47,6 +47,11 @@ class Binding:
     A failure keeps both hashes (the last state that was true) and records its ``error``, its
     ``error_kind`` (``temporary`` or ``permanent``), the spec hash it was for
     (``attempted_hash``) and when to try again (``next_attempt_at``, after ``attempts`` failures).
+
+    ``written_hash`` and ``flaps`` count healing writes that did not stick (``damping``): the
+    hash of the last writes sent to bring the object back, and how many times in a row exactly
+    those were sent. A value the server will not keep makes the object ``drifted``, held like a
+    permanent error, with ``error`` naming the fields.
     """
 
     key: ObjectKey
@@ -58,6 +63,8 @@ class Binding:
     error: str | None = None
     error_kind: str | None = None
     attempted_hash: str | None = None
+    written_hash: str | None = None
+    flaps: int = 0
     attempts: int = 0
     next_attempt_at: datetime | None = None
     reconciled_at: datetime | None = None

@@ -7,6 +7,7 @@ asserts on the emulator's state and recorded calls. Async code runs under ``asyn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -358,3 +359,32 @@ def test_ignore_on_write_keeps_no_topic_and_fail_route_always_fails() -> None:
 
     emu = run(scenario)
     assert [c.status for c in emu.calls if c.method == "PATCH"] == [200, 403, 403, 200]
+
+
+def test_fail_randomly_fails_a_repeatable_share_and_field_faults_can_target_one_channel() -> None:
+    async def scenario(emu: Emulator, client: disnake.Client, guild_id: int) -> None:
+        made = [
+            await raw(client, "POST", GUILD_CHANNELS, {"name": f"c{i}", "type": 0}, guild_id=guild_id)
+            for i in range(2)
+        ]
+        first, second = (int(c["id"]) for c in made)
+        emu.ignore_on_write("PATCH", CHANNEL_ROUTE, "topic", channel_id=first)
+        for channel_id in (first, second):
+            await raw(client, "PATCH", CHANNEL_ROUTE, {"topic": "hello"}, channel_id=channel_id)
+        channels = emu.state.guilds[guild_id].channels
+        assert (channels[first].topic, channels[second].topic) == (None, "hello")
+        draws = []
+        for _ in range(2):  # the same seed, the same answers
+            emu.fail_randomly(0.3, 503, seed=5)
+            before = len(emu.calls)
+            for _ in range(40):
+                with contextlib.suppress(disnake.DiscordServerError):  # disnake retried, then gave up
+                    await client.http.request(Route("GET", GUILD_ROUTE, guild_id=guild_id))
+            draws.append([c.status for c in emu.calls[before:]])
+        assert draws[0] == draws[1] and draws[0].count(503) >= 5 and draws[0].count(200) >= 20, draws[0]
+        emu.heal()
+        before = len(emu.calls)
+        await raw(client, "GET", GUILD_ROUTE, guild_id=guild_id)
+        assert [c.status for c in emu.calls[before:]] == [200]
+
+    run(scenario)

@@ -9,6 +9,7 @@ guild without ``roles``), a write that silently drops a field (a channel that ke
 
 from __future__ import annotations
 
+import random
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -75,6 +76,13 @@ class Faults:
     failing: list[FailRule] = field(default_factory=list)
     reply_drops: list[FieldRule] = field(default_factory=list)
     write_drops: list[FieldRule] = field(default_factory=list)
+    flaky: float = 0.0  # the share of requests answered ``flaky_status`` at random
+    flaky_status: int = 503
+    rng: random.Random = field(default_factory=random.Random)
+
+    def flakes(self) -> bool:
+        """True when this request is one of the ``flaky`` share that fails at random."""
+        return self.flaky > 0 and self.rng.random() < self.flaky
 
     def is_forbidden(self, request: web.Request, route: str) -> bool:
         return any(rule.matches(request, route) for rule in self.forbidden)
@@ -97,6 +105,7 @@ class Faults:
         self.failing.clear()
         self.reply_drops.clear()
         self.write_drops.clear()
+        self.flaky = 0.0
 
 
 def _fields(rules: Iterable[FieldRule], request: web.Request, route: str) -> set[str]:

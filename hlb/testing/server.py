@@ -163,19 +163,36 @@ class Emulator(HumanActions):
         where = RouteRule.of(method, route, channel_id=channel_id)
         self.faults.failing.append(FailRule(where, status, code, f"{status}: injected fault"))
 
-    def reply_without(self, method: str, route: str, *fields: str, guild_id: int | None = None) -> None:
+    def reply_without(
+        self,
+        method: str,
+        route: str,
+        *fields: str,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> None:
         """Matching requests are carried out, but their 2xx reply lacks ``fields`` (from the object,
         or from each object of a list): a command overwrite answered without ``id``s, a guild
         without ``roles``, as some Discord-compatible servers answer. Until ``heal``."""
-        self.faults.reply_drops.append(FieldRule(RouteRule.of(method, route, guild_id=guild_id), fields))
+        where = RouteRule.of(method, route, guild_id=guild_id, channel_id=channel_id)
+        self.faults.reply_drops.append(FieldRule(where, fields))
 
-    def ignore_on_write(self, method: str, route: str, *fields: str) -> None:
+    def ignore_on_write(self, method: str, route: str, *fields: str, channel_id: int | None = None) -> None:
         """Matching writes succeed, but the server keeps none of ``fields`` (say ``topic`` on
-        ``PATCH /channels/{channel_id}``), as a server that stores less than Discord. Until ``heal``."""
-        self.faults.write_drops.append(FieldRule(RouteRule.of(method, route), fields))
+        ``PATCH /channels/{channel_id}``, of every channel or of one), as a server that stores
+        less than Discord. Until ``heal``."""
+        self.faults.write_drops.append(FieldRule(RouteRule.of(method, route, channel_id=channel_id), fields))
+
+    def fail_randomly(self, share: float, status: int = 503, seed: int | None = None) -> None:
+        """A random ``share`` of requests (0.1: one in ten) answer ``status`` without touching
+        state, until ``heal``. ``seed`` makes the draw repeatable."""
+        self.faults.flaky, self.faults.flaky_status = share, status
+        if seed is not None:
+            self.faults.rng.seed(seed)
 
     def heal(self) -> None:
-        """Drop every injected fault: queued errors, ``forbid``, ``reply_without``, ``ignore_on_write``."""
+        """Drop every injected fault: queued errors, ``forbid``, ``fail_route``, ``reply_without``,
+        ``ignore_on_write``, ``fail_randomly``."""
         self.faults.clear()
 
     async def dispatch(self, event: str, payload: Json) -> None:
@@ -278,6 +295,9 @@ class Emulator(HumanActions):
                 body_429 = {"message": "You are being rate limited.", "retry_after": fault.retry_after}
                 return respond({**body_429, "global": fault.is_global}, 429)
             return respond({"code": 0, "message": "Service Unavailable (injected fault)"}, fault.status)
+        if self.faults.flakes():
+            message = f"{self.faults.flaky_status}: random injected fault"
+            return respond({"code": 0, "message": message}, self.faults.flaky_status)
         limited = self._take_bucket(request, route, headers)
         if limited is not None:
             return limited

@@ -1,0 +1,137 @@
+"""The bot's own writes, remembered briefly, so their echo over the gateway is not taken for drift.
+
+Every write the bot makes comes back as a gateway event (CHANNEL_UPDATE, CHANNEL_DELETE,
+MESSAGE_DELETE). ``Echoes`` remembers, per spec object, which attributes the bot wrote and
+when; an event within ``window`` seconds that changed nothing but those attributes is the
+bot's own echo: not drift, no pass. Anything else (another attribute changed, a write
+longer ago) is drift as before. A person who changes exactly the attribute the bot just
+wrote, within the window, is seen at the next pass (after an apply, or the periodic resync).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hlb.bot.execute import Outcome
+from hlb.compiler.model import ObjectKey
+from hlb.reconciler import actions as a
+
+WINDOW = 5.0  # seconds after a write during which its echo is expected
+DELETED = "deleted"
+POSITION = "position"
+OVERWRITES = "overwrites"
+log = logging.getLogger("hlb.bot")
+# Discord's channel fields -> the disnake channel attributes an event shows them in.
+ATTRIBUTES = {
+    "name": "name",
+    "type": "type",
+    "topic": "topic",
+    "nsfw": "nsfw",
+    "rate_limit_per_user": "slowmode_delay",
+    "bitrate": "bitrate",
+    "user_limit": "user_limit",
+    "parent_id": "category_id",
+}
+
+
+@dataclass
+class Echoes:
+    """What the bot wrote lately: spec object -> attribute -> when (monotonic seconds)."""
+
+    window: float = WINDOW
+    clock: Callable[[], float] = time.monotonic
+    _written: dict[ObjectKey, dict[str, float]] = field(default_factory=dict)
+
+    def wrote(self, outcome: Outcome) -> None:
+        """Remember a write that reached Discord (failed ones have no echo)."""
+        if not outcome.ok or not outcome.action.writes:
+            return
+        now = self.clock()
+        self._forget_old(now)
+        attributes = self._written.setdefault(outcome.action.key, {})
+        attributes.update(dict.fromkeys(written(outcome.action), now))
+
+    def explains(self, key: ObjectKey, changed: frozenset[str]) -> bool:
+        """True when an event on ``key`` that changed ``changed`` is an echo of the bot's writes:
+        every attribute it changed was written by the bot within the window."""
+        now = self.clock()
+        recent: set[str] = set()
+        for owner in (key, ObjectKey(key.guild, "Guild", key.guild)):  # reorders are the guild's
+            recent.update(n for n, when in self._written.get(owner, {}).items() if now - when <= self.window)
+        return bool(recent) and changed <= recent
+
+    def _forget_old(self, now: float) -> None:
+        for key, attributes in list(self._written.items()):
+            if all(now - when > self.window for when in attributes.values()):
+                del self._written[key]
+
+
+@dataclass
+class DriftWatch:
+    """Gateway events on managed objects: drift (``request`` a pass of the guild), unless the
+    event is the echo of the bot's own write. Events that arrive while a pass is writing wait
+    for its outcomes (``passing``), then are judged (``after_pass``)."""
+
+    owner: Callable[[int], ObjectKey | None]  # the spec object bound to a Discord id
+    request: Callable[[str], None]
+    echoes: Echoes = field(default_factory=Echoes)
+    passing: bool = False
+    _pending: list[tuple[ObjectKey, int, frozenset[str]]] = field(default_factory=list)
+
+    def seen(self, discord_id: int, what: frozenset[str]) -> None:
+        """Discord object ``discord_id`` changed ``what`` (attributes, or ``DELETED``)."""
+        key = self.owner(discord_id)
+        if key is None:
+            return
+        if self.passing:
+            self._pending.append((key, discord_id, what))
+        else:
+            self._judge(key, discord_id, what)
+
+    def after_pass(self) -> None:
+        pending, self._pending = self._pending, []
+        for key, discord_id, what in pending:
+            self._judge(key, discord_id, what)
+
+    def _judge(self, key: ObjectKey, discord_id: int, what: frozenset[str]) -> None:
+        names = ",".join(sorted(what)) or "?"
+        if self.echoes.explains(key, what):
+            log.debug("event=echo key=%s id=%s changed=%s", key, discord_id, names)
+            return
+        log.info("event=drift key=%s id=%s changed=%s", key, discord_id, names)
+        self.request(key.guild)
+
+
+def written(action: a.Action) -> frozenset[str]:
+    """The attributes a gateway event would show changed after ``action``."""
+    if isinstance(action, a.UpdateChannel):
+        names = {ATTRIBUTES.get(f, f) for f in action.fields}
+        return frozenset(names | ({"category_id"} if action.parent is not None else set()))
+    if isinstance(action, (a.PutOverwrite, a.DeleteOverwrite)):
+        return frozenset({OVERWRITES})
+    if isinstance(action, a.ReorderChannels):
+        return frozenset({POSITION})
+    if isinstance(action, (a.DeleteChannel, a.DeleteMessage)):
+        return frozenset({DELETED})
+    if isinstance(action, a.CreateChannel):
+        return frozenset({*ATTRIBUTES.values(), POSITION, OVERWRITES})
+    return frozenset()
+
+
+def changed(before: Any, after: Any) -> frozenset[str]:
+    """The attributes that differ between two versions of a disnake guild channel."""
+    names = {
+        n for n in (*ATTRIBUTES.values(), POSITION) if getattr(before, n, None) != getattr(after, n, None)
+    }
+    if _overwrites(before) != _overwrites(after):
+        names.add(OVERWRITES)
+    return frozenset(names)
+
+
+def _overwrites(channel: Any) -> list[tuple[Any, ...]]:
+    found = getattr(channel, "_overwrites", None) or []
+    return sorted((o.id, o.type, o.allow, o.deny) for o in found)
