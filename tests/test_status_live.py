@@ -250,3 +250,31 @@ def test_piped_reconcile_output_has_no_progress(
     result = hlb(env, tmp_path, "reconcile")
     assert result.returncode == 0 and time.monotonic() - started > 2.5, result.stdout + result.stderr
     assert "reconciling" not in result.stderr + result.stdout and "\x1b" not in result.stderr
+
+
+def test_status_live_names_deleted_channels_extra_overwrites_and_pending_changes(
+    synced: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    spec = tmp_path / "specs.yaml"
+    spec.write_text(GUILD.replace("  topic: Say hello.\n", "  topic: Say hi.\n  position: 7\n"))
+    assert hlb(synced, tmp_path, "apply", "specs.yaml").returncode == 0  # applied, not reconciled
+    on_call = next(r.id for r in emu.state.guilds[GUILD_ID].roles.values() if r.name == "on-call")
+    extra = {"id": str(on_call), "type": 0, "allow": str(to_bits(["view_channel"])), "deny": "0"}
+    general = emu.state.guilds[GUILD_ID].channels[channel_id(emu, "general")]
+    emu.human_edit_channel(
+        general.id, permission_overwrites=[*(o.to_json() for o in general.permission_overwrites), extra]
+    )
+    emu.human_delete_channel(channel_id(emu, "alerts"))
+    result = hlb(synced, tmp_path, "status", "--live", "--format", "json", "--detailed-exitcode")
+    assert result.returncode == 2, result.stdout + result.stderr
+    fields = {o["name"]: o["fields"] for o in json.loads(result.stdout)["objects"] if o["kind"] == "Channel"}
+    states = {o["name"]: o["discord"] for o in json.loads(result.stdout)["objects"]}
+    assert states["alerts"] == "drifted" and states["general"] == "pending"
+    assert fields["alerts"] == [{"field": "channel", "desired": "exists", "seen": "missing"}]
+    assert {"field": "topic", "desired": "Say hi.", "seen": "Say hello."} in fields["general"]
+    assert {"field": "position", "desired": 7, "seen": general.position} in fields["general"]
+    assert {
+        "field": "permissions of role on-call",
+        "desired": "no overwrite",
+        "seen": "allow view_channel; deny none",
+    } in fields["general"]
