@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from reconcile_world import GUILD_ID, seed_homelab
+from terminal import read_terminal
 
 from hlb.compiler.permissions import to_bits
 from hlb.testing import Emulator
@@ -220,17 +220,7 @@ def test_a_slow_reconcile_shows_progress_on_a_terminal(
         text=True,
     )
     os.close(terminal)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([controller], [], [], 60)
-        assert ready, seen
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
+    seen = read_terminal(controller, 60)
     stdout = proc.communicate(timeout=60)[0]
     os.close(controller)
     assert proc.returncode == 0 and time.monotonic() - started > 2.5, stdout
