@@ -36,6 +36,7 @@ Value = str | int | bool | None  # what a field holds, as JSON can carry it
 
 PRESENT, MISSING, ABSENT = "exists", "missing", "absent"
 NO_OVERWRITE = "no overwrite"
+RENDER_CHANGED = "render changed"  # the reason reconciler/dashboards.py gives a data-only edit
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,15 @@ def show(value: Value) -> str:
 
 
 def plan_fields(plan: ReconcilePlan, observed: ObservedGuild) -> dict[ObjectKey, tuple[FieldDrift, ...]]:
-    """Every object a plan writes to, with the fields it would change (in the plan's order)."""
+    """Every object a plan writes to, with the fields it would change (in the plan's order).
+
+    A dashboard edited only because its rendered data changed is not a difference: its spec
+    and its message are as applied, the next refresh posts the new numbers."""
     owners = {b.discord_id: k for k, b in plan.bindings.items() if b.discord_id is not None}
     out: dict[ObjectKey, list[FieldDrift]] = {}
     for action in plan.writes:
+        if isinstance(action, EditMessage) and action.reason == RENDER_CHANGED:
+            continue  # fresh data (or the clock) for a dashboard: Discord still shows what hlb applied
         for key, drift in _action_fields(action, observed, owners, plan):
             rows = out.setdefault(key, [])
             if drift not in rows:

@@ -268,3 +268,37 @@ def test_status_live_names_deleted_channels_extra_overwrites_and_pending_changes
         "desired": "no overwrite",
         "seen": "allow view_channel; deny none",
     } in fields["general"]
+
+
+CLOCK_DASHBOARD = """---
+apiVersion: hlb/v1
+kind: Dashboard
+name: clock
+spec:
+  channel: general
+  content: "Rendered at {{ now }}"
+"""
+
+
+def test_a_dashboard_whose_data_changed_is_not_drift_but_a_write(
+    db_url: str, emu: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "specs.yaml").write_text(GUILD + CLOCK_DASHBOARD)
+    env = cli_env(db_url, emu, tmp_path)
+    for args in (["apply", "specs.yaml"], ["reconcile"]):
+        done = hlb(env, tmp_path, *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+    status = hlb(env, tmp_path, "status", "--live", "--detailed-exitcode", "--format", "json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    clock = next(o for o in json.loads(status.stdout)["objects"] if o["kind"] == "Dashboard")
+    assert (clock["discord"], clock["fields"]) == ("in_sync", [])
+    would = hlb(env, tmp_path, "reconcile", "--dry-run", "--detailed-exitcode")
+    assert would.returncode == 2 and "edit dashboard Dashboard/homelab/clock (render changed)" in would.stdout
+    general = channel_id(emu, "general")
+    message = next(m for m in emu.state.messages.values() if m.channel_id == general)
+    emu.human_delete_message(general, message.id)  # this one is drift: the message is gone
+    deleted = hlb(env, tmp_path, "status", "--live", "--detailed-exitcode", "--format", "json")
+    assert deleted.returncode == 2, deleted.stdout + deleted.stderr
+    clock = next(o for o in json.loads(deleted.stdout)["objects"] if o["kind"] == "Dashboard")
+    assert clock["discord"] == "drifted"
+    assert clock["fields"] == [{"field": "message", "desired": "exists", "seen": "missing"}]
