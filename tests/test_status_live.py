@@ -205,16 +205,14 @@ def slow_world(db_url: str, tmp_path: Path) -> Iterator[tuple[Emulator, dict[str
         yield emulator, env
 
 
-def test_a_slow_reconcile_shows_progress_on_a_terminal(
-    slow_world: tuple[Emulator, dict[str, str]], tmp_path: Path
-) -> None:
-    _emu, env = slow_world
+def reconcile_on_terminal(env: dict[str, str], cwd: Path) -> tuple[int, float, str, str]:
+    """``hlb reconcile`` with stderr on a pseudo terminal: (exit code, seconds, stdout, terminal)."""
     controller, terminal = pty.openpty()
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hlb.cli", "reconcile"],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=terminal,
         text=True,
@@ -223,13 +221,30 @@ def test_a_slow_reconcile_shows_progress_on_a_terminal(
     seen = read_terminal(controller, 60)
     stdout = proc.communicate(timeout=60)[0]
     os.close(controller)
-    assert proc.returncode == 0 and time.monotonic() - started > 2.5, stdout
-    drawn = seen.decode()
+    return proc.returncode, time.monotonic() - started, stdout, seen.decode()
+
+
+def test_a_slow_reconcile_shows_progress_on_a_terminal(
+    slow_world: tuple[Emulator, dict[str, str]], tmp_path: Path
+) -> None:
+    _emu, env = slow_world
+    code, seconds, stdout, drawn = reconcile_on_terminal(env, tmp_path)
+    assert code == 0 and seconds > 2.5, stdout + drawn
     assert "reconciling homelab: " in drawn and "/13 objects" in drawn, drawn
     counts = [int(part.split("/")[0]) for part in drawn.split("reconciling homelab: ")[1:]]
     assert counts == sorted(counts) and len(set(counts)) > 1  # it moves forward while the pass runs
     assert drawn.endswith("\r\x1b[K")  # erased before the report
     assert "reconciling" not in stdout and "made " in stdout
+
+
+def test_a_quick_reconcile_draws_nothing_even_on_a_terminal(
+    synced: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    edit_by_hand(emu)
+    code, seconds, stdout, drawn = reconcile_on_terminal(synced, tmp_path)
+    assert code == 0 and "made 2 Discord write(s)" in stdout, stdout + drawn
+    if "reconciling" in drawn or "\x1b" in drawn:  # only a pass longer than the 2 s delay draws
+        assert seconds > 2, drawn
 
 
 def test_piped_reconcile_output_has_no_progress(
