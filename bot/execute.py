@@ -126,12 +126,15 @@ async def execute(
     created, so a process that dies mid-pass leaves no orphan the next pass would duplicate."""
     run = _Run(http, application_id, checkpoint=checkpoint, previous=previous)
     outcomes: list[Outcome] = []
+
+    async def attempt(action: a.Action) -> Outcome:
+        outcome = await _attempt(run, action)
+        if on_outcome is not None:  # as each action ends, not its phase: progress moves smoothly
+            on_outcome(outcome)
+        return outcome
+
     for phase in plan.phases():
-        results = await asyncio.gather(*(_attempt(run, action) for action in phase))
-        for outcome in results:
-            outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
+        outcomes.extend(await asyncio.gather(*(attempt(action) for action in phase)))
     return Execution(tuple(outcomes), _settle(plan, run, outcomes, previous, now), _forget(plan, outcomes))
 
 

@@ -24,7 +24,7 @@ from hlb.bot.observe import GuildUnavailable, observe_guild
 from hlb.bot.secrets import Secrets
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.plan import GuildInput, ReconcilePlan, guild_id_of, reconcile_guild
-from hlb.reconciler.state import Binding, RenderedMessage
+from hlb.reconciler.state import Binding, ObservedGuild, RenderedMessage
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class GuildReport:
     execution: Execution | None = None
     error: str | None = None
     problems: tuple[str, ...] = ()  # rendering problems (failing sources...), for people
+    observed: ObservedGuild | None = None  # what the plan was made from (for field-level drift)
 
     @property
     def writes(self) -> int:
@@ -66,6 +67,18 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far a pass is in one guild: objects done (in sync, or their writes ended) of all."""
+
+    guild: str
+    done: int
+    total: int
+
+
+ProgressHook = Callable[[Progress], Any]
+
+
+@dataclass(frozen=True)
 class Session:
     """What a pass needs: Discord's REST client, the application id, the database, secrets."""
 
@@ -92,10 +105,12 @@ async def reconcile_pass(
     dry_run: bool = False,
     on_outcome: Callable[[Outcome], Any] | None = None,
     retry_failed: bool = False,
+    progress: ProgressHook | None = None,
 ) -> list[GuildReport]:
     """Reconcile every guild of ``model`` (or the one named ``guild``).
 
-    ``retry_failed`` tries failed objects now instead of waiting out their retry time."""
+    ``retry_failed`` tries failed objects now instead of waiting out their retry time;
+    ``progress`` is called as objects get done (``hlb reconcile`` draws it on a terminal)."""
     guilds = [o for o in model.of_kind("Guild") if guild is None or o.key.name == guild]
     bindings = await runtime.load_bindings(session.conn, guild)
     reports = []
@@ -104,7 +119,7 @@ async def reconcile_pass(
         mine = {k: b for k, b in bindings.items() if k.guild == guild_obj.key.name}
         reports.append(
             await _reconcile_guild(
-                session, guild_obj, objects, mine, Options(dry_run, retry_failed), on_outcome
+                session, guild_obj, objects, mine, Options(dry_run, retry_failed), on_outcome, progress
             )
         )
     return reports
@@ -117,9 +132,12 @@ async def _reconcile_guild(
     bindings: dict[ObjectKey, Binding],
     options: Options,
     on_outcome: Callable[[Outcome], Any] | None,
+    progress: ProgressHook | None = None,
 ) -> GuildReport:
     name = guild.key.name
     guild_id = guild_id_of(guild)
+    if progress is not None:
+        progress(Progress(name, 0, len(objects) + 1))
     try:
         observed = await observe_guild(session.http, guild_id, session.application_id, bindings.values())
     except (GuildUnavailable, rest.RestError, MalformedReply) as error:
@@ -132,7 +150,9 @@ async def _reconcile_guild(
         GuildInput(guild, objects, observed, bindings, rendered, now, options.retry_failed)
     )
     if options.dry_run:
-        return GuildReport(name, plan, problems=problems)
+        return GuildReport(name, plan, problems=problems, observed=observed)
+    if progress is not None:
+        on_outcome = _counting(name, plan, [guild, *objects], progress, on_outcome)
 
     async def checkpoint(binding: Binding) -> None:
         await runtime.save_bindings(session.conn, [binding])
@@ -141,7 +161,41 @@ async def _reconcile_guild(
         session.http, plan, session.application_id, bindings, now, on_outcome, checkpoint=checkpoint
     )
     await _record(session.conn, name, execution)
-    return GuildReport(name, plan, execution, problems=problems)
+    return GuildReport(name, plan, execution, problems=problems, observed=observed)
+
+
+def _counting(
+    guild: str,
+    plan: ReconcilePlan,
+    objects: list[SpecObject],
+    progress: ProgressHook,
+    on_outcome: Callable[[Outcome], Any] | None,
+) -> Callable[[Outcome], None]:
+    """An ``on_outcome`` that also counts objects done: an object is done when its last write ends."""
+    left: dict[ObjectKey, int] = {}
+    for action in plan.writes:
+        for key in _served(action):
+            left[key] = left.get(key, 0) + 1
+    total = len({o.key for o in objects} | set(left))
+    done = total - len(left)
+    progress(Progress(guild, done, total))
+
+    def counted(outcome: Outcome) -> None:
+        nonlocal done
+        if on_outcome is not None:
+            on_outcome(outcome)
+        for key in _served(outcome.action) if outcome.action.writes else ():
+            left[key] -= 1
+            if left[key] == 0:
+                done += 1
+        progress(Progress(guild, done, total))
+
+    return counted
+
+
+def _served(action: Any) -> tuple[ObjectKey, ...]:
+    """The objects an action writes for: a command overwrite serves every command it declares."""
+    return tuple(getattr(action, "commands", ()) or (action.key,))
 
 
 async def render_dashboards(

@@ -20,7 +20,7 @@ import disnake
 from hlb import db
 from hlb.bot import rest
 from hlb.bot.execute import Outcome
-from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass
+from hlb.bot.reconcile import GuildReport, ProgressHook, Session, load_model, reconcile_pass
 from hlb.bot.secrets import Secrets
 from hlb.settings import ConfigError, Settings
 
@@ -85,11 +85,18 @@ async def run_reconcile(
     on_outcome: Callable[[Outcome], Any] | None = None,
     clock: Callable[[], datetime] | None = None,
     retry_failed: bool = False,
+    progress: ProgressHook | None = None,
 ) -> list[GuildReport]:
     """``hlb reconcile``: one pass over every guild of the applied model (or one guild)."""
     await asyncio.to_thread(db.ensure_schema, url, upgrade=False)
     model = await load_model(url)
     async with open_session(settings, url, clock) as session:
         return await reconcile_pass(
-            session, model, guild=guild, dry_run=dry_run, on_outcome=on_outcome, retry_failed=retry_failed
+            session,
+            model,
+            guild=guild,
+            dry_run=dry_run,
+            on_outcome=on_outcome,
+            retry_failed=retry_failed,
+            progress=progress,
         )

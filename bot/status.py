@@ -1,16 +1,19 @@
 """Per-object status for ``hlb status``: files vs database, and database vs Discord (the bindings).
 
 Pure functions over the compiled files (optional), the applied model and the bindings,
-plus the text rendering of both ``hlb status`` and ``hlb reconcile`` reports.
+plus the text and JSON renderings of ``hlb status`` (docs/reconcile.md describes the JSON)
+and the text of ``hlb reconcile``. With ``--live``, a dry-run pass adds what Discord shows
+now: each differing object's fields, desired vs seen (``hlb.bot.drift``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from hlb.bot.drift import FieldDrift, plan_fields
 from hlb.compiler.model import Model, ObjectKey
 from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
 
@@ -23,46 +26,73 @@ NOT_APPLIED = "not applied"
 CHANGED = "changed"
 REMOVED = "removed from files"
 NOT_IN_DISCORD = "n/a"  # workflows run in the bot; Discord holds nothing for them
+PENDING_REMOVAL = "pending removal"
+DIFFERS = frozenset({DRIFTED, PENDING, PENDING_REMOVAL, CHANGED, NOT_APPLIED, REMOVED})
 
 
 @dataclass(frozen=True)
 class ObjectStatus:
-    """One object's two layers: ``files`` (None when no files were given) and ``discord``."""
+    """One object's layers: ``files`` (None when no files were given), ``database``, ``discord``.
+
+    ``fields`` (from ``--live``) are the fields Discord differs on, desired vs seen."""
 
     key: ObjectKey
     files: str | None
     discord: str
     reconciled_at: datetime | None = None
     error: str | None = None
+    database: str = APPLIED
+    fields: tuple[FieldDrift, ...] = ()
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.fields) or self.discord in DIFFERS or self.files in DIFFERS
 
 
-def live_states(reports: list[GuildReport]) -> dict[ObjectKey, str]:
+@dataclass(frozen=True)
+class LiveView:
+    """What a dry-run pass saw: each object's state, the fields that differ, why one failed."""
+
+    states: Mapping[ObjectKey, str] = field(default_factory=dict)
+    fields: Mapping[ObjectKey, tuple[FieldDrift, ...]] = field(default_factory=dict)
+    errors: Mapping[ObjectKey, str] = field(default_factory=dict)
+    read: frozenset[str] = frozenset()  # the guilds Discord was read for
+
+
+def live_view(reports: list[GuildReport]) -> LiveView:
     """From a dry-run pass: objects Discord differs on right now (drifted) or that await a write."""
     states: dict[ObjectKey, str] = {}
+    fields: dict[ObjectKey, tuple[FieldDrift, ...]] = {}
+    errors: dict[ObjectKey, str] = {}
+    read: set[str] = set()
     for report in reports:
-        if report.plan is None:
+        if report.plan is None or report.observed is None:
+            guild = ObjectKey(report.guild, "Guild", report.guild)
+            states[guild], errors[guild] = ERROR, f"Discord not read: {report.error}"
             continue
-        for action in report.plan.writes:
-            keys = getattr(action, "commands", ()) or (action.key,)
-            for key in keys:
-                states[key] = DRIFTED if key in report.plan.drifted else PENDING
-        for key in report.plan.blocked:
-            states[key] = ERROR
-    return states
+        plan = report.plan
+        read.add(report.guild)
+        for key, rows in plan_fields(plan, report.observed).items():
+            fields[key] = rows
+            states[key] = DRIFTED if key in plan.drifted else PENDING
+        for key, reason in plan.blocked.items():
+            states[key], errors[key] = ERROR, reason
+    return LiveView(states, fields, errors, frozenset(read))
 
 
 def object_status(
     applied: Model,
     bindings: Mapping[ObjectKey, Binding],
     files: Model | None = None,
-    live: Mapping[ObjectKey, str] | None = None,
+    live: LiveView | None = None,
 ) -> list[ObjectStatus]:
     """Every object in the files, the database or the bindings, with its status on each layer.
 
-    ``live`` (from ``live_states``) overrides what the bindings say with what Discord shows now."""
+    ``live`` (from ``live_view``) overrides what the bindings say with what Discord shows now."""
     stored = applied.by_key()
     declared = files.by_key() if files is not None else {}
     keys = set(stored) | set(declared) | {k for k in bindings if k.kind != "Guild" or k in stored}
+    live = live or LiveView()
     rows = []
     for key in sorted(keys, key=ObjectKey.sort_key):
         file_layer = None
@@ -71,17 +101,24 @@ def object_status(
         binding = bindings.get(key)
         obj = stored.get(key)
         stored_layer = _discord_layer(obj.hash if obj else None, binding)
+        discord = (
+            NOT_IN_DISCORD
+            if key.kind == "Workflow"
+            else stored_layer
+            if stored_layer == ERROR  # a live view does not hide why the last attempt failed
+            else live.states.get(key) or stored_layer
+        )
+        if discord == PENDING and key.guild in live.read and key not in live.states and obj is not None:
+            discord = IN_SYNC  # Discord was read and already matches: the pass would write nothing
         rows.append(
             ObjectStatus(
                 key,
                 file_layer,
-                NOT_IN_DISCORD
-                if key.kind == "Workflow"
-                else stored_layer
-                if stored_layer == ERROR  # a live view does not hide why the last attempt failed
-                else (live or {}).get(key) or stored_layer,
+                discord,
                 binding.reconciled_at if binding else None,
-                failure_text(binding) if binding else None,
+                (failure_text(binding) if binding else None) or live.errors.get(key),
+                APPLIED if obj is not None else NOT_APPLIED,
+                live.fields.get(key, ()),
             )
         )
     return rows
@@ -121,7 +158,7 @@ def _discord_layer(spec_hash: str | None, binding: Binding | None) -> str:
     if binding.status in (ERROR, DRIFTED):
         return binding.status
     if spec_hash is None:
-        return "pending removal"
+        return PENDING_REMOVAL
     return IN_SYNC if binding.spec_hash == spec_hash and binding.status == IN_SYNC else PENDING
 
 
@@ -137,11 +174,56 @@ def render_status(rows: list[ObjectStatus]) -> str:
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table]
     lines += [f"  {row.key}: {row.error}" for row in rows if row.error]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.discord] = counts.get(row.discord, 0) + 1
-    lines.append("Summary: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) + ".")
+    differing = [row for row in rows if row.fields]
+    if differing:
+        lines.append("Differences in Discord (desired is what hlb applied, seen is Discord now):")
+        for row in differing:
+            lines.append(f"  {row.key} ({row.discord}):")
+            lines += [f"    {drift.text()}" for drift in row.fields]
+    counts = summary(rows)["discord"]
+    lines.append("Summary: " + ", ".join(f"{n} {state}" for state, n in counts.items()) + ".")
     return "\n".join(lines)
+
+
+def summary(rows: list[ObjectStatus]) -> dict[str, Any]:
+    """Counts over the rows: objects per Discord state and per files state, differing, failed."""
+
+    def count(values: list[str]) -> dict[str, int]:
+        return {v: values.count(v) for v in sorted(set(values))}
+
+    return {
+        "objects": len(rows),
+        "discord": count([r.discord for r in rows]),
+        "files": count([r.files for r in rows if r.files]) if any(r.files for r in rows) else None,
+        "differ": sum(1 for r in rows if r.differs),
+        "errors": sum(1 for r in rows if r.error or r.discord == ERROR),
+    }
+
+
+def status_json(rows: list[ObjectStatus]) -> dict[str, Any]:
+    """``hlb status --format json``: one entry per object and the summary (docs/reconcile.md)."""
+    objects = [
+        {
+            "guild": row.key.guild,
+            "kind": row.key.kind,
+            "name": row.key.name,
+            "files": row.files,
+            "database": row.database,
+            "discord": row.discord,
+            "reconciled_at": row.reconciled_at.isoformat() if row.reconciled_at else None,
+            "fields": [{"field": f.field, "desired": f.desired, "seen": f.seen} for f in row.fields],
+            "error": row.error,
+        }
+        for row in rows
+    ]
+    return {"objects": objects, "summary": summary(rows)}
+
+
+def exit_code(rows: list[ObjectStatus]) -> int:
+    """``--detailed-exitcode``: 1 when an object failed or Discord was not read, 2 when any differs."""
+    if any(r.error or r.discord == ERROR for r in rows):
+        return 1
+    return 2 if any(r.differs for r in rows) else 0
 
 
 def render_reports(reports: list[GuildReport], *, dry_run: bool) -> str:

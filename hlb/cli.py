@@ -237,43 +237,71 @@ def export(out_dir: str) -> None:
 @click.option(
     "--retry-failed", is_flag=True, help="Try failed objects now instead of waiting for their retry time."
 )
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when in sync, 1 on a failure, 2 when it wrote (or would write).",
+)
 @guarded
-def reconcile(guild: str | None, dry_run: bool, retry_failed: bool) -> None:
+def reconcile(guild: str | None, dry_run: bool, retry_failed: bool, detailed_exitcode: bool) -> None:
     """Make Discord match the applied specs: one pass over REST, then print what it did.
 
     Needs DISCORD_TOKEN (the bot's token); HLB_DISCORD_API_BASE points it at another
     Discord-compatible server. Exit 1 when an action failed or a failed object is still held
     (its error is on the object: `hlb status`).
     An object Discord refused (403, 400...) is not tried again for an hour, doubling, unless
-    its spec changes or --retry-failed is given."""
+    its spec changes or --retry-failed is given. On a terminal, a pass that takes more than
+    two seconds shows its progress on stderr."""
     import asyncio
 
+    from hlb.bot.reconcile import Progress
     from hlb.bot.session import run_reconcile
     from hlb.bot.status import render_reports
+    from hlb.cli_progress import ProgressLine
     from hlb.settings import load_settings
 
     settings, url = load_settings(), database_url()
+    line = ProgressLine(sys.stderr)
+
+    def progress(p: Progress) -> None:
+        line.update(f"reconciling {p.guild}: {p.done}/{p.total} objects")
+
     reports = asyncio.run(
-        run_reconcile(settings, url, guild=guild, dry_run=dry_run, retry_failed=retry_failed)
+        line.around(
+            run_reconcile(
+                settings, url, guild=guild, dry_run=dry_run, retry_failed=retry_failed, progress=progress
+            )
+        )
     )
     if guild is not None and not reports:
         fail(f"no Guild named {guild!r} is applied; `hlb status` lists the applied objects")
     click.echo(render_reports(reports, dry_run=dry_run))
     if any(r.failed or r.held for r in reports):
         sys.exit(1)
+    if detailed_exitcode and any(r.writes for r in reports):
+        sys.exit(2)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--live", is_flag=True, help="Also read Discord now (no writes) to show drift as it is.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when all matches, 1 on a failure, 2 when anything differs.",
+)
 @guarded
-def status(paths: tuple[str, ...], live: bool) -> None:
+def status(paths: tuple[str, ...], live: bool, fmt: str, detailed_exitcode: bool) -> None:
     """Show each object: files vs database (when PATHS are given) and database vs Discord.
 
     The Discord column comes from the last reconcile; --live observes Discord now (needs
-    DISCORD_TOKEN) and marks objects changed there by hand as drifted."""
+    DISCORD_TOKEN), marks objects changed there by hand as drifted and lists, for each
+    object that differs, its fields: desired (applied) vs seen (Discord)."""
+    import json
+
     from hlb.bot.runtime import load_bindings_sync
-    from hlb.bot.status import object_status, render_status
+    from hlb.bot.status import exit_code, object_status, render_status, status_json
     from hlb.compiler.apply import stored_model
     from hlb.db import connect, readable
 
@@ -282,16 +310,22 @@ def status(paths: tuple[str, ...], live: bool) -> None:
     _revision, applied = stored_model(url)
     with connect(url) as conn:
         bindings = load_bindings_sync(conn) if readable(conn, url) else {}
-    states = None
+    view = None
     if live:
         import asyncio
 
         from hlb.bot.session import run_reconcile
-        from hlb.bot.status import live_states
+        from hlb.bot.status import live_view
         from hlb.settings import load_settings
 
-        states = live_states(asyncio.run(run_reconcile(load_settings(), url, dry_run=True)))
-    click.echo(render_status(object_status(applied, bindings, files, states)))
+        view = live_view(asyncio.run(run_reconcile(load_settings(), url, dry_run=True)))
+    rows = object_status(applied, bindings, files, view)
+    if fmt == "json":
+        click.echo(json.dumps(status_json(rows), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_status(rows))
+    if detailed_exitcode and exit_code(rows):
+        sys.exit(exit_code(rows))
 
 
 @main.group()

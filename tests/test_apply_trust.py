@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
 import pytest
+from terminal import read_terminal
 
 from hlb.compiler.guard import MIN_DELETES, mass_delete
 from hlb.compiler.model import Model, ObjectKey, SpecObject
@@ -209,23 +208,15 @@ def on_terminal(
     if pid == 0:  # the child: becomes the CLI (os.execve never returns)
         os.chdir(cwd)
         os.execve(sys.executable, [sys.executable, "-m", "hlb.cli", *args], cli_env(db_url, cwd, **extra))
-    output = b""
     answered = False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
+
+    def react(output: bytes) -> None:
+        nonlocal answered
         if answer is not None and not answered and b"Apply? [y/N]" in output:
             os.write(fd, answer.encode() + b"\n")
             answered = True
+
+    output = read_terminal(fd, 120, react)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
