@@ -14,16 +14,17 @@ from pathlib import Path
 
 import click
 
-from hlb import __version__
 from hlb.cli_apply import apply_options, approval, saved_plan_input
 from hlb.cli_common import PATHS, compile_or_exit, database_url, fail, guarded
+from hlb.cli_db import db
 from hlb.cli_import import import_discord
 from hlb.cli_preview import preview
 from hlb.cli_scaffold import init_command, schema_command
+from hlb.cli_version import completion, version_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="hlb")
+@version_option
 def main() -> None:
     """hlb: your Discord server as code.
 
@@ -87,7 +88,7 @@ def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | N
     from hlb.compiler.saved_plan import dump_saved_plan
 
     result = compile_or_exit(paths, "text")
-    the_plan = plan_against(database_url(), result.model)
+    the_plan = plan_against(database_url(existing=True), result.model)
     render = {"text": render_text, "json": render_json, "markdown": render_markdown}[fmt]
     click.echo(render(the_plan))
     if out:
@@ -145,7 +146,7 @@ def history(limit: int) -> None:
     """List applied revisions, newest first."""
     from hlb.compiler.history import list_history
 
-    revisions = list_history(database_url(), limit)
+    revisions = list_history(database_url(existing=True), limit)
     if not revisions:
         click.echo("No revisions yet. Run `hlb apply SPECS` to create the first.")
         return
@@ -168,7 +169,7 @@ def show(rev: int, fmt: str) -> None:
     from hlb.compiler.history import show_revision
     from hlb.compiler.render import plan_to_json, render_text
 
-    detail = show_revision(database_url(), rev)
+    detail = show_revision(database_url(existing=True), rev)
     r = detail.info
     if fmt == "json":
         payload = {
@@ -206,7 +207,7 @@ def rollback(
     from hlb.compiler.history import revision_model
     from hlb.compiler.render import render_text
 
-    url = database_url()
+    url = database_url(existing=True)
     model = revision_model(url, rev)
     result = apply_model(
         url,
@@ -233,7 +234,7 @@ def export(out_dir: str) -> None:
     from hlb.compiler.apply import stored_model
     from hlb.compiler.export import export_model
 
-    revision, model = stored_model(database_url())
+    revision, model = stored_model(database_url(existing=True))
     if not len(model):
         fail("the database holds no objects yet; run `hlb apply SPECS` first")
     for path in export_model(model, Path(out_dir), revision):
@@ -261,7 +262,7 @@ def reconcile(guild: str | None, dry_run: bool, retry_failed: bool) -> None:
     from hlb.bot.status import render_reports
     from hlb.settings import load_settings
 
-    settings, url = load_settings(), database_url()
+    settings, url = load_settings(), database_url(existing=True)
     reports = asyncio.run(
         run_reconcile(settings, url, guild=guild, dry_run=dry_run, retry_failed=retry_failed)
     )
@@ -286,7 +287,7 @@ def status(paths: tuple[str, ...], live: bool) -> None:
     from hlb.compiler.apply import stored_model
     from hlb.db import connect, readable
 
-    url = database_url()
+    url = database_url(existing=True)
     files = compile_or_exit(paths).model if paths else None
     _revision, applied = stored_model(url)
     with connect(url) as conn:
@@ -348,57 +349,8 @@ def bot_run(resync: float, election: float, log_level: str) -> None:
     asyncio.run(serve())
 
 
-@main.group()
-def db() -> None:
-    """Database: migrations and connection details."""
-
-
-@db.command("upgrade")
-@guarded
-def db_upgrade() -> None:
-    """Upgrade the database schema to this hlb's migration head."""
-    from hlb.db import ensure_schema
-
-    ensure_schema(database_url(), upgrade=True, echo=click.echo)
-    click.echo("database is at the migration head.")
-
-
-@db.command("current")
-@guarded
-def db_current() -> None:
-    """Print the database's migration revision and this hlb's head."""
-    from hlb.db import connect, current_revision
-    from hlb.migrations import HEAD
-
-    with connect(database_url()) as conn:
-        current = current_revision(conn)
-    state = "up to date" if current == HEAD else "behind: run `hlb db upgrade`"
-    click.echo(f"current: {current or '(empty)'}  head: {HEAD}  ({state})")
-
-
-@db.command("grant-bot")
-@click.argument("role")
-@click.option("--password", is_flag=True, help="Prompt for a login password for the role.")
-@guarded
-def db_grant_bot(role: str, password: bool) -> None:
-    """Create ROLE for the bot: read-only on hlb_config, read-write on hlb_runtime."""
-    from hlb.grants import grant_bot
-
-    secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
-    for line in grant_bot(database_url(), role, password=secret):
-        click.echo(line)
-    click.echo(f"role {role} is ready: give the bot a DATABASE_URL that logs in as {role}.")
-
-
-@db.command("url")
-@guarded
-def db_url() -> None:
-    """Print the connection URL (the embedded database's too), e.g. for psql."""
-    click.echo(database_url())
-
-
 # Commands kept in their own modules (each imports its heavy parts lazily).
-for _command in (init_command, schema_command, import_discord, preview):
+for _command in (init_command, schema_command, import_discord, preview, db, completion):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
