@@ -42,6 +42,11 @@ def origin() -> Origin:
         text = metadata.distribution("hlb").read_text("direct_url.json")
     except metadata.PackageNotFoundError:
         return Origin()
+    return parse_direct_url(text)
+
+
+def parse_direct_url(text: str | None) -> Origin:
+    """The origin a ``direct_url.json`` (PEP 610) records; a local directory's HEAD is asked of git."""
     try:
         recorded = json.loads(text) if text else {}
     except ValueError:
