@@ -39,7 +39,7 @@ def database_url(*, existing: bool = False) -> str:
     if settings.embedded:
         pgdata = pgdata_dir(settings.hlb_home)
         if existing and not (pgdata / "PG_VERSION").exists():
-            fail(NO_DATABASE)
+            fail(NO_DATABASE, "E611")
         if running(pgdata) is None:
             click.echo(
                 f"starting the embedded database in {_shown(settings.hlb_home)}/ "

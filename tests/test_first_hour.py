@@ -48,7 +48,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
 def test_read_only_commands_do_not_create_a_database(project: Path, args: list[str]) -> None:
     done = hlb(project, *args)
     assert done.returncode == 1, done.stdout
-    assert done.stderr.strip() == "error: no database here yet: run `hlb apply SPECS` to create one"
+    assert done.stderr.strip() == "error: E611 no database here yet: run `hlb apply SPECS` to create one"
     assert not (project / ".hlb" / "pg").exists()
     assert "starting" not in done.stderr
 
