@@ -31,7 +31,8 @@ def main() -> None:
     Write specs (YAML) for channels, dashboards, slash commands and workflows,
     check them with `hlb validate`, review `hlb plan`, store them with
     `hlb apply`. The database is DATABASE_URL, or an embedded PostgreSQL under
-    ./.hlb when it is unset.
+    ./.hlb when it is unset: the first `hlb apply` starts it, it keeps running
+    between commands, and `hlb db stop` stops it.
     """
     # A command builds many small containers and frees few: the default thresholds make the
     # cyclic GC rescan them over and over (over half the time of compiling 10,000 objects).
