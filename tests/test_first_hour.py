@@ -169,7 +169,8 @@ def test_the_emulator_prints_lines_a_shell_can_paste() -> None:
         lines = [emulator.stdout.readline() for _ in range(6)]
     finally:
         emulator.terminate()
-        emulator.wait(timeout=30)
+        code = emulator.wait(timeout=30)
+    assert code == 0  # SIGTERM (as from a service manager) stops it cleanly, like Ctrl-C
     assert lines[0].startswith("# ")
     script = "".join(lines) + 'echo "$HLB_DISCORD_API_BASE|$DISCORD_TOKEN|$HLB_GUILD_ID"'
     base, token, guild = (

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import shlex
+import signal
 import sys
 
 from hlb.testing.openapi import load_spec
@@ -26,11 +27,15 @@ async def serve(
     for guild in created:
         for role in roles:
             emu.add_role(guild.id, role)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # this is the program's entry point: its signals
+        loop.add_signal_handler(signum, stop.set)
     for line in exports(emu, [guild.id for guild in created]):
         print(line)
     sys.stdout.flush()
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await emu.stop()
 
