@@ -180,3 +180,38 @@ def test_the_emulator_prints_lines_a_shell_can_paste() -> None:
     )
     assert base.startswith("http://127.0.0.1:") and base.endswith("/api/v10")
     assert token and guild == "100000000000000001"
+
+
+@pytest.fixture(scope="module")
+def installed_from_git(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This repository's HEAD installed by pip from its git URL (so pip writes a PEP 610 vcs_info)."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout: nothing to install from a git URL")
+    target = tmp_path_factory.mktemp("site")
+    url = f"git+{ROOT.as_uri()}@{head.stdout.strip()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:  # pip needs setuptools and wheel for the build: offline without them
+        pytest.skip(f"pip could not build hlb from {url}: {done.stderr.strip().splitlines()[-1:]}")
+    return target, head.stdout.strip()
+
+
+def test_an_install_from_git_pins_the_workflow_and_the_version(
+    installed_from_git: tuple[Path, str], tmp_path: Path
+) -> None:
+    site, commit = installed_from_git
+    env = user_env(PYTHONPATH=str(site))  # that copy of hlb, not this checkout's
+    run = [sys.executable, "-m", "hlb.cli"]
+    version = subprocess.run([*run, "--version"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert version.stdout.strip() == f"hlb {__version__} (commit {commit}, {ROOT.as_uri()})"
+    init = subprocess.run([*run, "init", "repo"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert init.returncode == 0, init.stderr
+    requirement = f"hlb @ git+{ROOT.as_uri()}@{commit}"
+    assert f"The GitHub workflow installs {requirement}, the hlb that wrote it." in init.stdout
+    workflow = (tmp_path / "repo" / ".github" / "workflows" / "hlb.yml").read_text("utf-8")
+    assert f'HLB_PIP_SPEC: "{requirement}"' in workflow and "EDIT ME" not in workflow
