@@ -88,6 +88,7 @@ CODES: dict[str, str] = {
     "E608": "saved plan was made against another database",
     "E609": "mass delete refused without a yes",
     "E610": "gave up waiting for the apply lock",
+    "E611": "no database here yet (a read-only command never creates one)",
     # the bot and Discord
     "E701": "cannot talk to Discord (token or API base)",
     "E702": "the bot's packages are not installed",

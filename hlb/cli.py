@@ -14,23 +14,25 @@ from pathlib import Path
 
 import click
 
-from hlb import __version__
 from hlb.cli_apply import apply_options, approval, saved_plan_input
 from hlb.cli_common import PATHS, compile_or_exit, database_url, fail, guarded
+from hlb.cli_db import db
 from hlb.cli_import import import_discord
 from hlb.cli_preview import preview
 from hlb.cli_scaffold import init_command, schema_command
+from hlb.cli_version import completion, version_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="hlb")
+@version_option
 def main() -> None:
     """hlb: your Discord server as code.
 
     Write specs (YAML) for channels, dashboards, slash commands and workflows,
     check them with `hlb validate`, review `hlb plan`, store them with
     `hlb apply`. The database is DATABASE_URL, or an embedded PostgreSQL under
-    ./.hlb when it is unset.
+    ./.hlb when it is unset: the first `hlb apply` starts it, it keeps running
+    between commands, and `hlb db stop` stops it.
     """
     # A command builds many small containers and frees few: the default thresholds make the
     # cyclic GC rescan them over and over (over half the time of compiling 10,000 objects).
@@ -84,7 +86,7 @@ def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | N
     from hlb.compiler.wording import Paint, colour_wanted
 
     result = compile_or_exit(paths, "text")
-    the_plan = plan_against(database_url(), result.model)
+    the_plan = plan_against(database_url(existing=True), result.model)
     paint = Paint(fmt == "text" and colour_wanted(sys.stdout))
     if fmt == "text":
         click.echo(render_text(the_plan, paint=paint), color=paint.on)
@@ -143,7 +145,7 @@ def history(limit: int) -> None:
     """List applied revisions, newest first."""
     from hlb.compiler.history import history_lines, list_history
 
-    revisions = list_history(database_url(), limit)
+    revisions = list_history(database_url(existing=True), limit)
     if not revisions:
         click.echo("No revisions yet. Run `hlb apply SPECS` to create the first.")
         return
@@ -163,7 +165,7 @@ def show(rev: int, fmt: str) -> None:
     from hlb.compiler.render import plan_to_json
     from hlb.compiler.wording import Paint, colour_wanted
 
-    detail = show_revision(database_url(), rev)
+    detail = show_revision(database_url(existing=True), rev)
     r = detail.info
     if fmt == "json":
         payload = {
@@ -197,7 +199,7 @@ def rollback(
     from hlb.compiler.render import render_rollback
     from hlb.compiler.wording import Paint, colour_wanted
 
-    url = database_url()
+    url = database_url(existing=True)
     model = revision_model(url, rev)
     result = apply_model(
         url,
@@ -224,7 +226,7 @@ def export(out_dir: str) -> None:
     from hlb.compiler.apply import stored_model
     from hlb.compiler.export import export_model
 
-    revision, model = stored_model(database_url())
+    revision, model = stored_model(database_url(existing=True))
     if not len(model):
         fail("the database holds no objects yet; run `hlb apply SPECS` first")
     for path in export_model(model, Path(out_dir), revision):
@@ -260,7 +262,7 @@ def reconcile(guild: str | None, dry_run: bool, retry_failed: bool, detailed_exi
     from hlb.cli_progress import ProgressLine
     from hlb.settings import load_settings
 
-    settings, url = load_settings(), database_url()
+    settings, url = load_settings(), database_url(existing=True)
     line = ProgressLine(sys.stderr)
 
     def progress(p: Progress) -> None:
@@ -305,7 +307,7 @@ def status(paths: tuple[str, ...], live: bool, fmt: str, detailed_exitcode: bool
     from hlb.compiler.apply import stored_model
     from hlb.db import connect, readable
 
-    url = database_url()
+    url = database_url(existing=True)
     files = compile_or_exit(paths).model if paths else None
     _revision, applied = stored_model(url)
     with connect(url) as conn:
@@ -373,57 +375,8 @@ def bot_run(resync: float, election: float, log_level: str) -> None:
     asyncio.run(serve())
 
 
-@main.group()
-def db() -> None:
-    """Database: migrations and connection details."""
-
-
-@db.command("upgrade")
-@guarded
-def db_upgrade() -> None:
-    """Upgrade the database schema to this hlb's migration head."""
-    from hlb.db import ensure_schema
-
-    ensure_schema(database_url(), upgrade=True, echo=click.echo)
-    click.echo("database is at the migration head.")
-
-
-@db.command("current")
-@guarded
-def db_current() -> None:
-    """Print the database's migration revision and this hlb's head."""
-    from hlb.db import connect, current_revision
-    from hlb.migrations import HEAD
-
-    with connect(database_url()) as conn:
-        current = current_revision(conn)
-    state = "up to date" if current == HEAD else "behind: run `hlb db upgrade`"
-    click.echo(f"current: {current or '(empty)'}  head: {HEAD}  ({state})")
-
-
-@db.command("grant-bot")
-@click.argument("role")
-@click.option("--password", is_flag=True, help="Prompt for a login password for the role.")
-@guarded
-def db_grant_bot(role: str, password: bool) -> None:
-    """Create ROLE for the bot: read-only on hlb_config, read-write on hlb_runtime."""
-    from hlb.grants import grant_bot
-
-    secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
-    for line in grant_bot(database_url(), role, password=secret):
-        click.echo(line)
-    click.echo(f"role {role} is ready: give the bot a DATABASE_URL that logs in as {role}.")
-
-
-@db.command("url")
-@guarded
-def db_url() -> None:
-    """Print the connection URL (the embedded database's too), e.g. for psql."""
-    click.echo(database_url())
-
-
 # Commands kept in their own modules (each imports its heavy parts lazily).
-for _command in (init_command, schema_command, import_discord, preview):
+for _command in (init_command, schema_command, import_discord, preview, db, completion):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

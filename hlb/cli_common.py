@@ -10,6 +10,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -25,11 +26,38 @@ def fail(message: str, code: str | None = None) -> NoReturn:
     sys.exit(1)
 
 
-def database_url() -> str:
+NO_DATABASE = "no database here yet: run `hlb apply SPECS` to create one"
+
+
+def database_url(*, existing: bool = False) -> str:
+    """DATABASE_URL, else the embedded database's URL (started first, saying so on stderr).
+
+    ``existing``: a read-only command; with no embedded database in this directory yet, it
+    says so and exits 1 instead of creating one."""
     from hlb.db import resolve_url
+    from hlb.embedded import pgdata_dir, running
     from hlb.settings import load_settings
 
-    return resolve_url(load_settings())
+    settings = load_settings()
+    if settings.embedded:
+        pgdata = pgdata_dir(settings.hlb_home)
+        if existing and not (pgdata / "PG_VERSION").exists():
+            fail(NO_DATABASE, "E611")
+        if running(pgdata) is None:
+            click.echo(
+                f"starting the embedded database in {_shown(settings.hlb_home)}/ "
+                "(first run takes a few seconds)…",
+                err=True,
+            )
+    return resolve_url(settings)
+
+
+def _shown(home: Path) -> str:
+    """``home`` relative to the working directory when inside it (``.hlb``), else absolute."""
+    try:
+        return str(home.relative_to(Path.cwd()))
+    except ValueError:
+        return str(home)
 
 
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:

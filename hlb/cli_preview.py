@@ -15,7 +15,7 @@ from hlb.cli_common import compile_or_exit, fail, guarded
     "--out",
     "-o",
     "out_dir",
-    default="hlb-preview",
+    default=".hlb/preview",
     show_default=True,
     type=click.Path(file_okay=False, path_type=str),
     help="Folder for index.html, <dashboard>.html and <dashboard>.png.",

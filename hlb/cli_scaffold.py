@@ -25,6 +25,13 @@ PLACEHOLDER_GUILD_ID = "100000000000000001"
 # ``${VAR}``, ``${VAR:-default}`` and ``${secret:NAME}`` are replaced after parsing, before the schema is
 # checked: in the editor's copy of the schemas a string holding one passes any pattern.
 INTERPOLATION = r"\$\{"
+GITIGNORE = Path(".gitignore")
+EDIT_ME_SPEC = "EDIT-ME: hlb @ git+https://github.com/OWNER/hlb@COMMIT"
+EDIT_ME_NOTE = (
+    "EDIT ME: this hlb was not installed from a VCS URL, so `hlb init` could not pin it. Replace the\n"
+    '  # value with a pip requirement, e.g. "hlb @ git+https://github.com/OWNER/hlb@COMMIT".'
+)
+PINNED_NOTE = "The hlb that wrote this file: `hlb init` read its URL and commit from what pip recorded."
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -152,14 +159,42 @@ def template_files() -> list[tuple[Path, str]]:
     return files
 
 
-def scaffold(directory: Path, *, guild_id: str | None = None, guild_name: str | None = None) -> list[Path]:
-    """Write a new spec repository into directory (which may exist); the paths written, relative to it."""
+def pip_requirement() -> str | None:
+    """What the CI workflow installs: this hlb's VCS URL and commit (PEP 610), when pip recorded one."""
+    from hlb.cli_version import origin
+
+    return origin().pip_requirement()
+
+
+def _gitignore_with_home(existing: str, template: str) -> str:
+    """An existing ``.gitignore`` kept as it is, with the scaffold's entries it lacks appended."""
+    lines = set(existing.splitlines())
+    entries = [line for line in template.splitlines() if line and not line.startswith("#")]
+    missing = [line for line in entries if line not in lines]
+    if not missing:
+        return existing
+    return existing.rstrip("\n") + "\n# added by hlb init\n" + "\n".join(missing) + "\n"
+
+
+def scaffold(
+    directory: Path,
+    *,
+    guild_id: str | None = None,
+    guild_name: str | None = None,
+    requirement: str | None = None,
+) -> list[Path]:
+    """Write a new spec repository into directory (which may exist); the paths written, relative to it.
+
+    ``requirement``: what its CI workflow pip-installs; None writes a line marked EDIT-ME."""
     from hlb import __version__
 
     values = {
         "__HLB_GUILD_NAME__": guild_name or guild_name_for(directory),
         "__HLB_GUILD_ID__": guild_id or f"${{HLB_GUILD_ID:-{PLACEHOLDER_GUILD_ID}}}",
+        "__HLB_PIP_SPEC__": requirement or EDIT_ME_SPEC,
+        "__HLB_PIP_NOTE__": PINNED_NOTE if requirement else EDIT_ME_NOTE,
         "__HLB_VERSION__": __version__,
+        "__HLB_README_PIP__": requirement or EDIT_ME_SPEC.removeprefix("EDIT-ME: "),
     }
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -168,6 +203,8 @@ def scaffold(directory: Path, *, guild_id: str | None = None, guild_name: str | 
             text = text.replace(token, value)
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        if relative == GITIGNORE and path.is_file():
+            text = _gitignore_with_home(path.read_text(encoding="utf-8"), text)
         path.write_text(text, encoding="utf-8")
         written.append(relative)
     written.extend(path.relative_to(directory) for path in write_schemas(directory / SCHEMAS_DIR))
@@ -198,17 +235,25 @@ def init_command(directory: Path, guild_id: str | None, guild_name: str | None, 
         fail(f"{directory} exists and is not a directory")
     if directory.is_dir() and any(directory.iterdir()) and not force:
         fail(f"{directory} is not empty; choose a new directory, or add --force to write into it anyway")
+    requirement = pip_requirement()
     try:
-        written = scaffold(directory, guild_id=guild_id, guild_name=guild_name)
+        written = scaffold(directory, guild_id=guild_id, guild_name=guild_name, requirement=requirement)
     except OSError as exc:
         fail(f"cannot write to {directory}: {exc.strerror or exc}")
     click.echo(f"Created a spec repository in {directory}:")
     for path in written:
         click.echo(f"  {path.as_posix()}")
-    steps = [f"cd {directory}", "hlb validate specs/", "hlb plan specs/"]
+    if requirement:
+        click.echo(f"The GitHub workflow installs {requirement}, the hlb that wrote it.")
+    else:
+        click.echo(
+            "The GitHub workflow needs one edit: this hlb was not installed from a VCS URL, so set "
+            "HLB_PIP_SPEC in .github/workflows/hlb.yml (marked EDIT-ME) to where pip gets hlb."
+        )
+    steps = [f"cd {directory}", "hlb validate specs/"]
     if not guild_id:
         steps.append("export HLB_GUILD_ID=<your server id>")
-    steps += ['hlb apply specs/ -m "first spec"', "export DISCORD_TOKEN=<your bot token>"]
+    steps += ['hlb apply specs/ -m "first spec"', "hlb plan specs/", "export DISCORD_TOKEN=<your bot token>"]
     steps += ["hlb reconcile --dry-run", "hlb bot run"]
     click.echo("\nNext steps:")
     for step in steps:

@@ -437,3 +437,27 @@ def test_a_dashboard_over_a_template_limit_shows_its_error_and_the_others_render
     assert "k is 10000" in page
     calm = html.unescape((tmp_path / "out" / "calm.html").read_text(encoding="utf-8"))
     assert "all good" in calm and "render error" not in calm
+
+
+def test_the_documented_command_works_on_the_shipped_sample_data(tmp_path: Path) -> None:
+    """docs/preview.md's command, run as written at the root of a clone (here: a copy of what it reads)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    block = re.search(r"```sh\n(.*?)```", (ROOT / "docs" / "preview.md").read_text("utf-8"), re.S)
+    assert block is not None
+    command, *expected = block.group(1).splitlines()
+    shutil.copytree(SPECS, tmp_path / "specs")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    hlb = Path(sys.executable).parent / "hlb"
+    env = {**os.environ, "HLB_CHROMIUM": str(tmp_path / "no-chromium")}
+    done = subprocess.run(
+        [str(hlb), *command.split()[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == expected[0].removeprefix("# ")
+    assert "note:" not in done.stdout  # the sample data covers every source, and nothing else
+    media = (tmp_path / ".hlb" / "preview" / "media.html").read_text("utf-8")
+    assert "Severance S02E03 (downloading)" in media and "Data unavailable" not in media

@@ -16,7 +16,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from ruamel.yaml import YAML
 
-from hlb.cli_scaffold import COMBINED_FILE, guild_name_for, init_command, schema_command
+from hlb.cli_scaffold import COMBINED_FILE, guild_name_for, init_command, scaffold, schema_command
+from hlb.cli_version import parse_direct_url
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.schema import kind_names, schema_texts
 
@@ -241,7 +242,46 @@ def test_the_github_workflow_validates_plans_and_applies(scaffolded: Path) -> No
         uses = [step.get("uses", "") for step in job["steps"]]
         assert any(u.startswith("actions/checkout@") for u in uses)
         assert any(u.startswith("actions/setup-python@") for u in uses)
-    assert 'HLB_PIP_SPEC: "hlb==' in text
+    assert "hlb==" not in text  # no index has that package
+
+
+VCS_INSTALL = json.dumps(
+    {"url": "https://github.com/someone/hlb.git", "vcs_info": {"vcs": "git", "commit_id": "0123abcd" * 5}}
+)
+
+
+def workflow_pip_spec(repository: Path) -> str:
+    workflow = YAML(typ="safe").load((repository / ".github" / "workflows" / "hlb.yml").read_text("utf-8"))
+    return str(workflow["env"]["HLB_PIP_SPEC"])
+
+
+def test_the_workflow_installs_hlb_from_the_recorded_vcs_commit(tmp_path: Path) -> None:
+    requirement = parse_direct_url(VCS_INSTALL).pip_requirement()
+    assert requirement == f"hlb @ git+https://github.com/someone/hlb.git@{'0123abcd' * 5}"
+    scaffold(tmp_path / "repo", requirement=requirement)
+    assert workflow_pip_spec(tmp_path / "repo") == requirement
+    assert f'pip install "{requirement}"' in (tmp_path / "repo" / "README.md").read_text("utf-8")
+
+
+def test_without_a_vcs_origin_the_workflow_line_is_marked_and_init_says_so(tmp_path: Path) -> None:
+    # This test's hlb is an editable install from a directory: nothing pip can fetch in CI.
+    assert (
+        parse_direct_url('{"url": "file:///src/hlb", "dir_info": {"editable": true}}').pip_requirement()
+        is None
+    )
+    result = run(init_command, str(tmp_path / "repo"))
+    assert workflow_pip_spec(tmp_path / "repo").startswith("EDIT-ME")
+    assert "EDIT ME" in (tmp_path / "repo" / ".github" / "workflows" / "hlb.yml").read_text("utf-8")
+    assert "HLB_PIP_SPEC" in result.output and "EDIT-ME" in result.output
+
+
+def test_init_force_keeps_an_existing_gitignore_and_adds_the_hlb_directory(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules/\n", encoding="utf-8")
+    assert run(init_command, str(tmp_path), "--force").exit_code == 0
+    lines = (tmp_path / ".gitignore").read_text("utf-8").splitlines()
+    assert lines[0] == "node_modules/" and ".hlb/" in lines
+    assert run(init_command, str(tmp_path), "--force").exit_code == 0  # again: nothing added twice
+    assert (tmp_path / ".gitignore").read_text("utf-8").splitlines().count(".hlb/") == 1
 
 
 def test_the_module_stays_light_to_import() -> None:
