@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hlb.bot.drift import FieldDrift, plan_fields
 from hlb.compiler.model import Model, ObjectKey
+from hlb.compiler.wording import plural
 from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
 
 if TYPE_CHECKING:
@@ -249,9 +250,9 @@ def render_reports(reports: list[GuildReport], *, dry_run: bool) -> str:
             lines.append(f"  ⚠ {problem}")
         writes = report.writes
         verb = "would make" if dry_run else "made"
-        summary = f"  {verb} {writes} Discord write(s)"
+        summary = f"  {verb} {plural(writes, 'Discord write')}"
         if plan.drifted:
-            summary += f"; {len(plan.drifted)} object(s) drifted"
+            summary += f"; {plural(len(plan.drifted), 'object')} drifted"
         if report.failed:
             summary += f"; {report.failed} failed"
         if report.held:

@@ -82,7 +82,7 @@ def test_cli_reconcile_and_status(
     assert status.exit_code == 0 and "pending" not in status.output
     assert "in_sync" in status.output and "applied" in status.output
     again = runner.invoke(main, ["reconcile"])
-    assert "made 0 Discord write(s)" in again.output
+    assert "made 0 Discord writes" in again.output
     emu.state.guilds[GUILD_ID].channel_named("💬-chat", 0).name = "renamed-by-hand"
     assert "drifted" not in runner.invoke(main, ["status"]).output  # the last reconcile's view
     live = runner.invoke(main, ["status", "--live"])

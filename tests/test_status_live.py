@@ -242,7 +242,7 @@ def test_a_quick_reconcile_draws_nothing_even_on_a_terminal(
 ) -> None:
     edit_by_hand(emu)
     code, seconds, stdout, drawn = reconcile_on_terminal(synced, tmp_path)
-    assert code == 0 and "made 2 Discord write(s)" in stdout, stdout + drawn
+    assert code == 0 and "made 2 Discord writes" in stdout, stdout + drawn
     if "reconciling" in drawn or "\x1b" in drawn:  # only a pass longer than the 2 s delay draws
         assert seconds > 2, drawn
 
