@@ -17,13 +17,13 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-from reconcile_world import GUILD_ID, ROOT, World, run_world, seed_homelab
-from test_bot import runner
+from reconcile_world import FIXED_NOW, GUILD_ID, ROOT, World, run_world, seed_homelab
+from test_bot import eventually, runner
 
 from hlb.bot.reconcile import render_dashboards
 from hlb.bot.secrets import Secrets
@@ -180,3 +180,56 @@ def test_a_render_past_the_backstop_fails_alone_and_the_pass_does_not_wait_for_i
     late = "rendering took longer than 0.5 s; the message is left as it was"
     assert problems == (f"Dashboard/homelab/slow-board: {late}",)
     assert took < 2.0  # not the 3 s the slow render takes
+
+
+async def quiet(emu: Emulator, still: float = 1.0) -> None:
+    """Wait until the bot has made no call for ``still`` seconds (its start-up passes are over)."""
+    seen = -1
+    while seen != len(emu.calls):
+        seen = len(emu.calls)
+        await asyncio.sleep(still)
+
+
+CALLBACKS = {  # how the bot answers an interaction
+    ("POST", "/interactions/{interaction_id}/{interaction_token}/callback"),
+    ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
+    ("POST", "/webhooks/{webhook_id}/{webhook_token}"),
+}
+
+
+def test_a_refresh_step_edits_only_the_dashboard_it_names(db_url: str, tmp_path: Path) -> None:
+    now = [FIXED_NOW]
+
+    async def scenario(w: World) -> None:
+        w.apply()
+        w.emu.state.add_member(GUILD_ID, ALICE, "alice")
+        bot, stop = runner(w, lambda: now[0]), asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        await asyncio.wait_for(bot.ready.wait(), 30)
+        await quiet(w.emu)
+        board = w.binding("Dashboard", "server-status")
+        assert board.discord_id is not None
+        message = w.emu.state.messages[board.discord_id]
+        before, seen = message.content, len(w.emu.calls)
+        now[0] += timedelta(minutes=2)  # "Last updated {{ now | datetime }}" renders anew
+        click = w.emu.click_button(board.discord_id, "hlb:server-status:0:1:refresh-status", ALICE)
+        assert (await click.response())["type"] == 5
+        await eventually(lambda: w.emu.state.messages[board.discord_id].content != before)
+        await asyncio.sleep(0.5)  # anything else the refresh would do
+        made = [(c.method, c.route, c.path) for c in w.emu.calls[seen:]]
+        edits = [m for m in made if m[:2] == ("PATCH", "/channels/{channel_id}/messages/{message_id}")]
+        assert edits == [("PATCH", edits[0][1], f"/channels/{board.channel_id}/messages/{board.discord_id}")]
+        assert {m[:2] for m in made} - CALLBACKS == {edits[0][:2]}, made  # no channel or command call
+        assert "12:02 UTC" in w.emu.state.messages[board.discord_id].content
+        assert w.binding("Dashboard", "server-status").rendered_hash != board.rendered_hash
+
+        seen = len(w.emu.calls)  # again, with nothing changed: no edit at all
+        again = w.emu.click_button(board.discord_id, "hlb:server-status:0:1:refresh-status", ALICE)
+        await again.response()
+        await eventually(lambda: bool(again.original))  # the workflow's reply
+        await asyncio.sleep(0.5)
+        assert {(c.method, c.route) for c in w.emu.calls[seen:]} <= CALLBACKS
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+    run_world(db_url, tmp_path, scenario)
