@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -56,8 +57,8 @@ class Budget:
 
     Every check of the deadline is also a chance for other threads to run: a render holds
     Python's GIL, and a thread waiting for it (the bot's event loop, while a dashboard renders
-    in a worker thread) would otherwise wait 5 ms each time. So at most every ``BREATH_SECONDS``
-    the render lets go of the GIL for a moment (``time.sleep(0)``)."""
+    in a worker thread) would otherwise wait 5 ms each time. So, in a worker thread, every
+    ``BREATH_SECONDS`` the render lets go of the GIL for a moment (``time.sleep(0)``)."""
 
     __slots__ = ("breath", "deadline", "iterations", "late", "written")
 
@@ -66,7 +67,9 @@ class Budget:
         self.late = late or f"the render took longer than {seconds:g} s"  # why the deadline is there
         self.iterations = 0
         self.written = 0
-        self.breath = 0.0  # when to let other threads run next
+        # when to let other threads run next; never on the main thread (preview, validate), where
+        # no event loop waits and letting go would only slow the render down
+        self.breath = math.inf if threading.current_thread() is threading.main_thread() else 0.0
 
     def tick(self) -> None:
         now = time.monotonic()
