@@ -233,3 +233,65 @@ def test_a_refresh_step_edits_only_the_dashboard_it_names(db_url: str, tmp_path:
         await asyncio.wait_for(task, 15)
 
     run_world(db_url, tmp_path, scenario)
+
+
+SLOW_ANSWERS = f"""
+---
+apiVersion: hlb/v1
+kind: Command
+name: slowpoke
+spec:
+  description: A reply whose template spends its whole second
+  reply: {{ephemeral: true, content: "{BURN}"}}
+---
+apiVersion: hlb/v1
+kind: Command
+name: slowflow
+spec:
+  description: A workflow whose reply step spends its whole second
+  workflow: slowflow
+---
+apiVersion: hlb/v1
+kind: Workflow
+name: slowflow
+spec:
+  steps:
+    - reply: {{content: "{BURN}"}}
+"""
+
+
+def test_slow_reply_and_step_templates_never_hold_up_other_interactions(db_url: str, tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        (w.specs / "slow.yaml").write_text(SLOW_ANSWERS)
+        w.apply()
+        w.emu.state.add_member(GUILD_ID, ALICE, "alice")
+        bot, stop = runner(w), asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        await asyncio.wait_for(bot.ready.wait(), 30)
+        await quiet(w.emu)
+        chat = w.binding("Channel", "chat").discord_id
+        assert chat is not None
+        for slow in ("slowpoke", "slowflow"):
+            started = w.emu.interact_command(GUILD_ID, chat, ALICE, slow)
+            await asyncio.sleep(0.2)  # its template is rendering (for a second)
+            other = w.emu.interact_command(GUILD_ID, chat, ALICE, "status")
+            assert (await other.response())["type"] == 4
+            took = time.monotonic() - started.created - 0.2  # the sleep included: the loop never stalled
+            print(f"/status while /{slow} renders: {took * 1000:.0f} ms")
+            original = started.original.content if started.original else None
+            assert not original and (slow == "slowpoke" or not started.answered.done())  # still rendering
+            assert took < 0.25
+            first = await started.response()
+            if slow == "slowpoke":  # deferred at once, then the reply (here: why there is none)
+                assert first["type"] == 5
+                await eventually(lambda i=started: i.original is not None and bool(i.original.content))  # type: ignore[misc]
+                assert started.original is not None and started.original.content is not None
+                assert (
+                    "could not answer: content: over the template limit on time" in started.original.content
+                )
+            else:
+                assert first["type"] == 4 and "over the template limit on time" in first["data"]["content"]
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+    run_world(db_url, tmp_path, scenario)
