@@ -22,13 +22,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from reconcile_world import FIXED_NOW, GUILD_ID, ROOT, World, run_world, seed_homelab
+from reconcile_world import FIXED_NOW, GUILD_ID, ROOT, World, only_ok, run_world, seed_homelab
 from test_bot import eventually, runner
 
 from hlb.bot.reconcile import render_dashboards
+from hlb.bot.refresh import Refreshed, refresh_dashboard
 from hlb.bot.secrets import Secrets
+from hlb.bot.session import open_session
+from hlb.compiler.apply import stored_model
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
+from hlb.settings import Settings
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(120)
@@ -293,5 +297,35 @@ def test_slow_reply_and_step_templates_never_hold_up_other_interactions(db_url: 
                 assert first["type"] == 4 and "over the template limit on time" in first["data"]["content"]
         stop.set()
         await asyncio.wait_for(task, 15)
+
+    run_world(db_url, tmp_path, scenario)
+
+
+def test_a_refresh_that_one_edit_cannot_do_asks_for_a_pass_of_the_guild(db_url: str, tmp_path: Path) -> None:
+    key = ObjectKey("homelab", "Dashboard", "server-status")
+
+    async def refresh(w: World, at: datetime) -> Refreshed:
+        settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+        model = (await asyncio.to_thread(stored_model, w.url))[1]
+        async with open_session(settings, w.url, lambda: at) as session:
+            return await refresh_dashboard(session, model, key)
+
+    async def scenario(w: World) -> None:
+        w.apply()
+        only_ok(await w.reconcile())
+        board = w.binding("Dashboard", "server-status")
+        assert board.channel_id is not None and board.discord_id is not None
+        seen = len(w.emu.calls)
+        same = await refresh(w, w.now)  # nothing changed: nothing sent
+        logging_in = ("/users/@me", "/oauth2/applications/@me")
+        assert [c.route for c in w.emu.calls[seen:] if c.route not in logging_in] == []
+        assert (same.edited, same.needs_pass) == (False, None)
+        w.emu.human_delete_message(board.channel_id, board.discord_id)
+        gone = await refresh(w, w.now + timedelta(minutes=2))
+        assert gone.needs_pass is not None and gone.needs_pass.startswith("editing its message failed: ")
+        assert w.binding("Dashboard", "server-status") == board  # left for the pass to record
+        w.edit_spec("dashboards.yaml", "title: Homelab status", "title: Homelab state")
+        w.apply()
+        assert (await refresh(w, w.now)).needs_pass == "its spec changed since the last pass"
 
     run_world(db_url, tmp_path, scenario)
