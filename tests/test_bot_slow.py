@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,7 +20,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from reconcile_world import FIXED_NOW, GUILD_ID, ROOT, World, only_ok, run_world, seed_homelab
+from reconcile_world import (
+    FIXED_NOW,
+    GUILD_ID,
+    ROOT,
+    World,
+    applied_specs,
+    bot_process,
+    only_ok,
+    run_world,
+    seed_homelab,
+)
 from test_bot import eventually, runner
 
 from hlb.bot.reconcile import render_dashboards
@@ -117,28 +125,16 @@ def test_a_render_in_a_worker_thread_lets_the_event_loop_breathe() -> None:
 def test_sigterm_ends_the_bot_process_within_ten_seconds_whatever_runs(
     db_url: str, discord_emulator: Emulator, tmp_path: Path
 ) -> None:
-    emu = discord_emulator
-    seed_homelab(emu)
-    specs = tmp_path / "specs"
-    subprocess.run(["cp", "-r", str(ROOT / "specs"), str(specs)], check=True)
+    seed_homelab(discord_emulator)
     with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         never = f"http://127.0.0.1:{silent.getsockname()[1]}/never"
         boards = [slow_board("hanging", 1, source=never), *(slow_board(f"slow-{i}") for i in range(5))]
-        (specs / "slow.yaml").write_text("".join(boards))
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "DISCORD_TOKEN": emu.token,
-            "HLB_DISCORD_API_BASE": emu.base_url,
-            "HLB_GUILD_ID": str(GUILD_ID),
-        }
-        hlb = [sys.executable, "-m", "hlb.cli"]
-        subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+        env = applied_specs(db_url, discord_emulator, tmp_path / "specs", {"slow.yaml": "".join(boards)})
         log = tmp_path / "bot.log"
-        with log.open("w") as out:
-            bot = subprocess.Popen([*hlb, "bot", "run", "--election", "0.3"], env=env, stderr=out, stdout=out)
+        bot = bot_process(env, log)
+        emu = discord_emulator
         try:
             deadline = time.monotonic() + 30
             while not any(c.method == "GET" and c.route == "/guilds/{guild_id}/channels" for c in emu.calls):
