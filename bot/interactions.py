@@ -6,7 +6,9 @@ application commands, one for message components. Each claims the interaction fi
 (``hlb_runtime.interaction_claims``: with several replicas, one answers), finds the spec
 objects behind it in the running model, and then
 
-- a Command with ``reply`` answers with its rendered templates (one type-4 callback);
+- a Command with ``reply`` answers with its rendered templates (one type-4 callback; templates
+  render in a worker thread, and when they take over ``DEFER_AFTER`` the command is deferred
+  first and the reply replaces the "thinking..." message);
 - a Command with ``workflow``, a button or a select builds an ``Invocation`` and runs the
   workflow through the engine (``hlb.bot.workflows.run_workflow``) with ``DiscordEffects``.
 
@@ -29,6 +31,7 @@ re-exported here).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -96,6 +99,7 @@ __all__ = [
 log = logging.getLogger("hlb.bot.interactions")
 
 NOT_MANAGED = "This command is not managed by hlb any more."
+DEFER_AFTER = 0.05  # seconds a reply's templates may take before the command is deferred
 
 
 # --- slash commands -------------------------------------------------------------------------------
@@ -206,8 +210,12 @@ async def _reply_command(
         "now": datetime.now(UTC),
     }
     effects = DiscordEffects(client, ctx, guild, inter)
+    reply = command.spec["reply"]
+    rendering = asyncio.ensure_future(asyncio.to_thread(render_reply, reply, context))  # off the loop
+    if not (await asyncio.wait({rendering}, timeout=DEFER_AFTER))[0]:  # slow templates: "thinking..."
+        await effects.defer(ephemeral=isinstance(reply, Mapping) and bool(reply.get("ephemeral")))
     try:
-        message = render_reply(command.spec["reply"], context)
+        message = await rendering
     except (RenderError, StepFailed) as error:
         log.warning("event=reply_failed command=%s error=%r", command.key, clip(str(error), MAX_SHORT))
         await effects.notify(clip(f"/{command.key.name} could not answer: {error}", MAX_CONTENT))

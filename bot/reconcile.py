@@ -23,8 +23,13 @@ from hlb.bot.failures import MalformedReply
 from hlb.bot.observe import GuildUnavailable, observe_guild
 from hlb.bot.secrets import Secrets
 from hlb.compiler.model import Model, ObjectKey, SpecObject
+from hlb.compiler.template_limits import MAX_MESSAGE_SECONDS
 from hlb.reconciler.plan import GuildInput, ReconcilePlan, guild_id_of, reconcile_guild
 from hlb.reconciler.state import Binding, ObservedGuild, RenderedMessage
+
+# How long a pass waits for one dashboard's render: its templates' budget, plus room for a
+# late limit check; past it the dashboard fails alone.
+RENDER_BACKSTOP = MAX_MESSAGE_SECONDS + 1.0
 
 
 @dataclass(frozen=True)
@@ -143,9 +148,8 @@ async def _reconcile_guild(
     except (GuildUnavailable, rest.RestError, MalformedReply) as error:
         return GuildReport(name, error=str(error))
     now = session.clock()
-    rendered, problems = await render_dashboards(
-        session, [o for o in objects if o.key.kind == "Dashboard"], now
-    )
+    dashboards = [o for o in objects if o.key.kind == "Dashboard"]
+    rendered, problems = await render_dashboards(session.sources, session.secrets, dashboards, now)
     plan = reconcile_guild(
         GuildInput(guild, objects, observed, bindings, rendered, now, options.retry_failed)
     )
@@ -199,17 +203,35 @@ def _served(action: Any) -> tuple[ObjectKey, ...]:
 
 
 async def render_dashboards(
-    session: Session, dashboards: list[SpecObject], now: datetime
+    sources: aiohttp.ClientSession,
+    secrets: Secrets,
+    dashboards: list[SpecObject],
+    now: datetime,
+    *,
+    limit: float = RENDER_BACKSTOP,
 ) -> tuple[dict[ObjectKey, RenderedMessage], tuple[str, ...]]:
-    """Fetch every dashboard's sources (concurrently) and render it."""
+    """Fetch every dashboard's sources (concurrently, each within its own timeout) and render it.
 
-    async def one(obj: SpecObject) -> RenderedMessage:
-        data, problems = await render.fetch_sources(obj.spec, session.sources, session.secrets)
-        return render.render_dashboard(obj, data, problems, now=now)
+    Templates render in a worker thread, so the event loop (interactions, the gateway, SIGTERM)
+    goes on meanwhile. A render still running after ``limit`` seconds (the template limits stop
+    it well before) is that dashboard's failure: it is left out, so its message stays as it was,
+    and its late result is dropped."""
+
+    async def one(obj: SpecObject) -> RenderedMessage | str:
+        data, problems = await render.fetch_sources(obj.spec, sources, secrets)
+        work = asyncio.to_thread(render.render_dashboard, obj, data, problems, now=now)
+        try:
+            return await asyncio.wait_for(work, limit)
+        except TimeoutError:
+            return f"rendering took longer than {limit:g} s; the message is left as it was"
 
     results = await asyncio.gather(*(one(o) for o in dashboards))
-    rendered = {o.key: r for o, r in zip(dashboards, results, strict=True)}
-    problems = tuple(f"{o.key}: {p}" for o, r in zip(dashboards, results, strict=True) for p in r.problems)
+    rendered = {o.key: r for o, r in zip(dashboards, results, strict=True) if not isinstance(r, str)}
+    problems = tuple(
+        f"{o.key}: {p}"
+        for o, r in zip(dashboards, results, strict=True)
+        for p in ((r,) if isinstance(r, str) else r.problems)
+    )
     return rendered, problems
 
 

@@ -35,6 +35,7 @@ from hlb.bot.dblink import LOST, Backoff, Links, answers, close_quietly, why
 from hlb.bot.echoes import DELETED, DriftWatch, changed
 from hlb.bot.execute import Outcome
 from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass
+from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
 from hlb.bot.secrets import Secrets
 from hlb.bot.session import log_in
 from hlb.compiler.model import Model, ObjectKey, SpecObject
@@ -42,7 +43,7 @@ from hlb.grants import check_bot_access_async
 from hlb.settings import ConfigError, Settings
 
 LEADER_LOCK = 0x686C62_6C656164  # "hlb" "lead": one key per database
-REFRESH_CHANNEL = "hlb_refresh"  # any replica asks the leader to re-render a guild
+REFRESH_CHANNEL = "hlb_refresh"  # any replica asks the leader to re-render a dashboard (or a guild)
 log = logging.getLogger("hlb.bot")
 
 
@@ -81,6 +82,7 @@ class Runner:
     passes: int = 0  # reconcile passes made (tests and logs)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _dirty: set[str | None] = field(default_factory=set)
+    _dashboards: set[ObjectKey] = field(default_factory=set)  # refreshes asked for, one dashboard each
     _reload: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _next_refresh: dict[ObjectKey, datetime] = field(default_factory=dict)
@@ -256,14 +258,24 @@ class Runner:
                         log.info("event=applied revision=%s", notify.payload)
                         self.request(None, reload=True)
                     else:
-                        self.request(notify.payload or None)
+                        self._refresh_asked(notify.payload)
                 await conn.execute("SELECT 1")  # a quiet session may be a dead one: ask it
         finally:
             await conn.close()
 
     async def _ask_refresh(self, guild: str, dashboard: str) -> None:
-        """A workflow's ``refresh`` step: the leader (maybe another replica) re-renders the guild."""
-        await self.conn.execute("SELECT pg_notify(%s, %s)", (REFRESH_CHANNEL, guild))
+        """A workflow's ``refresh`` step: the leader (maybe another replica) re-renders that dashboard."""
+        await self.conn.execute(
+            "SELECT pg_notify(%s, %s)", (REFRESH_CHANNEL, request_payload(guild, dashboard))
+        )
+
+    def _refresh_asked(self, payload: str) -> None:
+        guild, dashboard = parse_request(payload)
+        if guild is None or dashboard is None:
+            self.request(guild)
+        else:
+            self._dashboards.add(ObjectKey(guild, "Dashboard", dashboard))
+            self._wake.set()
 
     # -- the reconcile loop -----------------------------------------------------------------
 
@@ -279,6 +291,7 @@ class Runner:
             await asyncio.sleep(self.options.debounce)
             self._wake.clear()
             dirty, self._dirty = self._dirty, set()
+            dashboards, self._dashboards = self._dashboards, set()
             if self._reload:
                 self._reload = False
                 self.ctx.model = await load_model(self.url)
@@ -286,21 +299,37 @@ class Runner:
                 named: list[str | None] = [g for g in sorted(g for g in dirty if g)]
                 guilds = [None] if None in dirty else named
                 reports = [r for guild in guilds for r in await self._pass(guild)]
+                for key in sorted(k for k in dashboards if None not in dirty and k.guild not in dirty):
+                    reports += await self._refresh(key)
                 self.ctx.bindings = await runtime.load_bindings(self.conn)
                 self.conditions.after_pass(reports, self.ctx.bindings.values())
                 self.drift.after_pass()
             else:
                 self.ctx.bindings = await runtime.load_bindings(self.conn)
 
+    def _session(self) -> Session:
+        ctx = self.ctx
+        return Session(self.client.http, ctx.application_id, self.conn, ctx.secrets, ctx.sources, self.clock)
+
+    async def _refresh(self, key: ObjectKey) -> list[GuildReport]:
+        """One dashboard re-rendered and its message edited; a pass of its guild when that is not enough."""
+        try:
+            done = await refresh_dashboard(self._session(), self.ctx.model, key)
+        except LOST:
+            raise
+        except psycopg.Error as error:
+            log.error("event=refresh key=%s outcome=error error=%s", key, type(error).__name__)
+            return []
+        for problem in done.problems:
+            log.warning("event=render guild=%s problem=%r", key.guild, problem)
+        if done.needs_pass is None:
+            log.info("event=refresh key=%s edited=%s", key, str(done.edited).lower())
+            return []
+        log.info("event=refresh key=%s pass=true reason=%r", key, done.needs_pass)
+        return await self._pass(key.guild)
+
     async def _pass(self, guild: str | None) -> list[GuildReport]:
-        session = Session(
-            self.client.http,
-            self.ctx.application_id,
-            self.conn,
-            self.ctx.secrets,
-            self.ctx.sources,
-            self.clock,
-        )
+        session = self._session()
         self.drift.passing = True
         try:
             reports = await reconcile_pass(session, self.ctx.model, guild=guild, on_outcome=self._wrote)

@@ -283,7 +283,7 @@ async def _run_step(step: Mapping[str, Any], context: dict[str, Any], tools: Ste
     when = step.get("when")
     if isinstance(when, str):
         try:
-            go = bool(evaluate(when, context))
+            go = bool(await asyncio.to_thread(evaluate, when, context))  # off the event loop
         except RenderError as error:
             raise RenderError(f"when: {error}") from error
         if not go:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ MAX_INTEGER_BITS = 4096  # size of an integer a template may compute (about 1,23
 MAX_RANGE = 10_000  # items of one range(...)
 MAX_LOOP_ITERATIONS = 100_000  # loop iterations in one render, all loops together
 MAX_LIPSUM_WORDS = 10_000  # words lipsum(n, html, min, max) may write (n * max)
+BREATH_SECONDS = 0.001  # a render in a worker thread lets other threads run this often (see Budget)
 
 _COUNTED = f"{__name__}.counted"  # the function every `for` loop's iterable goes through
 _WRITTEN = f"{__name__}.written"  # ... every printed value
@@ -51,19 +53,31 @@ def _over(limit: str, what: str) -> LimitExceeded:
 
 
 class Budget:
-    """What one render has spent so far, against its limits."""
+    """What one render has spent so far, against its limits.
 
-    __slots__ = ("deadline", "iterations", "late", "written")
+    Every check of the deadline is also a chance for other threads to run: a render holds
+    Python's GIL, and a thread waiting for it (the bot's event loop, while a dashboard renders
+    in a worker thread) would otherwise wait 5 ms each time. So, in a worker thread, every
+    ``BREATH_SECONDS`` the render lets go of the GIL for a moment (``time.sleep(0)``)."""
+
+    __slots__ = ("breath", "deadline", "iterations", "late", "written")
 
     def __init__(self, seconds: float = MAX_RENDER_SECONDS, late: str = "") -> None:
         self.deadline = time.monotonic() + seconds
         self.late = late or f"the render took longer than {seconds:g} s"  # why the deadline is there
         self.iterations = 0
         self.written = 0
+        # when to let other threads run next; never on the main thread (preview, validate), where
+        # no event loop waits and letting go would only slow the render down
+        self.breath = math.inf if threading.current_thread() is threading.main_thread() else 0.0
 
     def tick(self) -> None:
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now > self.deadline:
             raise _over("time", self.late)
+        if now >= self.breath:
+            time.sleep(0)  # lets go of the GIL: a waiting thread gets it now, not in 5 ms
+            self.breath = now + BREATH_SECONDS
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("hlb_template_budget", default=None)

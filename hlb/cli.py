@@ -368,8 +368,14 @@ def bot_run(resync: float, election: float, log_level: str) -> None:
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def stopping(signum: signal.Signals) -> None:
+            if not stop.is_set():
+                logging.getLogger("hlb.bot").info("event=stopping signal=%s", signum.name)
+            stop.set()
+
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, stopping, signum)
         await runner.run(stop)
 
     asyncio.run(serve())

@@ -9,8 +9,11 @@ no request that Discord's OpenAPI spec rejects.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +35,7 @@ from hlb.testing import Emulator
 ROOT = Path(__file__).resolve().parent.parent
 GUILD_ID = 100000000000000001
 FIXED_NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+HLB = [sys.executable, "-m", "hlb.cli"]  # hlb as a process
 
 
 @dataclass
@@ -108,3 +112,29 @@ def only_ok(reports: list[GuildReport]) -> GuildReport:
     assert not failures, failures
     assert report.plan is not None and not report.plan.blocked, report.plan and report.plan.blocked
     return report
+
+
+def applied_specs(
+    url: str, emu: Emulator, specs: Path, files: Mapping[str, str] | None = None, **extra_env: str
+) -> dict[str, str]:
+    """Copy the reference specs (and ``files``: name -> text) to ``specs`` and ``hlb apply`` them as a
+    process; the environment ``hlb`` needs against ``url`` and the emulator (plus ``extra_env``)."""
+    shutil.copytree(ROOT / "specs", specs)
+    for name, text in (files or {}).items():
+        (specs / name).write_text(text)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DISCORD_TOKEN": emu.token,
+        "HLB_DISCORD_API_BASE": emu.base_url,
+        "HLB_GUILD_ID": str(GUILD_ID),
+        **extra_env,
+    }
+    subprocess.run([*HLB, "apply", str(specs)], env=env, check=True, capture_output=True)
+    return env
+
+
+def bot_process(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``hlb bot run`` as a process (leadership checked every 0.3 s), logging to ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen([*HLB, "bot", "run", "--election", "0.3"], env=env, stdout=out, stderr=out)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from reconcile_world import GUILD_ID, ROOT, World, run_world, seed_homelab
+from reconcile_world import GUILD_ID, HLB, ROOT, World, applied_specs, bot_process, run_world, seed_homelab
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.cli import main
@@ -136,25 +134,10 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
     emu = discord_emulator
     seed_homelab(emu)
     specs = tmp_path / "specs"
-    subprocess.run(["cp", "-r", str(ROOT / "specs"), str(specs)], check=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DISCORD_TOKEN": emu.token,
-        "HLB_DISCORD_API_BASE": emu.base_url,
-        "HLB_GUILD_ID": str(GUILD_ID),
-        "HLB_SECRET_PROM_TOKEN": SECRET,
-        "HLB_SECRET_SONARR_API_KEY": SECRET,
-    }
-    hlb = [sys.executable, "-m", "hlb.cli"]
-    subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+    secrets = {"HLB_SECRET_PROM_TOKEN": SECRET, "HLB_SECRET_SONARR_API_KEY": SECRET}
+    env = applied_specs(db_url, emu, specs, None, **secrets)
     logs = [tmp_path / "bot1.log", tmp_path / "bot2.log"]
-    bots = [
-        subprocess.Popen(
-            [*hlb, "bot", "run", "--election", "0.3"], env=env, stderr=log.open("w"), stdout=log.open("a")
-        )
-        for log in logs
-    ]
+    bots = [bot_process(env, log) for log in logs]
     try:
         leader_log = wait_for_leader(logs)
         leader = bots[logs.index(leader_log)]
@@ -169,7 +152,7 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
         infra.write_text(
             infra.read_text().replace("topic: Noisy machine output", "topic: Quieter machine output")
         )
-        subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+        subprocess.run([*HLB, "apply", str(specs)], env=env, check=True, capture_output=True)
         deadline = time.monotonic() + 15
         while not logs_topic(emu).startswith("Quieter"):
             assert time.monotonic() < deadline, [log.read_text() for log in logs]

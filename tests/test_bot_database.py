@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from reconcile_world import GUILD_ID, ROOT, World, run_world
+from reconcile_world import GUILD_ID, HLB, World, applied_specs, bot_process, run_world
 from test_bot import eventually, logs_topic, runner
 
 from hlb import db, embedded
@@ -219,19 +216,9 @@ def test_hlb_bot_run_rides_out_a_database_restart(
     for role in ("admins", "on-call"):
         emu.add_role(GUILD_ID, role)
     specs = tmp_path / "specs"
-    shutil.copytree(ROOT / "specs", specs)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DISCORD_TOKEN": emu.token,
-        "HLB_DISCORD_API_BASE": emu.base_url,
-        "HLB_GUILD_ID": str(GUILD_ID),
-    }
-    hlb = [sys.executable, "-m", "hlb.cli"]
-    subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+    env = applied_specs(url, emu, specs)
     log = tmp_path / "bot.log"
-    with log.open("w") as out:
-        bot = subprocess.Popen([*hlb, "bot", "run", "--election", "0.3"], env=env, stdout=out, stderr=out)
+    bot = bot_process(env, log)
     try:
         wait_until(lambda: "event=reconcile guild=homelab" in log.read_text(), 30, log.read_text)
         assert embedded.stop(home)
@@ -240,7 +227,7 @@ def test_hlb_bot_run_rides_out_a_database_restart(
         embedded.ensure_running(home)
         infra = specs / "channels" / "infra.yaml"
         infra.write_text(infra.read_text().replace("topic: Noisy machine output", "topic: Quieter"))
-        subprocess.run([*hlb, "apply", str(specs)], env=env, check=True, capture_output=True)
+        subprocess.run([*HLB, "apply", str(specs)], env=env, check=True, capture_output=True)
         took = wait_until(lambda: logs_topic(emu).startswith("Quieter"), 10, log.read_text)
         print(f"hlb apply after a restart -> Discord: {took * 1000:.0f} ms")
     finally:
