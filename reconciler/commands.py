@@ -13,6 +13,7 @@ from typing import Any
 
 from hlb.compiler.model import SpecObject
 from hlb.compiler.permissions import to_bits
+from hlb.reconciler import damping
 from hlb.reconciler.actions import OverwriteCommands
 from hlb.reconciler.plan import Draft, GuildInput
 from hlb.reconciler.state import payload_hash
@@ -119,6 +120,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
     if any(b.rendered_hash == rendered_hash for b in bound.values()):
         reason = "drift: commands changed in Discord"
         draft.drifted.extend(o.key for o in desired_objs)
+    first = len(draft.actions)
     draft.actions.append(
         OverwriteCommands(
             ctx.guild.key,
@@ -129,6 +131,14 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
             tuple(o.key for o in desired_objs),
         )
     )
+    # a set the server does not keep: the first holder counts the overwrites, all are drifted
+    lead, *others = holders
+    if lead.key not in draft.targets:
+        return
+    if damping.damp(ctx, draft, lead, ctx.bindings.get(lead.key), first, reason):
+        drifted = draft.targets[lead.key]
+        for obj in others:
+            draft.targets[obj.key] = damping.drifted_like(drifted, draft.targets[obj.key], obj)
 
 
 def _observed_id(ctx: GuildInput, name: str) -> int | None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from hlb.compiler.model import SpecObject
-from hlb.reconciler.actions import Action, DeleteOverwrite, PutOverwrite, UpdateChannel
+from hlb.reconciler.actions import Action, DeleteOverwrite, OverwriteCommands, PutOverwrite, UpdateChannel
 from hlb.reconciler.plan import Draft, GuildInput
 from hlb.reconciler.state import DRIFTED, Binding, ObservedGuild, payload_hash
 
@@ -71,6 +71,20 @@ def damp(
     return False
 
 
+def drifted_like(lead: Binding, target: Binding, obj: SpecObject) -> Binding:
+    """``obj``'s binding drifted as ``lead``'s (objects written together, as a guild's commands)."""
+    return replace(
+        target,
+        status=lead.status,
+        error=lead.error,
+        error_kind=None,
+        attempted_hash=obj.hash,
+        attempts=lead.attempts,
+        next_attempt_at=lead.next_attempt_at,
+        reconciled_at=lead.reconciled_at,
+    )
+
+
 def hold(attempts: int) -> timedelta:
     """How long a drifted object is left alone after its ``attempts``-th time."""
     return min(FIRST_HOLD * 2 ** min(max(attempts - 1, 0), 20), MAX_HOLD)
@@ -88,6 +102,8 @@ def _sent(action: Action) -> Any:
         return ["put overwrite", action.target, action.type, action.allow, action.deny]
     if isinstance(action, DeleteOverwrite):
         return ["remove overwrite", action.target]
+    if isinstance(action, OverwriteCommands):
+        return ["overwrite commands", action.rendered_hash]
     return [action.verb, action.reason]
 
 
@@ -104,6 +120,8 @@ def not_sticking(actions: list[Action]) -> str:
             parts.append(f"overwrite for {action.label or action.target} does not stick")
         elif isinstance(action, DeleteOverwrite):
             parts.append(f"overwrite for {action.target} comes back after removal")
+        elif isinstance(action, OverwriteCommands):
+            parts.append("the guild's slash commands do not stick: the server keeps another set")
     return "; ".join(parts) or "writes do not stick"
 
 

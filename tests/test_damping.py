@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from test_reconciler_pure import NOW, bound, channel, guild, observed, plan
+from test_reconciler_pure import NOW, bound, channel, guild, obj, observed, plan
 
 from hlb.compiler.model import SpecObject
 from hlb.reconciler import actions as a
+from hlb.reconciler.commands import command_payload
 from hlb.reconciler.damping import MAX_FLAPS
 from hlb.reconciler.plan import GuildInput, ReconcilePlan, reconcile_guild
 from hlb.reconciler.state import DRIFTED, IN_SYNC, Binding, ObservedChannel, ObservedGuild
@@ -94,3 +95,27 @@ def plan_at(when: datetime, spec: SpecObject, seen: ObservedGuild, binding: Bind
 
 def kinds_of(p: ReconcilePlan) -> list[str]:
     return [type(x).__name__ for x in p.actions]
+
+
+def test_a_command_set_the_server_does_not_keep_is_overwritten_three_times_then_drifted() -> None:
+    deploy = obj("Command", "deploy", description="Deploy", default_member_permissions=["manage_guild"])
+    status = obj("Command", "status", description="Status")
+    kept = [{k: v for k, v in command_payload(c).items() if k != "default_member_permissions"}
+            for c in (deploy, status)]  # the server keeps no default_member_permissions
+    seen = observed(commands=tuple(kept))
+    bindings = [bound(deploy, 1), bound(status, 2)]
+    for flap in range(1, MAX_FLAPS + 1):
+        p = plan([deploy, status], seen, bindings)
+        assert kinds_of(p) == ["OverwriteCommands"], flap
+        bindings = [target(p, "deploy"), target(p, "status")]
+        assert bindings[0].flaps == flap and bindings[0].status == IN_SYNC
+    stopped = plan([deploy, status], seen, bindings)
+    assert stopped.actions == () and {k.name for k in stopped.damped} == {"deploy"}
+    drifted = [target(stopped, "deploy"), target(stopped, "status")]
+    assert [b.status for b in drifted] == [DRIFTED, DRIFTED]
+    assert all(b.next_attempt_at == NOW + timedelta(hours=1) for b in drifted)
+    assert drifted[0].error is not None and "slash commands do not stick" in drifted[0].error
+    held = plan([deploy, status], seen, drifted)
+    assert held.actions == () and set(held.waiting) == {deploy.key, status.key}
+    renamed = obj("Command", "status", description="Status of the lab")  # a spec change releases the set
+    assert kinds_of(plan([deploy, renamed], seen, drifted)) == ["OverwriteCommands"]
