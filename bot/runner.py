@@ -169,7 +169,9 @@ class Runner:
                 failures = failures if time.monotonic() - started < others.cap else 0
                 delay = others.delay(failures)
                 kind = type(error).__name__
-                log.error("event=loop_error loop=%s error=%s retry_in=%.0fs", name, kind, delay)
+                # once when a streak of failures starts; the retries of that streak at debug level
+                level = logging.ERROR if failures == 0 else logging.DEBUG
+                log.log(level, "event=loop_error loop=%s error=%s retry_in=%.0fs", name, kind, delay)
             await asyncio.sleep(delay)
             failures += 1
             self.request(None, reload=True)  # whatever was missed, the next pass catches up
