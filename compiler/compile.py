@@ -19,7 +19,6 @@ compile from the cache gives exactly the result of one without it.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,26 +91,7 @@ def compile_sources(
     cache: CompileCache | None = None,
 ) -> CompileResult:
     """Compile already read sources; units of unchanged files come from ``cache`` when one is given."""
-    with _collector_paused():
-        return _compile(sources, env, reference, list(initial), cache)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the duration.
-
-    A compile allocates hundreds of thousands of containers and keeps most of
-    them, and makes almost no reference cycles: each collection on the way
-    walks everything kept so far, for nothing. Whatever cycles there are get
-    collected once the collector is back on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return _compile(sources, env, reference, list(initial), cache)
 
 
 def _compile(
