@@ -33,7 +33,6 @@ import contextlib
 import itertools
 import os
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping
@@ -69,7 +68,7 @@ def default_cache(env: Mapping[str, str] | None = None) -> CompileCache | None:
     environ = os.environ if env is None else env
     if environ.get("HLB_NO_CACHE", "") not in ("", "0"):
         return None
-    return CompileCache(cache_dir(environ), background=True)
+    return CompileCache(cache_dir(environ))
 
 
 _FINGERPRINT: str | None = None
@@ -109,20 +108,17 @@ def _library_versions() -> set[str]:
 class CompileCache:
     """Per-file compile results under one directory.
 
-    ``background=True`` leaves serializing and writing the entries of ``save``
-    to a thread, so they overlap what the process does next. The thread is
-    not a daemon: the interpreter waits for it before it exits, so the cache
-    is complete when the command returns. ``wait`` waits for it.
+    ``save`` writes its entries before it returns. Writing them from a
+    forked helper or a thread, to overlap the apply that follows, made no
+    measurable difference (docs/benchmarks.md), so it is done in line.
     """
 
-    def __init__(self, directory: Path, *, background: bool = False) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.background = background
         self.used: set[str] = set()  # entry names read or written by this process
         self._digests: dict[str, tuple[str, str]] = {}  # display path -> (text, digest of the text)
         self.hits = 0
         self.writes = 0  # entries this process wrote
-        self._writer: threading.Thread | None = None
 
     def _digest(self, src: SourceFile) -> str:
         found = self._digests.get(src.path)
@@ -166,7 +162,7 @@ class CompileCache:
         return unit
 
     def save(self, units: Iterable[FileUnit]) -> None:
-        """Store the units that changed (serialized and written in the background when asked to).
+        """Store the units that changed.
 
         JSON keeps every value a unit holds exactly: loaded data and what the
         kinds make of it are dicts, lists, strings, ints, floats, bools and
@@ -183,23 +179,8 @@ class CompileCache:
             self.used.add(path.name)
             pending.append((unit, path, self._digest(unit.src)))
             unit.changed = False
-        if not pending:
-            return
-        self.wait()
-        code = code_fingerprint()
-        if not self.background:
-            self._write_all(pending, code)
-        else:
-            self._writer = threading.Thread(
-                target=self._write_all, args=(pending, code), name="hlb-cache-writer"
-            )
-            self._writer.start()
-
-    def wait(self) -> None:
-        """Wait for the writes of the last ``save`` to finish."""
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
+        if pending:
+            self._write_all(pending, code_fingerprint())
 
     def _write_all(self, pending: list[tuple[FileUnit, Path, str]], code: str) -> None:
         for unit, path, digest in pending:

@@ -18,7 +18,6 @@ compile from the cache gives exactly the result of one without it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,14 +103,11 @@ def _compile(
     environ = os.environ if env is None else env
     store = None if reference else cache
     cached = [store.load(src, environ) if store is not None else None for src in sources]
-    misses = [src.text for src, unit in zip(sources, cached, strict=True) if unit is None]
     units: list[FileUnit] = []
-    with _parse_ahead([] if reference else misses) as parsed:
-        for src, unit in zip(sources, cached, strict=True):
-            if unit is None:
-                ahead = None if reference else next(parsed)
-                unit = compile_file(src, environ, reference=reference, record=store is not None, parsed=ahead)
-            units.append(unit)
+    for src, unit in zip(sources, cached, strict=True):
+        if unit is None:
+            unit = compile_file(src, environ, reference=reference, record=store is not None)
+        units.append(unit)
 
     diagnostics = list(initial)
     for unit in units:
@@ -133,15 +129,6 @@ def _compile(
     model = None if has_errors(diagnostics) else Model.of(objects)
     documents = sum(unit.documents for unit in units)
     return CompileResult(model, diagnostics, files=len(sources), documents=documents)
-
-
-def _parse_ahead(texts: list[str]) -> contextlib.AbstractContextManager[Iterator[Any]]:
-    """The fast loader's parse of ``texts`` made ahead (the loader, and yaml_rs, only when needed)."""
-    if not texts:
-        return contextlib.nullcontext(iter(()))
-    from hlb.compiler.loader import parse_ahead
-
-    return parse_ahead(texts)
 
 
 def _guilds(

@@ -185,7 +185,6 @@ def test_the_default_cache_lives_in_the_home_and_hlb_no_cache_turns_it_off(
     store = default_cache()
     assert store is not None and store.directory == tmp_path / "home" / "cache"
     compile_paths(["s"], cache=store)
-    store.wait()
     assert len(list((tmp_path / "home" / "cache").glob("*.json"))) == 3
     assert oct(os.stat(tmp_path / "home" / "cache").st_mode & 0o777) == "0o700"
     assert all(p.stat().st_mode & 0o077 == 0 for p in (tmp_path / "home" / "cache").glob("*.json"))

@@ -181,3 +181,29 @@ def test_the_cli_entry_points_are_not_scanned() -> None:
     assert "hlb/cli.py" not in names and "hlb/cli_common.py" not in names
     assert "hlb/testing/__main__.py" not in names
     assert "hlb/settings.py" in names and "compiler/cache.py" in names
+
+
+def test_compile_and_apply_start_no_thread(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compile (with its cache) and the apply run on the caller's thread: no helper to wait for."""
+    import threading
+
+    from hlb.compiler.apply import apply_model
+    from hlb.compiler.cache import CompileCache
+    from hlb.compiler.compile import compile_paths
+
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counting(self: threading.Thread) -> None:
+        started.append(self.name)
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counting)
+    cache = CompileCache(tmp_path / "cache")
+    result = compile_paths([str(ROOT / "specs")], env={}, cache=cache)
+    assert result.model is not None and cache.writes > 1
+    assert len(list((tmp_path / "cache").glob("*.json"))) == cache.writes  # on disk when compile returns
+    apply_model(db_url, result.model, author="test", echo=lambda _line: None)
+    assert started == []
