@@ -196,7 +196,7 @@ class Sizes:
     channels: int  # besides the categories
     dashboards: int
     commands: int
-    workflows: int
+    workflows: int = 1  # "ping" and workflows - 1 more
 
     @classmethod
     def at(cls, scale: float) -> Sizes:
