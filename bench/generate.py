@@ -1,20 +1,35 @@
-"""Generate a large, valid hlb/v1 spec set for benchmarks.
+"""Generate valid hlb/v1 spec sets for benchmarks, in the shapes Discord allows.
 
+    python bench/generate.py OUT_DIR SHAPE [--seed S] [--change-percent P]
     python bench/generate.py OUT_DIR N [--seed S] [--change-percent P] [--guilds G]
 
-writes N objects: one Guild per 400 objects (or G of them), then categories and channels
-(~50%), workflows (~15%), dashboards (~15%) and commands (~20%). Every
-reference resolves inside its guild and every value stays within the limits of
-docs/kinds/*.md. Files hold at most 20 documents and live in one subdirectory
-per kind (``channels/``, ``workflows/``, ``dashboards/``, ``commands/``).
+``SHAPE`` is one of ``SHAPES``:
 
-The output depends only on N, the seed and G. ``--change-percent P`` writes the
-same set with P% of the objects changed (a topic, a description, a message),
-so a benchmark can apply the base set, then measure an apply where 1% changed.
-The changed objects are chosen deterministically from the seed, and the same P
-always changes the same objects in the same way.
+- ``homelab``: one guild, 60 channels in 6 categories, 10 dashboards, 15
+  commands, 10 workflows (96 objects);
+- ``community``: one guild at Discord's ceilings: 500 channels (categories
+  included, 10 categories of 49 channels, Discord allows 50), 100 commands,
+  50 dashboards, 60 workflows (711 objects);
+- ``fleet``: 25 guilds shaped like a small community (250 channels in 10
+  categories, 64 commands, 40 dashboards, 45 workflows each), 10,000
+  objects in all.
 
-Importable: ``generate(out_dir, n, seed=0, change_percent=0.0, guilds=None)``.
+A number ``N`` instead writes N objects mixed the old way: one Guild per 400
+objects (or G of them), then categories and channels (~50%), workflows
+(~15%), dashboards (~15%) and commands (~20%). Every reference resolves
+inside its guild and every value stays within the limits of docs/kinds/*.md.
+Files hold at most 20 documents and live in one subdirectory per kind
+(``channels/``, ``workflows/``, ``dashboards/``, ``commands/``).
+
+The output depends only on the shape (or N and G) and the seed.
+``--change-percent P`` writes the same set with P% of the objects changed (a
+topic, a description, a message), so a benchmark can apply the base set,
+then measure an apply where 1% changed. The changed objects are chosen
+deterministically from the seed, and the same P always changes the same
+objects in the same way.
+
+Importable: ``generate(out_dir, n, seed=0, change_percent=0.0, guilds=None)``
+and ``generate_shape(out_dir, shape, seed=0, change_percent=0.0)``.
 """
 
 from __future__ import annotations
@@ -26,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 DOCS_PER_FILE = 20
-# Discord allows 50 channels per category; stay well below.
+# Discord allows 50 channels per category; the mixed sets stay well below.
 CHANNELS_PER_CATEGORY = 25
 # Commands are ~20% and channels ~50% of a guild's objects: 400 keeps a guild under Discord's
 # 100 commands and 500 channels, which validate enforces.
@@ -78,6 +93,32 @@ WORDS = [
 OPTION_TYPES = ["string", "string", "integer", "number", "boolean", "user", "channel", "role"]
 
 
+class Shape:
+    """The make-up of each guild of a shape, and how many guilds (a plain class, like ``Obj``)."""
+
+    __slots__ = ("channels", "commands", "dashboards", "guilds", "per_category", "workflows")
+
+    def __init__(
+        self, guilds: int, channels: int, per_category: int, workflows: int, dashboards: int, commands: int
+    ) -> None:
+        self.guilds = guilds
+        self.channels = channels  # categories included
+        self.per_category = per_category  # channels under each category
+        self.workflows = workflows
+        self.dashboards = dashboards
+        self.commands = commands
+
+    def objects(self) -> int:
+        return self.guilds * (1 + self.channels + self.workflows + self.dashboards + self.commands)
+
+
+SHAPES = {
+    "homelab": Shape(guilds=1, channels=60, per_category=9, workflows=10, dashboards=10, commands=15),
+    "community": Shape(guilds=1, channels=500, per_category=49, workflows=60, dashboards=50, commands=100),
+    "fleet": Shape(guilds=25, channels=250, per_category=24, workflows=45, dashboards=40, commands=64),
+}
+
+
 class Obj:
     """One spec object (a plain class, so the module also works loaded by file path)."""
 
@@ -111,8 +152,10 @@ def _words(rng: random.Random, k: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(k))
 
 
-def _channels(rng: random.Random, guild: str, count: int, start: int) -> list[Obj]:
-    """``count`` channels: a category first, then up to 25 children per category."""
+def _channels(
+    rng: random.Random, guild: str, count: int, start: int, per_category: int = CHANNELS_PER_CATEGORY
+) -> list[Obj]:
+    """``count`` channels: a category first, then up to ``per_category`` children per category."""
     out: list[Obj] = []
     category: str | None = None
     children = 0
@@ -122,7 +165,7 @@ def _channels(rng: random.Random, guild: str, count: int, start: int) -> list[Ob
     while len(out) < count:
         i += 1
         # A category only pays off when at least one channel follows it.
-        if (category is None or children >= CHANNELS_PER_CATEGORY) and count - len(out) >= 2:
+        if (category is None or children >= per_category) and count - len(out) >= 2:
             category = f"cat-{i:05d}"
             out.append(
                 Obj(
@@ -352,29 +395,50 @@ def _commands(
 
 
 def build(n: int, seed: int = 0, guilds: int = 1) -> list[Obj]:
-    """The base object set: ``n`` objects in total, guilds included."""
+    """The mixed object set: ``n`` objects in total, guilds included."""
     if n < guilds:
         raise ValueError(f"N must be at least the number of guilds ({guilds})")
     rng = random.Random(seed)
     objects: list[Obj] = []
     rest = n - guilds
     for g in range(guilds):
-        gname = "bench" if guilds == 1 else f"bench-{g + 1:02d}"
-        objects.append(Obj("Guild", gname, gname, {"id": str(200000000000000001 + g), "prune": True}))
         share = rest // guilds + (1 if g < rest % guilds else 0)
         counts = _split(share)
-        base = g * 100000
-        channels = _channels(rng, gname, counts["Channel"], base)
-        text = [c.name for c in channels if c.spec.get("type") in ("text", "announcement")]
-        workflows = _workflows(rng, gname, counts["Workflow"], base, text)
-        button_wfs = [
-            w.name for w in workflows if not any(inp.get("required") for inp in w.spec.get("inputs", []))
-        ]
-        input_wfs = [w for w in workflows if w.spec.get("inputs")]
-        dashboards = _dashboards(rng, gname, counts["Dashboard"], base, text, button_wfs)
-        commands = _commands(rng, gname, counts["Command"], base, input_wfs)
-        objects += channels + workflows + dashboards + commands
+        objects += _guild(rng, g, guilds, counts, CHANNELS_PER_CATEGORY)
     return objects
+
+
+def build_shape(shape: str, seed: int = 0) -> list[Obj]:
+    """The object set of one of ``SHAPES``."""
+    s = SHAPES[shape]
+    rng = random.Random(seed)
+    counts = {
+        "Channel": s.channels,
+        "Workflow": s.workflows,
+        "Dashboard": s.dashboards,
+        "Command": s.commands,
+    }
+    objects: list[Obj] = []
+    for g in range(s.guilds):
+        objects += _guild(rng, g, s.guilds, counts, s.per_category)
+    return objects
+
+
+def _guild(rng: random.Random, g: int, guilds: int, counts: dict[str, int], per_category: int) -> list[Obj]:
+    """Guild number ``g`` of ``guilds`` and its objects, ``counts`` of each kind."""
+    gname = "bench" if guilds == 1 else f"bench-{g + 1:02d}"
+    guild = Obj("Guild", gname, gname, {"id": str(200000000000000001 + g), "prune": True})
+    base = g * 100000
+    channels = _channels(rng, gname, counts["Channel"], base, per_category)
+    text = [c.name for c in channels if c.spec.get("type") in ("text", "announcement")]
+    workflows = _workflows(rng, gname, counts["Workflow"], base, text)
+    button_wfs = [
+        w.name for w in workflows if not any(inp.get("required") for inp in w.spec.get("inputs", []))
+    ]
+    input_wfs = [w for w in workflows if w.spec.get("inputs")]
+    dashboards = _dashboards(rng, gname, counts["Dashboard"], base, text, button_wfs)
+    commands = _commands(rng, gname, counts["Command"], base, input_wfs)
+    return [guild, *channels, *workflows, *dashboards, *commands]
 
 
 def apply_changes(objects: list[Obj], seed: int, change_percent: float) -> int:
@@ -480,28 +544,46 @@ def guilds_for(n: int) -> int:
 def generate(
     out_dir: Path, n: int, seed: int = 0, change_percent: float = 0.0, guilds: int | None = None
 ) -> None:
-    """Write ``n`` valid objects under ``out_dir`` (see the module docstring)."""
+    """Write ``n`` mixed objects under ``out_dir`` (see the module docstring)."""
     objects = build(n, seed, guilds or guilds_for(n))
     apply_changes(objects, seed, change_percent)
     write(Path(out_dir), objects)
 
 
+def generate_shape(out_dir: Path, shape: str, seed: int = 0, change_percent: float = 0.0) -> int:
+    """Write the objects of ``shape`` under ``out_dir``; returns how many."""
+    objects = build_shape(shape, seed)
+    apply_changes(objects, seed, change_percent)
+    write(Path(out_dir), objects)
+    return len(objects)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out_dir", type=Path)
-    p.add_argument("n", type=int, help="number of objects, the guild(s) included")
+    p.add_argument("what", metavar="SHAPE|N", help=f"a shape ({', '.join(SHAPES)}) or a number of objects")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--change-percent", type=float, default=0.0, help="change this percentage of the objects (0..100)"
     )
     p.add_argument(
-        "--guilds", type=int, default=None, help="spread the objects over G guilds (default: 1 per 400)"
+        "--guilds",
+        type=int,
+        default=None,
+        help="with N: spread the objects over G guilds (default: 1 per 400)",
     )
     a = p.parse_args(argv)
-    guilds = a.guilds or guilds_for(a.n)
-    if a.n < 1 or not 0 <= a.change_percent <= 100 or guilds < 1:
-        p.error("N >= 1, 0 <= P <= 100 and G >= 1 are required")
-    objects = build(a.n, a.seed, guilds)
+    if not 0 <= a.change_percent <= 100:
+        p.error("0 <= P <= 100 is required")
+    if a.what in SHAPES:
+        objects = build_shape(a.what, a.seed)
+    elif a.what.isdigit():
+        guilds = a.guilds or guilds_for(int(a.what))
+        if int(a.what) < 1 or guilds < 1:
+            p.error("N >= 1 and G >= 1 are required")
+        objects = build(int(a.what), a.seed, guilds)
+    else:
+        p.error(f"{a.what!r} is neither a shape ({', '.join(SHAPES)}) nor a number")
     changed = apply_changes(objects, a.seed, a.change_percent)
     files = write(a.out_dir, objects)
     print(f"wrote {len(objects)} objects in {len(files)} files to {a.out_dir} ({changed} changed)")

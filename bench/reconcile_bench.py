@@ -2,13 +2,14 @@
 
 Usage: python bench/reconcile_bench.py [--scale 1.0] [--time-scale 1.0]
 
-At scale 1 it generates one Guild with 10 categories, 290 text/voice channels
-(topics, permission overwrites for @everyone and a role), a Workflow, 50 static
-dashboards (an embed and a button running the workflow, no HTTP sources) and 50
-commands; applies them to a fresh database (embedded Postgres in a temporary
-HLB_HOME, or a new database on the server of $DATABASE_URL); starts the Discord
-emulator with Discord-like per-route rate limits (``LIMITS``) and runs, through
-the real disnake REST client:
+At scale 1 it generates the community guild of issue 13 (one guild at
+Discord's ceilings): 10 categories and 490 text/voice channels (500 channels,
+49 per category; topics, permission overwrites for @everyone and a role), 60
+workflows, 50 static dashboards (an embed and a button running a workflow, no
+HTTP sources) and 100 commands; applies them to a fresh database (embedded
+Postgres in a temporary HLB_HOME, or a new database on the server of
+$DATABASE_URL); starts the Discord emulator with Discord-like per-route rate
+limits (``LIMITS``) and runs, through the real disnake REST client:
 
 1. the first reconcile (creates everything),
 2. a no-op reconcile,
@@ -195,16 +196,20 @@ class Sizes:
     channels: int  # besides the categories
     dashboards: int
     commands: int
+    workflows: int = 1  # "ping" and workflows - 1 more
 
     @classmethod
     def at(cls, scale: float) -> Sizes:
         categories = max(1, round(10 * scale))
-        channels = max(1, round(290 * scale))
-        if channels > 45 * categories:  # Discord: at most 50 channels in a category
+        channels = max(1, round(490 * scale))
+        if channels > 49 * categories:  # Discord: at most 50 channels in a category
             raise SystemExit(f"--scale {scale}: too many channels per category")
+        if categories + channels > 500:  # Discord: 500 channels per guild, categories included
+            raise SystemExit(f"--scale {scale}: over Discord's 500 channels per guild")
         dashboards = max(1, round(50 * scale))
-        commands = min(100, max(1, round(50 * scale)))  # Discord: 100 chat commands per guild
-        return cls(categories, channels, dashboards, commands)
+        commands = min(100, max(1, round(100 * scale)))  # Discord: 100 chat commands per guild
+        workflows = max(1, round(60 * scale))
+        return cls(categories, channels, dashboards, commands, workflows)
 
 
 def build(sizes: Sizes) -> list[Obj]:
@@ -236,6 +241,9 @@ def build(sizes: Sizes) -> list[Obj]:
     objs.append(
         Obj("Workflow", "ping", GUILD, {"steps": [{"reply": {"content": "pong", "ephemeral": True}}]})
     )
+    for w in range(1, sizes.workflows):
+        steps = [{"reply": {"content": f"Workflow {w} ran for {{{{ user.name }}}}.", "ephemeral": True}}]
+        objs.append(Obj("Workflow", f"wf-{w:03d}", GUILD, {"steps": steps}))
     if sizes.dashboards > len(text):
         raise SystemExit(f"{sizes.dashboards} dashboards need as many text channels, there are {len(text)}")
     for d in range(sizes.dashboards):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -111,22 +110,16 @@ def apply_model(
             return ApplyResult(plan, None)
         if approve is not None:
             approve(plan)
-        # The server stores the revision's snapshot (parsing and compressing megabytes of JSON)
-        # while this thread builds the rows; the connection serves one of them at a time.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlb-revision") as pool:
-            recorded = pool.submit(
-                store.insert_revision,
-                conn,
-                author=author,
-                git_sha=git_sha,
-                message=message,
-                snapshot=desired.to_snapshot(),
-                summary=plan.summary(),
-                parent=state.revision,
-            )
-            changes = store.prepare_changes(plan.creates(), plan.updates(), plan.deletes())
-            revision = recorded.result()
-        store.write_prepared(conn, changes)
+        revision = store.insert_revision(
+            conn,
+            author=author,
+            git_sha=git_sha,
+            message=message,
+            snapshot=desired.to_snapshot(),
+            summary=plan.summary(),
+            parent=state.revision,
+        )
+        store.write_changes(conn, plan.creates(), plan.updates(), plan.deletes())
         conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(revision)))
         if before_commit is not None:
             before_commit(conn)

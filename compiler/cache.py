@@ -29,15 +29,13 @@ recently used ones not used by this run.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
 import os
 import sys
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import orjson
@@ -70,7 +68,7 @@ def default_cache(env: Mapping[str, str] | None = None) -> CompileCache | None:
     environ = os.environ if env is None else env
     if environ.get("HLB_NO_CACHE", "") not in ("", "0"):
         return None
-    return CompileCache(cache_dir(environ), background=True)
+    return CompileCache(cache_dir(environ))
 
 
 _FINGERPRINT: str | None = None
@@ -110,25 +108,17 @@ def _library_versions() -> set[str]:
 class CompileCache:
     """Per-file compile results under one directory.
 
-    ``background=True`` leaves serializing and writing the entries of ``save``
-    to a helper, so they overlap what the process does next: a forked process
-    where that is safe (Linux, one thread), else a thread. A process cannot
-    stall this one on the GIL (a thread busy serializing makes every database
-    round trip of the apply that follows wait for it); the helper is waited
-    for at exit, so the cache is complete when the command returns. ``wait``
-    waits for it.
+    ``save`` writes its entries before it returns. Writing them from a
+    forked helper or a thread, to overlap the apply that follows, made no
+    measurable difference (docs/benchmarks.md), so it is done in line.
     """
 
-    def __init__(self, directory: Path, *, background: bool = False) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.background = background
         self.used: set[str] = set()  # entry names read or written by this process
         self._digests: dict[str, tuple[str, str]] = {}  # display path -> (text, digest of the text)
         self.hits = 0
-        self.writes = 0  # entries this process wrote (a forked helper counts only in itself)
-        self._writer: threading.Thread | None = None
-        self._helper: int | None = None  # pid of the forked writer
-        self._waits_at_exit = False
+        self.writes = 0  # entries this process wrote
 
     def _digest(self, src: SourceFile) -> str:
         found = self._digests.get(src.path)
@@ -172,7 +162,7 @@ class CompileCache:
         return unit
 
     def save(self, units: Iterable[FileUnit]) -> None:
-        """Store the units that changed (serialized and written in the background when asked to).
+        """Store the units that changed.
 
         JSON keeps every value a unit holds exactly: loaded data and what the
         kinds make of it are dicts, lists, strings, ints, floats, bools and
@@ -189,32 +179,8 @@ class CompileCache:
             self.used.add(path.name)
             pending.append((unit, path, self._digest(unit.src)))
             unit.changed = False
-        if not pending:
-            return
-        self.wait()
-        code = code_fingerprint()
-        if not self.background:
-            self._write_all(pending, code)
-        elif _can_fork():
-            self._helper = _forked(lambda: self._write_all(pending, code))
-            if not self._waits_at_exit:
-                atexit.register(self.wait)
-                self._waits_at_exit = True
-        else:
-            self._writer = threading.Thread(
-                target=self._write_all, args=(pending, code), name="hlb-cache-writer"
-            )
-            self._writer.start()
-
-    def wait(self) -> None:
-        """Wait for the writes of the last ``save`` to finish."""
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
-        if self._helper is not None:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self._helper, 0)
-            self._helper = None
+        if pending:
+            self._write_all(pending, code_fingerprint())
 
     def _write_all(self, pending: list[tuple[FileUnit, Path, str]], code: str) -> None:
         for unit, path, digest in pending:
@@ -261,26 +227,6 @@ class CompileCache:
             _remove(path)
             count -= 1
             total -= size
-
-
-def _can_fork() -> bool:
-    """Whether a helper process may be forked: Linux (fork is the default there), a single thread."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
-
-
-def _forked(work: Callable[[], None]) -> int | None:
-    """Run ``work`` in a forked child that exits when done (never returning into this program)."""
-    try:
-        pid = os.fork()
-    except OSError:
-        work()
-        return None
-    if pid == 0:
-        try:
-            work()
-        finally:
-            os._exit(0)  # no exit handlers, no flushing of the parent's buffered output
-    return pid
 
 
 def _write(path: Path, blob: bytes) -> bool:

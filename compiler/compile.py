@@ -18,8 +18,6 @@ compile from the cache gives exactly the result of one without it.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,26 +90,7 @@ def compile_sources(
     cache: CompileCache | None = None,
 ) -> CompileResult:
     """Compile already read sources; units of unchanged files come from ``cache`` when one is given."""
-    with _collector_paused():
-        return _compile(sources, env, reference, list(initial), cache)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the duration.
-
-    A compile allocates hundreds of thousands of containers and keeps most of
-    them, and makes almost no reference cycles: each collection on the way
-    walks everything kept so far, for nothing. Whatever cycles there are get
-    collected once the collector is back on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return _compile(sources, env, reference, list(initial), cache)
 
 
 def _compile(
@@ -124,14 +103,11 @@ def _compile(
     environ = os.environ if env is None else env
     store = None if reference else cache
     cached = [store.load(src, environ) if store is not None else None for src in sources]
-    misses = [src.text for src, unit in zip(sources, cached, strict=True) if unit is None]
     units: list[FileUnit] = []
-    with _parse_ahead([] if reference else misses) as parsed:
-        for src, unit in zip(sources, cached, strict=True):
-            if unit is None:
-                ahead = None if reference else next(parsed)
-                unit = compile_file(src, environ, reference=reference, record=store is not None, parsed=ahead)
-            units.append(unit)
+    for src, unit in zip(sources, cached, strict=True):
+        if unit is None:
+            unit = compile_file(src, environ, reference=reference, record=store is not None)
+        units.append(unit)
 
     diagnostics = list(initial)
     for unit in units:
@@ -153,15 +129,6 @@ def _compile(
     model = None if has_errors(diagnostics) else Model.of(objects)
     documents = sum(unit.documents for unit in units)
     return CompileResult(model, diagnostics, files=len(sources), documents=documents)
-
-
-def _parse_ahead(texts: list[str]) -> contextlib.AbstractContextManager[Iterator[Any]]:
-    """The fast loader's parse of ``texts`` made ahead (the loader, and yaml_rs, only when needed)."""
-    if not texts:
-        return contextlib.nullcontext(iter(()))
-    from hlb.compiler.loader import parse_ahead
-
-    return parse_ahead(texts)
 
 
 def _guilds(

@@ -36,10 +36,8 @@ never pays for ruamel.yaml.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -106,30 +104,9 @@ def parse(text: str) -> Parsed:
         return FAILED
 
 
-@contextlib.contextmanager
-def parse_ahead(texts: Sequence[str]) -> Iterator[Iterator[Parsed]]:
-    """``parse`` of each text, in order, computed by a worker thread ahead of the caller.
-
-    yaml_rs releases the GIL while it parses, so the files further on are
-    parsed while this thread checks the ones before them.
-    """
-    if len(texts) < 2:
-        yield iter([parse(text) for text in texts])
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlb-yaml") as pool:
-        futures = [pool.submit(parse, text) for text in texts]
-        try:
-            yield (future.result() for future in futures)
-        finally:
-            for future in futures:  # the caller stopped early: drop what the worker has not started
-                future.cancel()
-
-
-def load_fast(src: SourceFile, parsed: Parsed = None) -> tuple[list[Document], list[Diagnostic]]:
-    """Load one file: its non-empty documents and the problems found in it.
-
-    ``parsed``: ``parse(src.text)`` when the caller has it already (``parse_ahead``)."""
-    triples = _fast_triples(src.text, parsed)
+def load_fast(src: SourceFile) -> tuple[list[Document], list[Diagnostic]]:
+    """Load one file: its non-empty documents and the problems found in it."""
+    triples = _fast_triples(src.text)
     if triples is None:
         from hlb.compiler.roundtrip import load_roundtrip
 
@@ -206,11 +183,11 @@ def _unprintable(text: str) -> bool:
     return _NOT_PRINTABLE.search(text) is not None
 
 
-def _fast_triples(text: str, parsed: Parsed = None) -> list[tuple[int, int, Any]] | None:
+def _fast_triples(text: str) -> list[tuple[int, int, Any]] | None:
     """``(index, line, value)`` for every document, or None to use the reference path."""
     if _needs_reference(text):
         return None
-    result = parse(text) if parsed is None else parsed
+    result = parse(text)
     if result is FAILED:
         return None
     lines = document_lines(text)

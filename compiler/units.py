@@ -113,11 +113,9 @@ class FileUnit:
 
 
 def compile_file(
-    src: SourceFile, env: Mapping[str, str], *, reference: bool, record: bool, parsed: Any = None
+    src: SourceFile, env: Mapping[str, str], *, reference: bool, record: bool
 ) -> FileUnit:
-    """Load, interpolate and schema-check one file; ``record``: note what the cache needs.
-
-    ``parsed``: the fast loader's parse of the text, when the caller made it ahead."""
+    """Load, interpolate and schema-check one file; ``record``: note what the cache needs."""
     from hlb.compiler import schema
     from hlb.compiler.interpolate import interpolate
     from hlb.compiler.secret_places import misplaced_secrets
@@ -130,7 +128,7 @@ def compile_file(
     else:
         from hlb.compiler.loader import load_fast
 
-        docs, load_problems = load_fast(src, parsed)
+        docs, load_problems = load_fast(src)
     environ = RecordingEnv(env) if record else env
     doc_problems: list[Diagnostic] = []
     checked: list[Checked] = []
