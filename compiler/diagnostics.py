@@ -21,6 +21,15 @@ from hlb.compiler.wording import PLAIN, Paint
 Severity = Literal["error", "warning"]
 JsonPath = tuple[str | int, ...]
 
+
+def dotted_path(path: JsonPath) -> str:
+    """A path as people read it: ``spec.embeds[0].title``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the document"
+
+
 # The stable codes. docs/errors.md documents each one; a test keeps the two in step.
 CODES: dict[str, str] = {
     # files and YAML

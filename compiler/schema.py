@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from hlb.compiler.diagnostics import JsonPath
+from hlb.compiler.diagnostics import JsonPath, dotted_path
 from hlb.compiler.durations import UNITS_HELP
 from hlb.compiler.kinds.base import Problem
 from hlb.compiler.permissions import ALIASES, PERMISSIONS
@@ -185,10 +185,10 @@ def _foreign(value: Any, path: JsonPath) -> Iterator[tuple[bool, Problem]]:
         for i, item in enumerate(value):
             yield from _foreign(item, (*path, i))
     elif isinstance(value, float) and not math.isfinite(value):
-        message = f"{_dotted(path)} is {_a(value)}, which JSON cannot hold; use a number"
+        message = f"{dotted_path(path)} is {_a(value)}, which JSON cannot hold; use a number"
         yield True, Problem("E204", message, path)
     elif not (value is None or isinstance(value, str | int | float)):
-        yield True, Problem("E204", f"{_dotted(path)} is {_a(value)}; {quote}", path)
+        yield True, Problem("E204", f"{dotted_path(path)} is {_a(value)}; {quote}", path)
 
 
 def _explain(error: Any, kind: str) -> Iterator[Problem]:
@@ -213,7 +213,7 @@ def _explain(error: Any, kind: str) -> Iterator[Problem]:
 def _explain_value(error: Any, path: JsonPath) -> tuple[str, str]:
     """The code and message of an error about one value."""
     rule, expected, value, schema = error.validator, error.validator_value, error.instance, error.schema
-    dotted = _dotted(path)
+    dotted = dotted_path(path)
     if rule == "type":
         return "E204", _type_message(path, [expected] if isinstance(expected, str) else expected, value)
     if rule == "enum" and expected == _common_defs()["permission"]["enum"]:
@@ -275,7 +275,7 @@ def _explain_alternatives(error: Any, kind: str, path: JsonPath) -> Iterator[Pro
         for sub in fitting[best]:
             yield from _explain(sub, kind)
     elif branches == _common_defs()["duration"]["anyOf"]:
-        yield Problem("E505", f"invalid duration {value!r} for {_dotted(path)}: {UNITS_HELP}", path)
+        yield Problem("E505", f"invalid duration {value!r} for {dotted_path(path)}: {UNITS_HELP}", path)
     elif roots:
         types: list[str] = []
         for e in roots:
@@ -283,7 +283,7 @@ def _explain_alternatives(error: Any, kind: str, path: JsonPath) -> Iterator[Pro
             types.extend(t for t in wanted if t not in types)
         yield Problem("E204", _type_message(path, types, value), path)
     else:
-        yield Problem("E206", f"invalid value for {_dotted(path)}: {error.message}", path)
+        yield Problem("E206", f"invalid value for {dotted_path(path)}: {error.message}", path)
 
 
 def _pattern_problem(dotted: str, regex: str, value: Any, schema: dict[str, Any]) -> tuple[str, str]:
@@ -328,7 +328,7 @@ def _spec_properties(kind: str) -> dict[str, Any]:
 
 def _type_message(path: JsonPath, types: Sequence[str], value: Any) -> str:
     wanted = _listing([_TYPES.get(t, t) for t in types], "or", quote=False)
-    message = f"{_dotted(path)}: expected {wanted}, got {_a(value)}"
+    message = f"{dotted_path(path)}: expected {wanted}, got {_a(value)}"
     if value is None and path and path[-1] == "color":
         return message + "; '#' starts a comment in YAML: quote the colour, e.g. \"#2ecc71\""
     if value is None:
@@ -351,19 +351,12 @@ def _a(value: Any) -> str:
     return next((name for cls, name in names if isinstance(value, cls)), f"a {type(value).__name__}")
 
 
-def _dotted(path: JsonPath) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "the document"
-
-
 def _where(path: JsonPath, kind: str) -> str:
     if not path:
         return f"{kind} document".strip()
     if path == ("spec",) and kind:
         return f"{kind} spec"
-    return _dotted(path)
+    return dotted_path(path)
 
 
 def _listing(items: Sequence[str], conjunction: str, *, quote: bool = True) -> str:

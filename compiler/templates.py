@@ -35,14 +35,13 @@ from jinja2.utils import _PassArg
 
 from hlb.compiler import template_limits as limits
 from hlb.compiler import template_static
+from hlb.compiler.diagnostics import JsonPath, dotted_path
 from hlb.compiler.template_filters import FILTERS
 from hlb.compiler.template_limits import MAX_OUTPUT, LimitExceeded
 
 _CACHE_SIZE = 4096
 _SCALARS = frozenset({int, float, bool, type(None)})
 _OUTPUT_TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)  # one {{ ... }}, up to the first }}
-
-JsonPath = tuple[str | int, ...]
 
 
 class RenderError(Exception):
@@ -276,14 +275,6 @@ def _holds_bad_template(value: Any) -> bool:
         if _holds_bad_template(item):
             return True
     return False
-
-
-def dotted_path(path: JsonPath) -> str:
-    """A path as people read it: ``spec.embeds[0].title``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "the document"
 
 
 # --- rendering (the bot) -----------------------------------------------------------------------

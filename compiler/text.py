@@ -26,8 +26,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from hlb.compiler.diagnostics import JsonPath, Severity
-from hlb.compiler.schema import _dotted
+from hlb.compiler.diagnostics import JsonPath, Severity, dotted_path
 
 TextProblem = tuple[JsonPath, str, str, Severity]  # path, code, message, severity
 
@@ -68,7 +67,7 @@ def _nul_problems(value: Any, path: JsonPath) -> Iterator[TextProblem]:
 
 def _nul_message(path: JsonPath, what: str) -> str:
     return (
-        f"{what} in {_dotted(path)} holds a NUL character (\\0), which Discord and the database "
+        f"{what} in {dotted_path(path)} holds a NUL character (\\0), which Discord and the database "
         "cannot store; remove it"
     )
 
@@ -99,7 +98,7 @@ def _one_name(text: str, path: JsonPath) -> Iterator[TextProblem]:
         if hidden is not None:
             kind = "a bidirectional control" if hidden in BIDI else "a zero-width character"
             message = (
-                f"{_dotted(path)} holds U+{ord(hidden):04X} {unicodedata.name(hidden, '')}, "
+                f"{dotted_path(path)} holds U+{ord(hidden):04X} {unicodedata.name(hidden, '')}, "
                 f"{kind}: invisible, it can make the name read as something else; remove it"
             )
             yield path, "E411", message, "error"
@@ -107,7 +106,7 @@ def _one_name(text: str, path: JsonPath) -> Iterator[TextProblem]:
         if mixed is not None:
             word, scripts = mixed
             message = (
-                f"{_dotted(path)}: the word {word!r} mixes {' and '.join(scripts)} letters, which "
+                f"{dotted_path(path)}: the word {word!r} mixes {' and '.join(scripts)} letters, which "
                 "look alike but differ (Cyrillic U+0430 looks like Latin 'a'); write it in one script"
             )
             yield path, "E412", message, "warning"
