@@ -50,14 +50,19 @@ class LockHolder:
         return f"'{self.application}' (pid {self.pid}{user}){since}"
 
 
+def _who(holders: tuple[LockHolder, ...]) -> str:
+    """The sessions holding the lock, as a waiting apply names them."""
+    return ", ".join(h.describe() for h in holders) or "another session"
+
+
 class ApplyLockTimeout(Exception):
     """Another session held the apply lock longer than the apply would wait."""
 
     def __init__(self, waited: float, holders: tuple[LockHolder, ...]) -> None:
-        who = ", ".join(h.describe() for h in holders) or "another session"
         super().__init__(
-            f"gave up after waiting {waited:g}s for the apply lock, held by {who}; nothing was changed. "
-            "Run the command again once it is done, or give it longer with --lock-timeout"
+            f"gave up after waiting {waited:g}s for the apply lock, held by {_who(holders)}; "
+            "nothing was changed. Run the command again once it is done, "
+            "or give it longer with --lock-timeout"
         )
 
 
@@ -87,8 +92,7 @@ def lock_for_apply(
     except errors.LockNotAvailable:
         pass
     holders = lock_holders(conn)
-    who = ", ".join(h.describe() for h in holders) or "another session"
-    echo(f"waiting for the apply lock, held by {who} (giving up after {timeout:g}s)")
+    echo(f"waiting for the apply lock, held by {_who(holders)} (giving up after {timeout:g}s)")
     remaining = max(timeout - (time.monotonic() - started), 0.001)
     try:
         with conn.transaction():

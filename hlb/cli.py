@@ -326,8 +326,9 @@ def status(paths: tuple[str, ...], live: bool, fmt: str, detailed_exitcode: bool
         click.echo(json.dumps(status_json(rows), indent=2, ensure_ascii=False))
     else:
         click.echo(render_status(rows))
-    if detailed_exitcode and exit_code(rows):
-        sys.exit(exit_code(rows))
+    code = exit_code(rows)
+    if detailed_exitcode and code:
+        sys.exit(code)
 
 
 @main.group()
