@@ -210,12 +210,7 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
                     ),
                 )
                 return
-            if name in OWN_CREDENTIALS:
-                yield "own", name
-                start = at = close + 1
-                at = text.find("$", start)
-                continue
-            yield "secret", inner
+            yield ("own", name) if name in OWN_CREDENTIALS else ("secret", inner)
         else:
             name = inner.partition(":-")[0]
             if not _NAME.fullmatch(name):
