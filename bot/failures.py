@@ -20,13 +20,13 @@ from typing import Any
 import aiohttp
 import disnake
 
+from hlb.reconciler import damping
+
 TEMPORARY = "temporary"
 PERMANENT = "permanent"
 
 FIRST_TEMPORARY = 10.0  # seconds; doubles per failure
 MAX_TEMPORARY = 900.0
-FIRST_PERMANENT = 3600.0  # an hour; doubles per failure
-MAX_PERMANENT = 7 * 86400.0
 JITTER = 0.2  # a temporary delay is spread over +-20 %, so failed objects do not retry together
 
 
@@ -102,7 +102,7 @@ def retry_delay(failure: Failure, attempts: int, rng: random.Random | None = Non
         base = min(FIRST_TEMPORARY * 2 ** min(doublings, 20), MAX_TEMPORARY)
         spread = (rng or random).uniform(1 - JITTER, 1 + JITTER)
         return timedelta(seconds=max(base * spread, failure.retry_after))
-    return timedelta(seconds=min(FIRST_PERMANENT * 2 ** min(doublings, 20), MAX_PERMANENT))
+    return damping.hold(attempts)  # permanent: an hour, doubling, as a drifted object waits
 
 
 def unresolved(failure: Failure | None, ref: object) -> Failure:
