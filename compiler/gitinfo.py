@@ -9,9 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def _git(cwd: Path, *args: str) -> str | None:
+def git_output(cwd: Path, *args: str) -> str | None:
+    """What ``git ARGS`` prints in ``cwd``, stripped; None when git fails, is missing or prints nothing."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=False)
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     out = done.stdout.strip()
@@ -26,10 +35,10 @@ def specs_dir(paths: Sequence[str | Path]) -> Path:
 def git_sha(paths: Sequence[str | Path]) -> str | None:
     """The commit of the repository holding the specs, with ``-dirty`` when they have local edits."""
     cwd = specs_dir(paths)
-    sha = _git(cwd, "rev-parse", "HEAD")
+    sha = git_output(cwd, "rev-parse", "HEAD")
     if sha is None:
         return None
-    status = _git(cwd, "status", "--porcelain", "--", ".")
+    status = git_output(cwd, "status", "--porcelain", "--", ".")
     return f"{sha}{DIRTY}" if status else sha
 
 
@@ -50,9 +59,9 @@ def author(paths: Sequence[str | Path]) -> str:
     if explicit:
         return explicit
     cwd = specs_dir(paths)
-    name = _git(cwd, "config", "user.name")
+    name = git_output(cwd, "config", "user.name")
     if name:
-        email = _git(cwd, "config", "user.email")
+        email = git_output(cwd, "config", "user.email")
         return f"{name} <{email}>" if email else name
     try:
         return os.environ.get("USER") or getpass.getuser()

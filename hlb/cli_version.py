@@ -7,7 +7,6 @@ install from a VCS URL or a local directory. Only on demand: `hlb --help` reads 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -68,19 +67,11 @@ def parse_direct_url(text: str | None) -> Origin:
 
 def _git_head(directory: str) -> str | None:
     """The commit checked out in ``directory``, when it is a git work tree (one quick git call)."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", directory, "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    head = done.stdout.strip()
-    return head if done.returncode == 0 and head else None
+    from pathlib import Path
+
+    from hlb.compiler.gitinfo import git_output
+
+    return git_output(Path(directory), "rev-parse", "HEAD")
 
 
 def version_text() -> str:
