@@ -301,8 +301,12 @@ class Runner:
                 named: list[str | None] = [g for g in sorted(g for g in dirty if g)]
                 guilds = [None] if None in dirty else named
                 reports = [r for guild in guilds for r in await self._pass(guild)]
-                for key in sorted(k for k in dashboards if None not in dirty and k.guild not in dirty):
-                    reports += await self._refresh(key)
+                passed = set(dirty)  # a guild's pass renders and edits all its dashboards
+                for key in sorted(dashboards):
+                    if None not in passed and key.guild not in passed:
+                        refreshed = await self._refresh(key)
+                        passed.update(r.guild for r in refreshed)  # fell back to a pass of its guild
+                        reports += refreshed
                 self.ctx.bindings = await runtime.load_bindings(self.conn)
                 self.conditions.after_pass(reports, self.ctx.bindings.values())
                 self.drift.after_pass()
