@@ -249,15 +249,19 @@ async def _gone_is_fine(http: HTTPClient, route: Route) -> None:
             raise
 
 
+def served(action: a.Action) -> tuple[ObjectKey, ...]:
+    """The objects an action writes for: a command overwrite serves every command it declares."""
+    if isinstance(action, a.OverwriteCommands) and action.commands:
+        return action.commands
+    return (action.key,)
+
+
 def _failures_by_key(outcomes: list[Outcome]) -> dict[ObjectKey, tuple[str, Failure]]:
     """Each failed object's first failure, with the verb of the action that failed."""
     found: dict[ObjectKey, tuple[str, Failure]] = {}
     for outcome in outcomes:
         if outcome.failure is not None:
-            keys: tuple[ObjectKey, ...] = (outcome.action.key,)
-            if isinstance(outcome.action, a.OverwriteCommands) and outcome.action.commands:
-                keys = outcome.action.commands
-            for key in keys:
+            for key in served(outcome.action):
                 found.setdefault(key, (outcome.action.verb, outcome.failure))
     return found
 

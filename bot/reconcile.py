@@ -18,7 +18,7 @@ import psycopg
 from disnake.http import HTTPClient
 
 from hlb.bot import render, rest, runtime
-from hlb.bot.execute import Execution, Outcome, execute
+from hlb.bot.execute import Execution, Outcome, execute, served
 from hlb.bot.failures import MalformedReply
 from hlb.bot.observe import GuildUnavailable, observe_guild
 from hlb.bot.secrets import Secrets
@@ -178,7 +178,7 @@ def _counting(
     """An ``on_outcome`` that also counts objects done: an object is done when its last write ends."""
     left: dict[ObjectKey, int] = {}
     for action in plan.writes:
-        for key in _served(action):
+        for key in served(action):
             left[key] = left.get(key, 0) + 1
     total = len({o.key for o in objects} | set(left))
     done = total - len(left)
@@ -188,18 +188,13 @@ def _counting(
         nonlocal done
         if on_outcome is not None:
             on_outcome(outcome)
-        for key in _served(outcome.action) if outcome.action.writes else ():
+        for key in served(outcome.action) if outcome.action.writes else ():
             left[key] -= 1
             if left[key] == 0:
                 done += 1
         progress(Progress(guild, done, total))
 
     return counted
-
-
-def _served(action: Any) -> tuple[ObjectKey, ...]:
-    """The objects an action writes for: a command overwrite serves every command it declares."""
-    return tuple(getattr(action, "commands", ()) or (action.key,))
 
 
 async def render_dashboards(
