@@ -70,12 +70,12 @@ class Binding:
     reconciled_at: datetime | None = None
     protect: bool = False
 
-    def waiting(self, now: datetime, spec_hash: str | None = None) -> bool:
-        """True while the object is held back: its retry time not reached, and (when
-        ``spec_hash`` is given) its spec unchanged since the attempt that failed."""
+    def waiting(self, now: datetime, spec_hash: str) -> bool:
+        """True while the object is held back: its retry time not reached, and its spec
+        (``spec_hash``) unchanged since the attempt that failed."""
         if self.next_attempt_at is None or now >= self.next_attempt_at:
             return False
-        return spec_hash is None or self.attempted_hash is None or self.attempted_hash == spec_hash
+        return self.attempted_hash is None or self.attempted_hash == spec_hash
 
 
 @dataclass(frozen=True)
