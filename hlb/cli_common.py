@@ -132,7 +132,8 @@ def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool 
     if not result.ok:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         if fmt == "text":
-            why = f"{plural(errors, 'error')}; nothing was changed. Fix them and run the command again."
+            them = "it" if errors == 1 else "them"
+            why = f"{plural(errors, 'error')}; nothing was changed. Fix {them} and run the command again."
             click.echo(why, err=True)
         sys.exit(1)
     return result

@@ -136,7 +136,7 @@ def test_counts_read_naturally(db_url: str, work: Path) -> None:
     bad = hlb(db_url, work, "validate", "one")
     assert bad.stderr.strip() == "1 error in 1 file."
     applied = hlb(db_url, work, "apply", "one")
-    assert "1 error; nothing was changed." in applied.stderr and "(s)" not in applied.stderr
+    assert "1 error; nothing was changed. Fix it and" in applied.stderr and "(s)" not in applied.stderr
     assert [plural(n, "file") for n in (0, 1, 2)] == ["0 files", "1 file", "2 files"]
 
 
