@@ -7,7 +7,7 @@ It stays indented JSON for review, with one line per desired object.
 
 ``load_saved_plan`` refuses a file that is not a plan (E602), one without a
 digest (made by an older hlb, E602) and one whose digest does not match (it
-was edited, E607); ``hlb.compiler.apply`` then refuses it for another
+was edited, E607); ``hlb.store.apply`` then refuses it for another
 database (E608) or a database that moved on (E601). The digest is not a
 signature, so ``check_desired`` also runs validate's model checks on the
 desired objects (schema, references, uniqueness, limits) before anything is
@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hlb.compiler.apply import PlannedOn
 from hlb.compiler.diagnostics import Diagnostic
 from hlb.compiler.model import Model
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, Plan
 from hlb.compiler.render import plan_to_json
+from hlb.store.apply import PlannedOn
 
 _DESIRED_OPEN = '  "desired": ['
 

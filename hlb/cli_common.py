@@ -34,9 +34,9 @@ def database_url(*, existing: bool = False) -> str:
 
     ``existing``: a read-only command; with no embedded database in this directory yet, it
     says so and exits 1 instead of creating one."""
-    from hlb.db import resolve_url
-    from hlb.embedded import pgdata_dir, running
     from hlb.settings import load_settings
+    from hlb.store.db import resolve_url
+    from hlb.store.embedded import pgdata_dir, running
 
     settings = load_settings()
     if settings.embedded:
@@ -82,14 +82,14 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 def known_failure(exc: Exception) -> str | None:
     import psycopg
 
-    from hlb import db
     from hlb.cli_apply import Declined
-    from hlb.compiler.apply import OtherDatabase, StalePlan
-    from hlb.compiler.apply_lock import ApplyLockTimeout
     from hlb.compiler.guard import MassDeleteRefused
-    from hlb.compiler.history import RevisionNotFound
     from hlb.compiler.saved_plan import SavedPlanEdited, SavedPlanError
     from hlb.settings import ConfigError
+    from hlb.store import db
+    from hlb.store.apply import OtherDatabase, StalePlan
+    from hlb.store.history import RevisionNotFound
+    from hlb.store.lock import ApplyLockTimeout
 
     prefixes: tuple[tuple[type[Exception], str], ...] = (
         (StalePlan, "E601 "),

@@ -69,7 +69,7 @@ def _git_head(directory: str) -> str | None:
     """The commit checked out in ``directory``, when it is a git work tree (one quick git call)."""
     from pathlib import Path
 
-    from hlb.compiler.gitinfo import git_output
+    from hlb.gitinfo import git_output
 
     return git_output(Path(directory), "rev-parse", "HEAD")
 

@@ -1,4 +1,4 @@
-"""Migrations: head matches alembic, upgrade/downgrade work, and they build exactly hlb.models."""
+"""Migrations: head matches alembic, upgrade/downgrade work, and they build exactly hlb.store.models."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
-from hlb import db, migrations
-from hlb.models import SCHEMAS, metadata
+from hlb import migrations
+from hlb.store import db
+from hlb.store.models import SCHEMAS, metadata
 
 
 def engine_for(url: str) -> Any:

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from hlb.compiler.apply import apply_model, plan_against, stored_model
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.export import export_model
+from hlb.store.apply import apply_model, plan_against, stored_model
 
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
 TRICKY = st.sampled_from(

@@ -12,13 +12,14 @@ import psycopg
 import pytest
 from alembic import command
 
-from hlb import db, migrations
-from hlb.bot import runtime
-from hlb.bot.runtime import ReconcileEvent
-from hlb.compiler import store
+from hlb import migrations
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
+from hlb.store import db
+from hlb.store import objects as store
+from hlb.store import runtime_tables as runtime
+from hlb.store.runtime_tables import ReconcileEvent
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,11 +12,11 @@ import orjson
 import psycopg
 import pytest
 
-from hlb.compiler import store
-from hlb.compiler.apply_lock import ApplyLockTimeout, lock_for_apply
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, storage_for
+from hlb.store import objects as store
+from hlb.store.lock import ApplyLockTimeout, lock_for_apply
 
 ROOT = Path(__file__).resolve().parent.parent
 G = "homelab"
@@ -167,7 +167,7 @@ def test_documented_fields_use_real_columns_not_extra() -> None:
 
 
 def test_row_specs_match_the_sqlalchemy_tables() -> None:
-    from hlb.models import CHILD_TABLES, CONFIG_SCHEMA, OBJECT_TABLES, metadata
+    from hlb.store.models import CHILD_TABLES, CONFIG_SCHEMA, OBJECT_TABLES, metadata
 
     for s in STORAGES:
         expected = [OBJECT_TABLES[s.kind], *CHILD_TABLES.get(s.kind, ())]

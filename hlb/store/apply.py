@@ -2,7 +2,7 @@
 
 ``plan_against`` reads what the database holds and compares; ``apply_model``
 does the same inside one transaction under the apply lock
-(``hlb.compiler.apply_lock``), lets the caller approve the plan, writes the
+(``hlb.store.lock``), lets the caller approve the plan, writes the
 rows, records a revision and notifies ``hlb_applied``. Applying a model equal
 to the stored state writes nothing. A saved plan carries the identity of the
 database and the revision it was computed against, and is refused by another
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import psycopg
 
-from hlb.compiler import store
-from hlb.compiler.apply_lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, compute_plan
-from hlb.db import connect, ensure_schema, readable
+from hlb.store import objects as store
+from hlb.store.db import connect, ensure_schema, readable
+from hlb.store.lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 
 NOTIFY_CHANNEL = "hlb_applied"
 

@@ -22,10 +22,10 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Json, Jsonb, set_json_loads
 
-from hlb.compiler import bulk_keys
 from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
 from hlb.compiler.rows.base import SCHEMA
+from hlb.store import bulk_keys
 
 REVISIONS = sql.SQL("{}.revisions").format(sql.Identifier(SCHEMA))
 Conn = psycopg.Connection[Any]
@@ -151,7 +151,7 @@ def write_prepared(conn: Conn, changes: Changes) -> None:
     their main row (updated in place, so references to them stay valid) and get
     their child rows replaced; new rows are COPYed. Foreign keys are deferred,
     so the order of rows does not matter until commit; for many new rows they
-    are checked once per table instead (``hlb.compiler.bulk_keys``)."""
+    are checked once per table instead (``hlb.store.bulk_keys``)."""
     with conn.cursor() as cur:
         for kind, keys in sorted(changes.deletes.items(), key=lambda kv: -KIND_ORDER.index(kv[0])):
             _delete(cur, storage_for(kind).main, keys)

@@ -3,7 +3,7 @@
 Pure functions over the compiled files (optional), the applied model and the bindings,
 plus the text and JSON renderings of ``hlb status`` (docs/reconcile.md describes the JSON)
 and the text of ``hlb reconcile``. With ``--live``, a dry-run pass adds what Discord shows
-now: each differing object's fields, desired vs seen (``hlb.bot.drift``).
+now: each differing object's fields, desired vs seen (``hlb.runtime.drift``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hlb.bot.drift import FieldDrift, plan_fields
 from hlb.compiler.model import Model, ObjectKey
 from hlb.compiler.wording import plural
 from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
+from hlb.runtime.drift import FieldDrift, plan_fields
 
 if TYPE_CHECKING:
     from hlb.bot.reconcile import GuildReport

@@ -16,7 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from hlb.bot.import_specs import ImportFailed, ImportResult
+from hlb.runtime.import_specs import ImportFailed, ImportResult
 
 GUILD_FILE = "guild.yaml"
 CHANNELS_FILE = "channels.yaml"

@@ -65,7 +65,7 @@ def resolve_url(settings: Settings | None = None) -> str:
     settings = settings if settings is not None else Settings.from_env()
     if settings.database_url is not None:
         return settings.database_url
-    from hlb.embedded import EmbeddedPostgresError, embedded_url
+    from hlb.store.embedded import EmbeddedPostgresError, embedded_url
 
     try:
         return embedded_url(settings.hlb_home)

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hlb.bot.status import failure_text
 from hlb.reconciler.state import DRIFTED, ERROR, Binding
+from hlb.runtime.status import failure_text
 
 if TYPE_CHECKING:
     from hlb.bot.reconcile import GuildReport

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hlb.compiler import store
-from hlb.compiler.gitinfo import short_sha
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, diff_models
 from hlb.compiler.render import render_revision
 from hlb.compiler.wording import PLAIN, Paint, plural
-from hlb.db import connect, readable
+from hlb.gitinfo import short_sha
+from hlb.store import objects as store
+from hlb.store.db import connect, readable
 
 
 class RevisionNotFound(LookupError):

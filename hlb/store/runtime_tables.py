@@ -19,8 +19,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb, set_json_loads
 
 from hlb.compiler.model import ObjectKey
-from hlb.db import json_dumps
 from hlb.reconciler.state import Binding
+from hlb.store.db import json_dumps
 
 SCHEMA = "hlb_runtime"
 BINDINGS = sql.Identifier(SCHEMA, "bindings")
