@@ -80,9 +80,9 @@ def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
 @guarded
 def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | None) -> None:
     """Show what `hlb apply` would change in the database."""
-    from hlb.compiler.render import render_json, render_markdown, render_text
-    from hlb.compiler.saved_plan import dump_saved_plan
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import render_json, render_markdown, render_text
+    from hlb.plans.saved_plan import dump_saved_plan
     from hlb.store.apply import plan_against
 
     result = compile_or_exit(paths, "text")
@@ -117,8 +117,8 @@ def apply(
     one, a plan that deletes a Guild, or 10 or more objects and over a quarter
     of them, needs --allow-mass-delete."""
     from hlb import gitinfo
-    from hlb.compiler.render import render_applied
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import render_applied
     from hlb.store.apply import apply_model
 
     saved = saved_plan_input(paths)
@@ -161,8 +161,8 @@ def show(rev: int, fmt: str) -> None:
     """Show one revision: who, when, why, and what it changed."""
     import json
 
-    from hlb.compiler.render import plan_to_json
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import plan_to_json
     from hlb.store.history import show_revision, show_text
 
     detail = show_revision(database_url(existing=True), rev)
@@ -194,8 +194,8 @@ def rollback(
 ) -> None:
     """Re-apply the snapshot of revision REV as a new revision (asks before deletes, like apply)."""
     from hlb import gitinfo
-    from hlb.compiler.render import render_rollback
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import render_rollback
     from hlb.store.apply import apply_model
     from hlb.store.history import revision_model
 

@@ -83,8 +83,8 @@ def known_failure(exc: Exception) -> str | None:
     import psycopg
 
     from hlb.cli_apply import Declined
-    from hlb.compiler.guard import MassDeleteRefused
-    from hlb.compiler.saved_plan import SavedPlanEdited, SavedPlanError
+    from hlb.plans.guard import MassDeleteRefused
+    from hlb.plans.saved_plan import SavedPlanEdited, SavedPlanError
     from hlb.settings import ConfigError
     from hlb.store import db
     from hlb.store.apply import OtherDatabase, StalePlan

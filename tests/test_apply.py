@@ -13,8 +13,8 @@ from hlb.compiler.compile import compile_paths
 from hlb.compiler.export import export_model
 from hlb.compiler.model import Model, ObjectKey
 from hlb.compiler.plan import CreateOp, DeleteOp, UpdateOp
-from hlb.compiler.render import render_markdown, render_text
-from hlb.compiler.saved_plan import dump_saved_plan, load_saved_plan
+from hlb.plans.render import render_markdown, render_text
+from hlb.plans.saved_plan import dump_saved_plan, load_saved_plan
 from hlb.store import objects as store
 from hlb.store.apply import StalePlan, apply_model, plan_against, stored_model
 from hlb.store.history import list_history, revision_model, show_revision

@@ -18,10 +18,10 @@ import psycopg
 import pytest
 from terminal import read_terminal
 
-from hlb.compiler.guard import MIN_DELETES, mass_delete
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.compiler.plan import diff_models
-from hlb.compiler.saved_plan import digest_of
+from hlb.plans.guard import MIN_DELETES, mass_delete
+from hlb.plans.saved_plan import digest_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -268,7 +268,7 @@ def test_desired_objects_compile_again_to_the_same_hashes(specs: Path, tmp_path:
     """No false refusals: the desired model of every example (and tricky strings) re-checks clean."""
     from hlb.compiler.compile import compile_paths, compile_sources
     from hlb.compiler.respec import sources_of
-    from hlb.compiler.saved_plan import SavedPlan, check_desired
+    from hlb.plans.saved_plan import SavedPlan, check_desired
 
     paths = [str(specs)]
     if specs == SPECS:

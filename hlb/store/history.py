@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, diff_models
-from hlb.compiler.render import render_revision
 from hlb.compiler.wording import PLAIN, Paint, plural
 from hlb.gitinfo import short_sha
+from hlb.plans.render import render_revision
 from hlb.store import objects as store
 from hlb.store.db import connect, readable
 

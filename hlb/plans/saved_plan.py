@@ -25,7 +25,7 @@ from typing import Any
 from hlb.compiler.diagnostics import Diagnostic
 from hlb.compiler.model import Model
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, Plan
-from hlb.compiler.render import plan_to_json
+from hlb.plans.render import plan_to_json
 from hlb.store.apply import PlannedOn
 
 _DESIRED_OPEN = '  "desired": ['

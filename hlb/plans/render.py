@@ -3,8 +3,8 @@
 The Markdown form (a pull-request comment) is built in ``review.py``. The JSON
 form is documented in docs/plan-format.md and versioned by
 ``format_version``; a saved plan (``hlb plan -o plan.json``) is the same JSON
-plus the full desired model (``hlb.compiler.saved_plan``). A mass delete
-(``hlb.compiler.guard``) is marked in every form.
+plus the full desired model (``hlb.plans.saved_plan``). A mass delete
+(``hlb.plans.guard``) is marked in every form.
 
 The text form says a Channel's permission changes in words, with the same
 describer as the Markdown form (``review.permission_changes``), and shows
@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hlb.compiler.guard import mass_delete, warning_line
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
-from hlb.compiler.review import PermissionChange, permission_changes, render_review
 from hlb.compiler.wording import PLAIN, Paint
+from hlb.plans.guard import mass_delete, warning_line
+from hlb.plans.review import PermissionChange, permission_changes, render_review
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _PAST = {"create": "created", "update": "updated", "delete": "deleted"}
@@ -133,7 +133,7 @@ def _permission_line(change: PermissionChange) -> str:
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """The plan as docs/plan-format.md describes it (a saved plan adds to it: ``hlb.compiler.saved_plan``)."""
+    """The plan as docs/plan-format.md describes it (a saved plan adds to it: ``hlb.plans.saved_plan``)."""
     changes: list[dict[str, Any]] = []
     for op in plan.ops:
         entry: dict[str, Any] = {
@@ -170,7 +170,7 @@ def render_json(plan: Plan) -> str:
 
 
 def render_markdown(plan: Plan) -> str:
-    """The plan as a pull-request comment (GitHub-flavoured Markdown); see ``hlb.compiler.review``."""
+    """The plan as a pull-request comment (GitHub-flavoured Markdown); see ``hlb.plans.review``."""
     review = render_review(plan)
     found = mass_delete(plan)
     if found is None:
