@@ -230,7 +230,7 @@ async def _claim(ctx: BotContext, inter: Interaction) -> bool:
     """True when this replica answers ``inter`` (always, without a database)."""
     if ctx.conn is None:
         return True
-    from hlb.runtime.schedules import claim_interaction
+    from hlb.store.runtime_tables import claim_interaction
 
     try:
         return await claim_interaction(ctx.conn, inter.id)

@@ -35,8 +35,8 @@ from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass
 from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
 from hlb.bot.session import log_in
 from hlb.compiler.model import Model, ObjectKey, SpecObject
-from hlb.runtime import schedules
 from hlb.runtime.conditions import Conditions
+from hlb.runtime.invocation import due_schedules
 from hlb.runtime.secrets import Secrets
 from hlb.settings import ConfigError, Settings
 from hlb.store import db
@@ -386,9 +386,9 @@ class Runner:
             if now >= next_resync:
                 next_resync = now + timedelta(seconds=self.options.resync)
                 self.request(None, reload=True)
-                await schedules.forget_old_claims(self.conn, timedelta(hours=1))
-            for workflow, slot in schedules.due(self.ctx.model, now):
-                if await schedules.claim(self.conn, workflow, slot):
+                await runtime.forget_old_claims(self.conn, timedelta(hours=1))
+            for workflow, slot in due_schedules(self.ctx.model, now):
+                if await runtime.claim_slot(self.conn, workflow, slot):
                     log.info("event=schedule workflow=%s slot=%s", workflow.key, slot.isoformat())
                     run = asyncio.create_task(self._run_scheduled(workflow))
                     self._running.add(run)

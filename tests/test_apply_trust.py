@@ -285,7 +285,7 @@ def test_desired_objects_compile_again_to_the_same_hashes(specs: Path, tmp_path:
         paths.append(str(tmp_path / "tricky.yaml"))
     result = compile_paths(paths, {"HOME": "/root"}, cache=False)
     assert result.model is not None, [d.format_text() for d in result.diagnostics]
-    from hlb.store.apply import PlannedOn
+    from hlb.plans.saved_plan import PlannedOn
 
     assert check_desired(SavedPlan(PlannedOn(None, None), result.model, 0), "plan.json") == []
     again = compile_sources(sources_of(list(result.model)), {})

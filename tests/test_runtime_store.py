@@ -14,7 +14,7 @@ from alembic import command
 
 from hlb import migrations
 from hlb.compiler.compile import compile_paths
-from hlb.compiler.model import ObjectKey
+from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
 from hlb.store import db
 from hlb.store import objects as store
@@ -109,6 +109,19 @@ def test_a_bad_status_is_refused(db_url: str) -> None:
     bad = ReconcileEvent(None, G, "create", None, {}, outcome="maybe")
     with pytest.raises(psycopg.errors.CheckViolation, match="reconcile_events_outcome_check"):
         run(db_url, lambda c: runtime.record_events(c, [bad]))
+
+
+def test_claims_are_won_once_per_slot_and_per_interaction(db_url: str) -> None:
+    """The store decides which replica fires a schedule slot or answers an interaction: the first."""
+    workflow = SpecObject.build(key("nightly", "Workflow"), {}, {"steps": []})
+    slot = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert run(db_url, lambda c: runtime.claim_slot(c, workflow, slot)) is True
+    assert run(db_url, lambda c: runtime.claim_slot(c, workflow, slot)) is False
+    assert run(db_url, lambda c: runtime.claim_slot(c, workflow, slot + timedelta(days=1))) is True
+    assert run(db_url, lambda c: runtime.claim_interaction(c, BIG)) is True
+    assert run(db_url, lambda c: runtime.claim_interaction(c, BIG)) is False
+    run(db_url, lambda c: runtime.forget_old_claims(c, timedelta(0)))
+    assert run(db_url, lambda c: runtime.claim_interaction(c, BIG)) is True  # forgotten, claimable again
 
 
 def test_events_read_back_newest_first_and_by_guild(db_url: str) -> None:

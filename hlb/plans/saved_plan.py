@@ -26,7 +26,6 @@ from hlb.compiler.diagnostics import Diagnostic
 from hlb.compiler.model import Model
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, Plan
 from hlb.plans.render import plan_to_json
-from hlb.store.apply import PlannedOn
 
 _DESIRED_OPEN = '  "desired": ['
 
@@ -37,6 +36,14 @@ class SavedPlanError(ValueError):
 
 class SavedPlanEdited(ValueError):
     """A saved plan whose content no longer matches its digest (the CLI shows it as E607)."""
+
+
+@dataclass(frozen=True)
+class PlannedOn:
+    """Where a saved plan was computed: the database's identity and its revision then."""
+
+    database_id: str | None
+    base_revision: int | None
 
 
 @dataclass(frozen=True)

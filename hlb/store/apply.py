@@ -20,6 +20,7 @@ import psycopg
 
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, compute_plan
+from hlb.plans.saved_plan import PlannedOn
 from hlb.store import objects as store
 from hlb.store.db import connect, ensure_schema, readable
 from hlb.store.lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
@@ -47,14 +48,6 @@ class OtherDatabase(Exception):
             f"the saved plan was computed against {planned_s}, not this one (database {current}); "
             "run `hlb plan -o` against this database and review the new plan"
         )
-
-
-@dataclass(frozen=True)
-class PlannedOn:
-    """Where a saved plan was computed: the database's identity and its revision then."""
-
-    database_id: str | None
-    base_revision: int | None
 
 
 @dataclass(frozen=True)
@@ -153,7 +146,6 @@ def stored_model(url: str) -> tuple[int | None, Model]:
 __all__ = [
     "ApplyResult",
     "OtherDatabase",
-    "PlannedOn",
     "StalePlan",
     "apply_model",
     "check_planned_on",
