@@ -223,13 +223,13 @@ def rollback(
 @guarded
 def export(out_dir: str) -> None:
     """Write the stored state as spec YAML, one file per kind."""
-    from hlb.compiler.export import export_model
+    from hlb.cli_common import write_export
     from hlb.store.apply import stored_model
 
     revision, model = stored_model(database_url(existing=True))
     if not len(model):
         fail("the database holds no objects yet; run `hlb apply SPECS` first")
-    for path in export_model(model, Path(out_dir), revision):
+    for path in write_export(model, Path(out_dir), revision):
         click.echo(f"wrote {path}")
 
 

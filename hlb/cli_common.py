@@ -11,9 +11,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from hlb.compiler.model import Model
 
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 
@@ -80,8 +83,6 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def known_failure(exc: Exception) -> str | None:
-    import psycopg
-
     from hlb.cli_apply import Declined
     from hlb.plans.guard import MassDeleteRefused
     from hlb.plans.saved_plan import SavedPlanEdited, SavedPlanError
@@ -110,7 +111,7 @@ def known_failure(exc: Exception) -> str | None:
         return f"{exc.code} {exc}"
     if isinstance(exc, ModuleNotFoundError) and exc.name in ("disnake", "aiohttp"):
         return f"E702 this command needs the bot's packages ({exc.name}): pip install 'hlb[bot]'"
-    if isinstance(exc, psycopg.OperationalError):
+    if db.lost_connection(exc):
         return (
             "E605 lost the connection to the database; the transaction was rolled back and nothing was "
             "changed. Check the database and run the command again."
@@ -137,3 +138,15 @@ def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool 
             click.echo(why, err=True)
         sys.exit(1)
     return result
+
+
+def write_export(model: Model, out_dir: Path, revision: int | None) -> list[Path]:
+    """Write `hlb export`'s files (one YAML file per kind) into ``out_dir``; the paths written."""
+    from hlb.compiler.export import export_files
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in export_files(model, revision).items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    return written

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hlb.cli_common import write_export
 from hlb.compiler.compile import compile_paths
-from hlb.compiler.export import export_model
 from hlb.compiler.model import Model, ObjectKey
 from hlb.compiler.plan import CreateOp, DeleteOp, UpdateOp
 from hlb.plans.render import render_markdown, render_text
@@ -193,7 +193,7 @@ def test_history_show_and_rollback(db_url: str) -> None:
 def test_export_validates_and_reapplies_with_no_changes(db_url: str, tmp_path: Path) -> None:
     apply(db_url, compiled(SPECS))
     revision, stored = stored_model(db_url)
-    files = export_model(stored, tmp_path / "export", revision)
+    files = write_export(stored, tmp_path / "export", revision)
     assert {f.name for f in files} == {
         "guilds.yaml",
         "channels.yaml",

@@ -267,7 +267,7 @@ EXAMPLE_SETS = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())  #
 def test_desired_objects_compile_again_to_the_same_hashes(specs: Path, tmp_path: Path) -> None:
     """No false refusals: the desired model of every example (and tricky strings) re-checks clean."""
     from hlb.compiler.compile import compile_paths, compile_sources
-    from hlb.compiler.respec import sources_of
+    from hlb.compiler.export import sources_of
     from hlb.plans.saved_plan import SavedPlan, check_desired
 
     paths = [str(specs)]

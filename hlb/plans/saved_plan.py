@@ -117,10 +117,10 @@ def check_desired(saved: SavedPlan, path: str) -> list[Diagnostic]:
     """Validate's checks on the desired objects; each finding points at the object's line in ``path``.
 
     Every object is compiled again as the spec document it stands for
-    (``hlb.compiler.respec``), so the checks are exactly those of `hlb validate`;
+    (``hlb.compiler.export``), so the checks are exactly those of `hlb validate`;
     an object that compiles to another hash was not written by `hlb plan`."""
     from hlb.compiler.compile import compile_sources
-    from hlb.compiler.respec import object_index, sources_of
+    from hlb.compiler.export import object_index, sources_of
 
     objects = list(saved.desired)
     result = compile_sources(sources_of(objects), {})

@@ -125,6 +125,11 @@ def _options(url: str, application: str) -> tuple[dict[str, Any], dict[str, Any]
     return params, {k: v for k, v in defaults.items() if k not in params}
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database going away in the middle of a command (the transaction is gone)."""
+    return isinstance(exc, psycopg.OperationalError)
+
+
 def _unreachable(url: str, params: dict[str, Any], exc: Exception) -> DatabaseUnavailable:
     return DatabaseUnavailable(f"cannot connect to Postgres at {describe(url)}: {safe_reason(url, exc)}")
 
