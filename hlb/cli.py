@@ -116,7 +116,7 @@ def apply(
     On a terminal, a plan that deletes anything is shown and needs a yes. Without
     one, a plan that deletes a Guild, or 10 or more objects and over a quarter
     of them, needs --allow-mass-delete."""
-    from hlb import gitinfo
+    from hlb.cli_version import author, git_sha
     from hlb.compiler.wording import Paint, colour_wanted
     from hlb.plans.render import render_applied
     from hlb.store.apply import apply_model
@@ -126,8 +126,8 @@ def apply(
     result = apply_model(
         database_url(),
         model,
-        author=gitinfo.author(paths),
-        git_sha=gitinfo.git_sha(paths),
+        author=author(paths),
+        git_sha=git_sha(paths),
         message=message,
         planned=saved.planned_on if saved is not None else None,
         approve=approval(auto_approve, allow_mass_delete),
@@ -143,7 +143,7 @@ def apply(
 @guarded
 def history(limit: int) -> None:
     """List applied revisions, newest first."""
-    from hlb.store.history import history_lines, list_history
+    from hlb.store.revisions import history_lines, list_history
 
     revisions = list_history(database_url(existing=True), limit)
     if not revisions:
@@ -163,7 +163,7 @@ def show(rev: int, fmt: str) -> None:
 
     from hlb.compiler.wording import Paint, colour_wanted
     from hlb.plans.render import plan_to_json
-    from hlb.store.history import show_revision, show_text
+    from hlb.store.revisions import show_revision, show_text
 
     detail = show_revision(database_url(existing=True), rev)
     r = detail.info
@@ -193,18 +193,18 @@ def rollback(
     rev: int, message: str | None, auto_approve: bool, allow_mass_delete: bool, lock_timeout: float
 ) -> None:
     """Re-apply the snapshot of revision REV as a new revision (asks before deletes, like apply)."""
-    from hlb import gitinfo
+    from hlb.cli_version import author
     from hlb.compiler.wording import Paint, colour_wanted
     from hlb.plans.render import render_rollback
     from hlb.store.apply import apply_model
-    from hlb.store.history import revision_model
+    from hlb.store.revisions import revision_model
 
     url = database_url(existing=True)
     model = revision_model(url, rev)
     result = apply_model(
         url,
         model,
-        author=gitinfo.author(["."]),
+        author=author(["."]),
         git_sha=None,
         message=message or f"rollback to revision {rev}",
         approve=approval(auto_approve, allow_mass_delete),

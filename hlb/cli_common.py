@@ -89,8 +89,8 @@ def known_failure(exc: Exception) -> str | None:
     from hlb.settings import ConfigError
     from hlb.store import db
     from hlb.store.apply import OtherDatabase, StalePlan
-    from hlb.store.history import RevisionNotFound
     from hlb.store.lock import ApplyLockTimeout
+    from hlb.store.revisions import RevisionNotFound
 
     prefixes: tuple[tuple[type[Exception], str], ...] = (
         (StalePlan, "E601 "),

@@ -17,7 +17,7 @@ from hlb.plans.render import render_markdown, render_text
 from hlb.plans.saved_plan import dump_saved_plan, load_saved_plan
 from hlb.store import objects as store
 from hlb.store.apply import StalePlan, apply_model, plan_against, stored_model
-from hlb.store.history import list_history, revision_model, show_revision
+from hlb.store.revisions import list_history, revision_model, show_revision
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -16,7 +16,7 @@ from hlb import migrations
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
-from hlb.store import db
+from hlb.store import db, revisions
 from hlb.store import objects as store
 from hlb.store import runtime_tables as runtime
 from hlb.store.runtime_tables import ReconcileEvent
@@ -176,7 +176,7 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
     objects = list(result.model)
     with db.connect(empty_db_url) as conn:
         store.write_changes(conn, objects, [], [])
-        rev = store.insert_revision(
+        rev = revisions.insert_revision(
             conn,
             author="tester",
             git_sha=None,
@@ -201,7 +201,7 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
         assert store.load_objects(conn) == {o.key: o for o in objects}
         assert store.read_state(conn).revision == rev
         assert runtime.load_bindings_sync(conn) == {}
-        kept = store.get_revision(conn, rev)  # 0003 turned the snapshot column into json
+        kept = revisions.get_revision(conn, rev)  # 0003 turned the snapshot column into json
         assert kept is not None and kept.snapshot == result.model.to_snapshot()
         column = "SELECT data_type FROM information_schema.columns WHERE column_name = 'snapshot'"
         assert conn.execute(column).fetchone() == ("json",)
@@ -211,5 +211,5 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
     assert runtime_tables(empty_db_url) == []
     with db.connect(empty_db_url) as conn:
         assert store.load_objects(conn) == {o.key: o for o in objects}
-        kept = store.get_revision(conn, rev)
+        kept = revisions.get_revision(conn, rev)
         assert kept is not None and kept.snapshot == result.model.to_snapshot()

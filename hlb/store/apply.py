@@ -22,6 +22,7 @@ from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, compute_plan
 from hlb.plans.saved_plan import PlannedOn
 from hlb.store import objects as store
+from hlb.store import revisions
 from hlb.store.db import connect, ensure_schema, readable
 from hlb.store.lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 
@@ -103,7 +104,7 @@ def apply_model(
             return ApplyResult(plan, None)
         if approve is not None:
             approve(plan)
-        revision = store.insert_revision(
+        revision = revisions.insert_revision(
             conn,
             author=author,
             git_sha=git_sha,

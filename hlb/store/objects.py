@@ -1,4 +1,4 @@
-"""The hot path to hlb_config: read hashes, load objects, write changes, record revisions.
+"""The hot path to hlb_config: read hashes, load objects, write changes.
 
 psycopg only (no SQLAlchemy, no alembic): a plan over 10,000 objects reads one
 small ``(guild, name, content_hash)`` query per table, and an apply writes with
@@ -13,14 +13,13 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Json, Jsonb, set_json_loads
+from psycopg.types.json import Jsonb, set_json_loads
 
 from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
@@ -38,26 +37,6 @@ class StoredState:
 
     revision: int | None
     hashes: dict[ObjectKey, str]
-
-
-@dataclass(frozen=True)
-class RevisionInfo:
-    """One applied revision, without its snapshot."""
-
-    id: int
-    created_at: datetime
-    author: str
-    git_sha: str | None
-    message: str | None
-    parent: int | None
-    summary: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Revision(RevisionInfo):
-    """A revision with the full compiled model it recorded (``Model.to_snapshot()``)."""
-
-    snapshot: list[dict[str, Any]]
 
 
 def read_state(conn: Conn) -> StoredState:
@@ -166,50 +145,6 @@ def write_prepared(conn: Conn, changes: Changes) -> None:
         with bulk_keys.checked_in_bulk(cur, [t.name for t in filled]) if big else contextlib.nullcontext():
             for table in filled:
                 _copy(cur, table, changes.inserts[table.name])
-
-
-def insert_revision(
-    conn: Conn,
-    *,
-    author: str,
-    git_sha: str | None,
-    message: str | None,
-    snapshot: list[dict[str, Any]],
-    summary: dict[str, Any],
-    parent: int | None,
-) -> int:
-    """Record a revision; returns its id."""
-    query = sql.SQL(
-        "INSERT INTO {} (author, git_sha, message, parent_revision, snapshot, summary) "
-        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
-    ).format(REVISIONS)
-    params = (author, git_sha, message, parent, Json(snapshot, dumps_json), Jsonb(summary, dumps_json))
-    row = conn.execute(query, params).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def list_revisions(conn: Conn, limit: int = 50) -> list[RevisionInfo]:
-    """The newest ``limit`` revisions, newest first."""
-    query = sql.SQL(
-        "SELECT id, created_at, author, git_sha, message, parent_revision, summary "
-        "FROM {} ORDER BY id DESC LIMIT %s"
-    ).format(REVISIONS)
-    with conn.cursor() as cur:
-        set_json_loads(orjson.loads, cur)
-        return [RevisionInfo(*row) for row in cur.execute(query, (limit,))]
-
-
-def get_revision(conn: Conn, rev: int) -> Revision | None:
-    """One revision with its snapshot, or None when there is no such revision."""
-    query = sql.SQL(
-        "SELECT id, created_at, author, git_sha, message, parent_revision, summary, snapshot "
-        "FROM {} WHERE id = %s"
-    ).format(REVISIONS)
-    with conn.cursor() as cur:
-        set_json_loads(orjson.loads, cur)
-        row = cur.execute(query, (rev,)).fetchone()
-    return Revision(*row) if row is not None else None
 
 
 def dumps_json(value: Any) -> bytes:
@@ -339,13 +274,8 @@ def _copy(
 
 __all__ = [
     "Changes",
-    "Revision",
-    "RevisionInfo",
     "Storage",
     "StoredState",
-    "get_revision",
-    "insert_revision",
-    "list_revisions",
     "load_objects",
     "prepare_changes",
     "read_state",
