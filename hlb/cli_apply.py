@@ -2,7 +2,7 @@
 
 On a terminal an apply whose plan deletes anything shows the plan and asks
 ``Apply? [y/N]`` (``--auto-approve`` skips the question). When nobody is
-asked, a mass delete (``hlb.plans.guard``) is refused unless
+asked, a mass delete (``hlb.plans.render``) is refused unless
 ``--allow-mass-delete`` is given. Creating and updating never ask.
 """
 
@@ -67,8 +67,7 @@ def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def approval(auto_approve: bool, allow_mass_delete: bool) -> Callable[[Any], None]:
     """The ``approve`` hook of ``apply_model``: asks on a terminal, guards mass deletes otherwise."""
     from hlb.compiler.wording import Paint, colour_wanted
-    from hlb.plans.guard import MassDeleteRefused, mass_delete
-    from hlb.plans.render import render_text
+    from hlb.plans.render import MassDeleteRefused, mass_delete, render_text
 
     ask = not auto_approve and sys.stdin.isatty()
 

@@ -84,7 +84,7 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def known_failure(exc: Exception) -> str | None:
     from hlb.cli_apply import Declined
-    from hlb.plans.guard import MassDeleteRefused
+    from hlb.plans.render import MassDeleteRefused
     from hlb.plans.saved_plan import SavedPlanEdited, SavedPlanError
     from hlb.settings import ConfigError
     from hlb.store import db

@@ -20,7 +20,7 @@ from terminal import read_terminal
 
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.compiler.plan import diff_models
-from hlb.plans.guard import MIN_DELETES, mass_delete
+from hlb.plans.render import MIN_DELETES, mass_delete
 from hlb.plans.saved_plan import digest_of
 
 ROOT = Path(__file__).resolve().parent.parent
