@@ -107,7 +107,7 @@ def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
 
 def test_concurrent_upgrades_serialize(empty_db_url: str) -> None:
     """Two hlb processes (and two threads of one) upgrading an empty database at once."""
-    code = "import sys; from hlb import db; db.ensure_schema(sys.argv[1], echo=lambda _: None)"
+    code = "import sys; from hlb.store import db; db.ensure_schema(sys.argv[1], echo=lambda _: None)"
     procs = [subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     errors: list[BaseException] = []
