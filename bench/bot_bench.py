@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reconcile_bench import fresh_database
 
 from hlb.bot.runner import BotOptions, Runner
-from hlb.compiler.apply import apply_model
 from hlb.compiler.compile import compile_paths
 from hlb.settings import Settings
+from hlb.store.apply import apply_model
 from hlb.testing import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent

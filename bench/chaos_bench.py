@@ -56,10 +56,10 @@ from reconcile_bench import (
 )
 
 from hlb.bot.runner import BotOptions, Runner
-from hlb.bot.runtime import load_bindings_sync
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
 from hlb.settings import Settings
+from hlb.store.runtime_tables import load_bindings_sync
 from hlb.testing import Emulator
 
 SPEED = 60.0  # the bot's clock runs this much faster: a 10 s backoff takes 0.17 s, an hour a minute

@@ -158,7 +158,7 @@ def bench_shape(shape: str, repeat: int, reference: bool) -> dict[str, float]:
 
 def stop_embedded(home: Path) -> None:
     """Stop the embedded server of ``home`` (hlb's own stop: a signal, so it works as root too)."""
-    from hlb import embedded
+    from hlb.store import embedded
 
     try:
         embedded.stop(home)

@@ -56,11 +56,11 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import Obj, write
 
-from hlb import db, embedded
 from hlb.bot.session import run_reconcile
-from hlb.compiler.apply import apply_model
 from hlb.compiler.compile import compile_paths
 from hlb.settings import Settings
+from hlb.store import db, embedded
+from hlb.store.apply import apply_model
 from hlb.testing import Emulator
 from hlb.testing.server import Call
 

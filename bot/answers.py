@@ -18,9 +18,9 @@ from disnake.interactions import Interaction, MessageInteraction
 
 from hlb.bot.context import BotContext
 from hlb.bot.effects import DEFERRED_UPDATE, DiscordEffects
-from hlb.bot.invocation import Actor, Invocation
-from hlb.bot.render import MAX_CONTENT, clip
 from hlb.compiler.model import SpecObject
+from hlb.runtime.invocation import Actor, Invocation
+from hlb.runtime.render import MAX_CONTENT, clip
 
 # one logger for all the answers to interactions, wherever they are made
 log = logging.getLogger("hlb.bot.interactions")
@@ -114,7 +114,7 @@ async def run_for_interaction(
         # one that replies gets its own (maybe ephemeral) message, never an edit of the dashboard.
         update = ephemeral is None and isinstance(inter, MessageInteraction)
         await effects.defer(ephemeral=True if ephemeral is None else ephemeral, update=update)
-    from hlb.bot.workflows import run_workflow  # the engine, imported when first needed
+    from hlb.runtime.workflows import run_workflow  # the engine, imported when first needed
 
     invocation = Invocation(
         guild=guild,
@@ -151,7 +151,7 @@ async def run_scheduled(client: disnake.Client, ctx: BotContext, workflow: SpecO
             "event=workflow workflow=%s trigger=schedule outcome=skipped reason=no-guild", workflow.key
         )
         return None
-    from hlb.bot.workflows import run_workflow
+    from hlb.runtime.workflows import run_workflow
 
     invocation = Invocation(guild=guild, workflow=workflow, trigger="schedule")
     effects = DiscordEffects(client, ctx, guild)

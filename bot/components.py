@@ -18,8 +18,8 @@ from disnake.interactions import MessageInteraction
 
 from hlb.bot.answers import actor_of, channel_context, run_for_interaction, short_error
 from hlb.bot.context import BotContext
-from hlb.bot.render import clip
 from hlb.compiler.model import SpecObject
+from hlb.runtime.render import clip
 
 # one logger for all the answers to interactions, wherever they are made
 log = logging.getLogger("hlb.bot.interactions")

@@ -14,9 +14,9 @@ from typing import Any
 import aiohttp
 import psycopg
 
-from hlb.bot.secrets import Secrets
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.state import Binding
+from hlb.runtime.secrets import Secrets
 
 Refresh = Callable[[str, str], Awaitable[None]]  # (guild name, dashboard name)
 

@@ -21,9 +21,9 @@ from disnake.interactions import Interaction, MessageInteraction
 
 from hlb.bot import rest
 from hlb.bot.context import BotContext
-from hlb.bot.invocation import Message, StepFailed
-from hlb.bot.render import MAX_CONTENT, MAX_EMBEDS, clip
 from hlb.compiler.model import SpecObject
+from hlb.runtime.invocation import Message, StepFailed
+from hlb.runtime.render import MAX_CONTENT, MAX_EMBEDS, clip
 
 log = logging.getLogger("hlb.bot.effects")
 

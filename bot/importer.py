@@ -1,8 +1,8 @@
 """Import a guild built by hand as spec documents: ``hlb import-discord --guild ID --out DIR``.
 
 ``import_guild`` (here) reads the guild (name, roles) and its channels over REST;
-``guild_to_documents`` (``hlb.bot.import_specs``) turns that snapshot into one Guild and one
-Channel document per channel, pure and unit-testable; ``write_specs`` (``hlb.bot.import_writer``)
+``guild_to_documents`` (``hlb.runtime.import_specs``) turns that snapshot into one Guild and one
+Channel document per channel, pure and unit-testable; ``write_specs`` (same module)
 writes them as ``guild.yaml`` and ``channels.yaml``. This module re-exports what ``hlb import-discord``
 and the tests use of both.
 
@@ -16,9 +16,16 @@ channel, an overlong topic...).
 
 from __future__ import annotations
 
-from hlb.bot.import_specs import ImportFailed, ImportResult, check_name, guild_to_documents, slug
-from hlb.bot.import_writer import refuse_overwrite, write_specs
 from hlb.bot.observe import read_guild
+from hlb.runtime.import_specs import (
+    ImportFailed,
+    ImportResult,
+    check_name,
+    guild_to_documents,
+    refuse_overwrite,
+    slug,
+    write_specs,
+)
 from hlb.settings import Settings
 
 __all__ = [

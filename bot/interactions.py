@@ -10,7 +10,7 @@ objects behind it in the running model, and then
   render in a worker thread, and when they take over ``DEFER_AFTER`` the command is deferred
   first and the reply replaces the "thinking..." message);
 - a Command with ``workflow``, a button or a select builds an ``Invocation`` and runs the
-  workflow through the engine (``hlb.bot.workflows.run_workflow``) with ``DiscordEffects``.
+  workflow through the engine (``hlb.runtime.workflows.run_workflow``) with ``DiscordEffects``.
 
 ``allowed_roles`` is checked first: a member without an allowed role is never deferred, and the
 engine refuses (and records) the run without running a step, so the refusal is immediate. A
@@ -64,10 +64,10 @@ from hlb.bot.components import (
 )
 from hlb.bot.context import BotContext
 from hlb.bot.effects import DiscordEffects
-from hlb.bot.invocation import Actor, Message, StepFailed
-from hlb.bot.render import MAX_CONTENT, clip
 from hlb.compiler.model import SpecObject
-from hlb.compiler.templates import RenderError
+from hlb.runtime.invocation import Actor, Message, StepFailed
+from hlb.runtime.render import MAX_CONTENT, clip
+from hlb.templating.engine import RenderError
 
 __all__ = [
     "DONE",
@@ -159,7 +159,7 @@ def render_reply(reply: Mapping[str, Any], context: Mapping[str, Any]) -> Messag
 
     Raises ``RenderError`` (a template failed) or ``StepFailed`` (it renders empty), as a reply step does.
     """
-    from hlb.bot.steps import build_message
+    from hlb.runtime.steps import build_message
 
     return build_message(reply, context)
 
@@ -230,7 +230,7 @@ async def _claim(ctx: BotContext, inter: Interaction) -> bool:
     """True when this replica answers ``inter`` (always, without a database)."""
     if ctx.conn is None:
         return True
-    from hlb.bot.schedules import claim_interaction
+    from hlb.store.runtime_tables import claim_interaction
 
     try:
         return await claim_interaction(ctx.conn, inter.id)

@@ -17,15 +17,17 @@ import aiohttp
 import psycopg
 from disnake.http import HTTPClient
 
-from hlb.bot import render, rest, runtime
+from hlb.bot import rest
 from hlb.bot.execute import Execution, Outcome, execute, served
 from hlb.bot.failures import MalformedReply
 from hlb.bot.observe import GuildUnavailable, observe_guild
-from hlb.bot.secrets import Secrets
 from hlb.compiler.model import Model, ObjectKey, SpecObject
-from hlb.compiler.template_limits import MAX_MESSAGE_SECONDS
 from hlb.reconciler.plan import GuildInput, ReconcilePlan, guild_id_of, reconcile_guild
 from hlb.reconciler.state import Binding, ObservedGuild, RenderedMessage
+from hlb.runtime import render
+from hlb.runtime.secrets import Secrets
+from hlb.store import runtime_tables as runtime
+from hlb.templating.limits import MAX_MESSAGE_SECONDS
 
 # How long a pass waits for one dashboard's render: its templates' budget, plus room for a
 # late limit check; past it the dashboard fails alone.
@@ -96,7 +98,7 @@ class Session:
 
 
 async def load_model(url: str) -> Model:
-    from hlb.compiler.apply import stored_model
+    from hlb.store.apply import stored_model
 
     _revision, model = await asyncio.to_thread(stored_model, url)
     return model

@@ -15,11 +15,12 @@ from dataclasses import dataclass, replace
 
 from disnake.http import Route
 
-from hlb.bot import rest, runtime
+from hlb.bot import rest
 from hlb.bot.failures import MalformedReply
 from hlb.bot.reconcile import Session, render_dashboards
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.state import IN_SYNC, Binding
+from hlb.store import runtime_tables as runtime
 
 
 def request_payload(guild: str, dashboard: str) -> str:

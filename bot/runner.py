@@ -27,20 +27,22 @@ import aiohttp
 import disnake
 import psycopg
 
-from hlb import db
-from hlb.bot import rest, runtime, schedules
-from hlb.bot.conditions import Conditions
+from hlb.bot import rest
 from hlb.bot.context import BotContext
-from hlb.bot.dblink import LOST, Backoff, Links, answers, close_quietly, why
 from hlb.bot.echoes import DELETED, DriftWatch, changed
 from hlb.bot.execute import Outcome
 from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass
 from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
-from hlb.bot.secrets import Secrets
 from hlb.bot.session import log_in
 from hlb.compiler.model import Model, ObjectKey, SpecObject
-from hlb.grants import check_bot_access_async
+from hlb.runtime.conditions import Conditions
+from hlb.runtime.invocation import due_schedules
+from hlb.runtime.secrets import Secrets
 from hlb.settings import ConfigError, Settings
+from hlb.store import db
+from hlb.store import runtime_tables as runtime
+from hlb.store.dblink import LOST, Backoff, Links, answers, close_quietly, why
+from hlb.store.grants import check_bot_access_async
 
 LEADER_LOCK = 0x686C62_6C656164  # "hlb" "lead": one key per database
 REFRESH_CHANNEL = "hlb_refresh"  # any replica asks the leader to re-render a dashboard (or a guild)
@@ -59,7 +61,7 @@ class BotOptions:
 
 def preflight(url: str) -> Model:
     """Refuse to start against a database that is not at the migration head or holds no revision."""
-    from hlb.compiler.apply import stored_model
+    from hlb.store.apply import stored_model
 
     db.ensure_schema(url, upgrade=False)
     revision, model = stored_model(url)
@@ -245,7 +247,7 @@ class Runner:
     # -- following applies and refresh requests --------------------------------------------
 
     async def _listen(self) -> None:
-        from hlb.compiler.apply import NOTIFY_CHANNEL
+        from hlb.store.apply import NOTIFY_CHANNEL
 
         conn = await db.connect_async(self.url, role="listen")
         try:
@@ -384,9 +386,9 @@ class Runner:
             if now >= next_resync:
                 next_resync = now + timedelta(seconds=self.options.resync)
                 self.request(None, reload=True)
-                await schedules.forget_old_claims(self.conn, timedelta(hours=1))
-            for workflow, slot in schedules.due(self.ctx.model, now):
-                if await schedules.claim(self.conn, workflow, slot):
+                await runtime.forget_old_claims(self.conn, timedelta(hours=1))
+            for workflow, slot in due_schedules(self.ctx.model, now):
+                if await runtime.claim_slot(self.conn, workflow, slot):
                     log.info("event=schedule workflow=%s slot=%s", workflow.key, slot.isoformat())
                     run = asyncio.create_task(self._run_scheduled(workflow))
                     self._running.add(run)

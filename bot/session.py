@@ -17,12 +17,12 @@ from typing import Any
 import aiohttp
 import disnake
 
-from hlb import db
 from hlb.bot import rest
 from hlb.bot.execute import Outcome
 from hlb.bot.reconcile import GuildReport, ProgressHook, Session, load_model, reconcile_pass
-from hlb.bot.secrets import Secrets
+from hlb.runtime.secrets import Secrets
 from hlb.settings import ConfigError, Settings
+from hlb.store import db
 
 
 async def log_in(client: disnake.Client, settings: Settings) -> int:

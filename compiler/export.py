@@ -1,14 +1,32 @@
-"""Export the stored state as spec YAML, one file per kind, that validates and re-applies unchanged."""
+"""Spec YAML again from model objects: `hlb export`'s files, and documents to re-check a saved plan.
+
+``export_files`` renders the stored state as one YAML text per kind, with
+ruamel.yaml, that validates and re-applies unchanged; the CLI writes them.
+
+``sources_of`` serves ``hlb apply plan.json``, which runs validate's checks on
+the plan's desired objects by compiling them again as the spec documents they
+stand for. ruamel.yaml takes minutes for 10,000 objects and its flow style
+sends them to the slow reference loader, so here every document is block YAML
+with JSON-quoted keys and strings (one scalar per line, so no line grows long),
+``${`` escaped as export escapes it (``escape_literals``), and the documents go
+``CHUNK`` to a source file, so anything unusual sends one small file, not all,
+to the reference loader.
+"""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
+import json
+import math
+import re
+from collections.abc import Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 from ruamel.yaml import YAML
 
-from hlb.compiler.model import KIND_ORDER, Model
+from hlb.compiler.model import KIND_ORDER, Model, SpecObject
+from hlb.compiler.sources import SourceFile
 
 FILE_FOR_KIND = {
     "Guild": "guilds.yaml",
@@ -45,14 +63,63 @@ def render_kind(model: Model, kind: str) -> str:
     return buf.getvalue()
 
 
-def export_model(model: Model, out_dir: Path, revision: int | None) -> list[Path]:
-    """Write one YAML file per kind that has objects; returns the files written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for kind in KIND_ORDER:
-        if not model.of_kind(kind):
-            continue
-        path = out_dir / FILE_FOR_KIND[kind]
-        path.write_text(HEADER.format(revision=revision) + render_kind(model, kind), encoding="utf-8")
-        written.append(path)
-    return written
+def export_files(model: Model, revision: int | None) -> dict[str, str]:
+    """One YAML text per kind that has objects, by file name (``channels.yaml``...)."""
+    header = HEADER.format(revision=revision)
+    return {FILE_FOR_KIND[k]: header + render_kind(model, k) for k in KIND_ORDER if model.of_kind(k)}
+
+
+# --- documents for re-checking a saved plan --------------------------------------------------------
+CHUNK = 20  # documents per source file
+# Characters YAML text may not hold raw (or that YAML 1.1 reads as line breaks): escaped as \\uXXXX.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def sources_of(objects: Sequence[SpecObject]) -> list[SourceFile]:
+    """Files named ``"0"``, ``"1"`` ...: object ``i`` is document ``i % CHUNK`` of file ``i // CHUNK``."""
+    out: list[SourceFile] = []
+    for start in range(0, len(objects), CHUNK):
+        docs = []
+        for obj in objects[start : start + CHUNK]:
+            lines: list[str] = []
+            _block(escape_literals(obj.to_document()), "", lines)
+            docs.append("\n".join(lines))
+        out.append(SourceFile(str(start // CHUNK), "---\n" + "\n---\n".join(docs) + "\n"))
+    return out
+
+
+def object_index(file: str, doc: int | None) -> int:
+    """The index of the object a diagnostic in ``sources_of``'s file ``file`` is about."""
+    return int(file) * CHUNK + (doc or 0) if file.isdigit() else 0
+
+
+def _block(value: dict[str, Any] | list[Any], pad: str, out: list[str]) -> None:
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    for key, item in items:
+        head = f"{pad}{_quoted(key)}:" if key is not None else f"{pad}-"
+        if isinstance(item, dict | list) and item:
+            out.append(head)
+            _block(item, pad + "  ", out)
+        else:
+            out.append(f"{head} {_scalar(item)}")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a JSON string (control characters escaped), also a YAML double-quoted scalar."""
+    quoted = encode_basestring(text)  # escapes everything below U+0020
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def _scalar(value: Any) -> str:
+    if type(value) is str:
+        return _quoted(value)
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else ("true" if value else "false")
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, dict | list):
+        return "{}" if isinstance(value, dict) else "[]"
+    return json.dumps(value)  # int or float, as JSON writes it (a YAML 1.2 number too)
+
+
+__all__ = ["CHUNK", "export_files", "object_index", "sources_of"]

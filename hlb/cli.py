@@ -80,10 +80,10 @@ def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
 @guarded
 def plan(paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, out: str | None) -> None:
     """Show what `hlb apply` would change in the database."""
-    from hlb.compiler.apply import plan_against
-    from hlb.compiler.render import render_json, render_markdown, render_text
-    from hlb.compiler.saved_plan import dump_saved_plan
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import render_json, render_markdown, render_text
+    from hlb.plans.saved_plan import dump_saved_plan
+    from hlb.store.apply import plan_against
 
     result = compile_or_exit(paths, "text")
     the_plan = plan_against(database_url(existing=True), result.model)
@@ -116,18 +116,18 @@ def apply(
     On a terminal, a plan that deletes anything is shown and needs a yes. Without
     one, a plan that deletes a Guild, or 10 or more objects and over a quarter
     of them, needs --allow-mass-delete."""
-    from hlb.compiler import gitinfo
-    from hlb.compiler.apply import apply_model
-    from hlb.compiler.render import render_applied
+    from hlb.cli_version import author, git_sha
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import render_applied
+    from hlb.store.apply import apply_model
 
     saved = saved_plan_input(paths)
     model = saved.desired if saved is not None else compile_or_exit(paths, "text").model
     result = apply_model(
         database_url(),
         model,
-        author=gitinfo.author(paths),
-        git_sha=gitinfo.git_sha(paths),
+        author=author(paths),
+        git_sha=git_sha(paths),
         message=message,
         planned=saved.planned_on if saved is not None else None,
         approve=approval(auto_approve, allow_mass_delete),
@@ -143,7 +143,7 @@ def apply(
 @guarded
 def history(limit: int) -> None:
     """List applied revisions, newest first."""
-    from hlb.compiler.history import history_lines, list_history
+    from hlb.store.revisions import history_lines, list_history
 
     revisions = list_history(database_url(existing=True), limit)
     if not revisions:
@@ -161,9 +161,9 @@ def show(rev: int, fmt: str) -> None:
     """Show one revision: who, when, why, and what it changed."""
     import json
 
-    from hlb.compiler.history import show_revision, show_text
-    from hlb.compiler.render import plan_to_json
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import plan_to_json
+    from hlb.store.revisions import show_revision, show_text
 
     detail = show_revision(database_url(existing=True), rev)
     r = detail.info
@@ -193,18 +193,18 @@ def rollback(
     rev: int, message: str | None, auto_approve: bool, allow_mass_delete: bool, lock_timeout: float
 ) -> None:
     """Re-apply the snapshot of revision REV as a new revision (asks before deletes, like apply)."""
-    from hlb.compiler import gitinfo
-    from hlb.compiler.apply import apply_model
-    from hlb.compiler.history import revision_model
-    from hlb.compiler.render import render_rollback
+    from hlb.cli_version import author
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import render_rollback
+    from hlb.store.apply import apply_model
+    from hlb.store.revisions import revision_model
 
     url = database_url(existing=True)
     model = revision_model(url, rev)
     result = apply_model(
         url,
         model,
-        author=gitinfo.author(["."]),
+        author=author(["."]),
         git_sha=None,
         message=message or f"rollback to revision {rev}",
         approve=approval(auto_approve, allow_mass_delete),
@@ -223,13 +223,13 @@ def rollback(
 @guarded
 def export(out_dir: str) -> None:
     """Write the stored state as spec YAML, one file per kind."""
-    from hlb.compiler.apply import stored_model
-    from hlb.compiler.export import export_model
+    from hlb.cli_common import write_export
+    from hlb.store.apply import stored_model
 
     revision, model = stored_model(database_url(existing=True))
     if not len(model):
         fail("the database holds no objects yet; run `hlb apply SPECS` first")
-    for path in export_model(model, Path(out_dir), revision):
+    for path in write_export(model, Path(out_dir), revision):
         click.echo(f"wrote {path}")
 
 
@@ -258,8 +258,8 @@ def reconcile(guild: str | None, dry_run: bool, retry_failed: bool, detailed_exi
 
     from hlb.bot.reconcile import Progress
     from hlb.bot.session import run_reconcile
-    from hlb.bot.status import render_reports
     from hlb.cli_progress import ProgressLine
+    from hlb.runtime.status import render_reports
     from hlb.settings import load_settings
 
     settings, url = load_settings(), database_url(existing=True)
@@ -302,10 +302,10 @@ def status(paths: tuple[str, ...], live: bool, fmt: str, detailed_exitcode: bool
     object that differs, its fields: desired (applied) vs seen (Discord)."""
     import json
 
-    from hlb.bot.runtime import load_bindings_sync
-    from hlb.bot.status import exit_code, object_status, render_status, status_json
-    from hlb.compiler.apply import stored_model
-    from hlb.db import connect, readable
+    from hlb.runtime.status import exit_code, object_status, render_status, status_json
+    from hlb.store.apply import stored_model
+    from hlb.store.db import connect, readable
+    from hlb.store.runtime_tables import load_bindings_sync
 
     url = database_url(existing=True)
     files = compile_or_exit(paths).model if paths else None
@@ -317,7 +317,7 @@ def status(paths: tuple[str, ...], live: bool, fmt: str, detailed_exitcode: bool
         import asyncio
 
         from hlb.bot.session import run_reconcile
-        from hlb.bot.status import live_view
+        from hlb.runtime.status import live_view
         from hlb.settings import load_settings
 
         view = live_view(asyncio.run(run_reconcile(load_settings(), url, dry_run=True)))
@@ -354,7 +354,7 @@ def bot_run(resync: float, election: float, log_level: str) -> None:
     import signal
 
     from hlb.bot.runner import BotOptions, Runner
-    from hlb.bot.secrets import MaskSecrets, Secrets
+    from hlb.runtime.secrets import MaskSecrets, Secrets
     from hlb.settings import load_settings
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -2,7 +2,7 @@
 
 On a terminal an apply whose plan deletes anything shows the plan and asks
 ``Apply? [y/N]`` (``--auto-approve`` skips the question). When nobody is
-asked, a mass delete (``hlb.compiler.guard``) is refused unless
+asked, a mass delete (``hlb.plans.render``) is refused unless
 ``--allow-mass-delete`` is given. Creating and updating never ask.
 """
 
@@ -66,9 +66,8 @@ def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def approval(auto_approve: bool, allow_mass_delete: bool) -> Callable[[Any], None]:
     """The ``approve`` hook of ``apply_model``: asks on a terminal, guards mass deletes otherwise."""
-    from hlb.compiler.guard import MassDeleteRefused, mass_delete
-    from hlb.compiler.render import render_text
     from hlb.compiler.wording import Paint, colour_wanted
+    from hlb.plans.render import MassDeleteRefused, mass_delete, render_text
 
     ask = not auto_approve and sys.stdin.isatty()
 
@@ -94,8 +93,8 @@ def saved_plan_input(paths: tuple[str, ...]) -> Any:
     if not (len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file()):
         return None
     from hlb.compiler.diagnostics import render_diagnostics
-    from hlb.compiler.saved_plan import SavedPlanError, check_desired, load_saved_plan
     from hlb.compiler.wording import plural
+    from hlb.plans.saved_plan import SavedPlanError, check_desired, load_saved_plan
 
     try:
         text = Path(paths[0]).read_text(encoding="utf-8")

@@ -11,9 +11,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from hlb.compiler.model import Model
 
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 
@@ -34,9 +37,9 @@ def database_url(*, existing: bool = False) -> str:
 
     ``existing``: a read-only command; with no embedded database in this directory yet, it
     says so and exits 1 instead of creating one."""
-    from hlb.db import resolve_url
-    from hlb.embedded import pgdata_dir, running
     from hlb.settings import load_settings
+    from hlb.store.db import resolve_url
+    from hlb.store.embedded import pgdata_dir, running
 
     settings = load_settings()
     if settings.embedded:
@@ -80,16 +83,14 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def known_failure(exc: Exception) -> str | None:
-    import psycopg
-
-    from hlb import db
     from hlb.cli_apply import Declined
-    from hlb.compiler.apply import OtherDatabase, StalePlan
-    from hlb.compiler.apply_lock import ApplyLockTimeout
-    from hlb.compiler.guard import MassDeleteRefused
-    from hlb.compiler.history import RevisionNotFound
-    from hlb.compiler.saved_plan import SavedPlanEdited, SavedPlanError
+    from hlb.plans.render import MassDeleteRefused
+    from hlb.plans.saved_plan import SavedPlanEdited, SavedPlanError
     from hlb.settings import ConfigError
+    from hlb.store import db
+    from hlb.store.apply import OtherDatabase, StalePlan
+    from hlb.store.lock import ApplyLockTimeout
+    from hlb.store.revisions import RevisionNotFound
 
     prefixes: tuple[tuple[type[Exception], str], ...] = (
         (StalePlan, "E601 "),
@@ -110,7 +111,7 @@ def known_failure(exc: Exception) -> str | None:
         return f"{exc.code} {exc}"
     if isinstance(exc, ModuleNotFoundError) and exc.name in ("disnake", "aiohttp"):
         return f"E702 this command needs the bot's packages ({exc.name}): pip install 'hlb[bot]'"
-    if isinstance(exc, psycopg.OperationalError):
+    if db.lost_connection(exc):
         return (
             "E605 lost the connection to the database; the transaction was rolled back and nothing was "
             "changed. Check the database and run the command again."
@@ -137,3 +138,15 @@ def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool 
             click.echo(why, err=True)
         sys.exit(1)
     return result
+
+
+def write_export(model: Model, out_dir: Path, revision: int | None) -> list[Path]:
+    """Write `hlb export`'s files (one YAML file per kind) into ``out_dir``; the paths written."""
+    from hlb.compiler.export import export_files
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in export_files(model, revision).items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    return written

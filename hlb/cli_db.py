@@ -21,7 +21,7 @@ def db() -> None:
 @guarded
 def db_upgrade() -> None:
     """Upgrade the database schema to this hlb's migration head."""
-    from hlb.db import ensure_schema
+    from hlb.store.db import ensure_schema
 
     ensure_schema(database_url(), upgrade=True, echo=click.echo)
     click.echo("database is at the migration head.")
@@ -31,8 +31,8 @@ def db_upgrade() -> None:
 @guarded
 def db_current() -> None:
     """Print the database's migration revision and this hlb's head."""
-    from hlb.db import connect, current_revision
     from hlb.migrations import HEAD
+    from hlb.store.db import connect, current_revision
 
     with connect(database_url()) as conn:
         current = current_revision(conn)
@@ -46,7 +46,7 @@ def db_current() -> None:
 @guarded
 def db_grant_bot(role: str, password: bool) -> None:
     """Create ROLE for the bot: read-only on hlb_config, read-write on hlb_runtime."""
-    from hlb.grants import grant_bot
+    from hlb.store.grants import grant_bot
 
     secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
     for line in grant_bot(database_url(), role, password=secret):
@@ -67,7 +67,7 @@ def db_start() -> None:
     """Start the embedded database (creating it on first use); it keeps running until `hlb db stop`."""
     home = _embedded_home("start")
     url = database_url()
-    from hlb.db import ensure_schema
+    from hlb.store.db import ensure_schema
 
     ensure_schema(url, echo=lambda _line: None)
     click.echo(f"the embedded database in {home} is running.")
@@ -77,7 +77,7 @@ def db_start() -> None:
 @guarded
 def db_stop() -> None:
     """Stop the embedded database; the next command that needs it starts it again."""
-    from hlb.embedded import EmbeddedPostgresError, stop
+    from hlb.store.embedded import EmbeddedPostgresError, stop
 
     home = _embedded_home("stop")
     try:
@@ -90,8 +90,8 @@ def db_stop() -> None:
 @db.command("status")
 def db_status() -> None:
     """Where the embedded database lives, its socket, whether it runs and its size (never starts it)."""
-    from hlb.embedded import pgdata_dir, running
     from hlb.settings import load_settings, redact_url
+    from hlb.store.embedded import pgdata_dir, running
 
     settings = load_settings()
     if not settings.embedded:

@@ -49,7 +49,7 @@ def preview(paths: tuple[str, ...], out_dir: str, data_file: str | None, live: b
     model = compile_or_exit(paths).model  # --live fetches with aiohttp: without it, `guarded` says E702
     secrets = None
     if live:
-        from hlb.bot.secrets import Secrets
+        from hlb.runtime.secrets import Secrets
 
         secrets = Secrets.from_env(os.environ)
     result = write_preview(model, out_dir, data, live=live, png=png, secrets=secrets)

@@ -1,14 +1,17 @@
-"""`hlb --version` (with the commit this copy was installed from) and `hlb completion SHELL`.
+"""Git and version facts for the CLI: `hlb --version`, `hlb completion`, and who applies from which commit.
 
 Where hlb came from is read from its ``direct_url.json`` (PEP 610), written by pip for an
 install from a VCS URL or a local directory. Only on demand: `hlb --help` reads nothing.
+The author and the commit of the specs that `hlb apply` and `hlb rollback` record in a
+revision come from git (``HLB_AUTHOR`` overrides the author).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -67,10 +70,6 @@ def parse_direct_url(text: str | None) -> Origin:
 
 def _git_head(directory: str) -> str | None:
     """The commit checked out in ``directory``, when it is a git work tree (one quick git call)."""
-    from pathlib import Path
-
-    from hlb.compiler.gitinfo import git_output
-
     return git_output(Path(directory), "rev-parse", "HEAD")
 
 
@@ -125,3 +124,62 @@ def completion(ctx: click.Context, shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None  # click ships all three
     click.echo(cls(root, {}, "hlb", "_HLB_COMPLETE").source())
+
+
+# --- who applies, from which commit -----------------------------------------------------------
+
+
+def git_output(cwd: Path, *args: str) -> str | None:
+    """What ``git ARGS`` prints in ``cwd``, stripped; None when git fails, is missing or prints nothing."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = done.stdout.strip()
+    return out if done.returncode == 0 and out else None
+
+
+def specs_dir(paths: Sequence[str | Path]) -> Path:
+    first = Path(paths[0]) if paths else Path.cwd()
+    return first if first.is_dir() else (first.parent if first.parent != Path() else Path.cwd())
+
+
+def git_sha(paths: Sequence[str | Path]) -> str | None:
+    """The commit of the repository holding the specs, with ``-dirty`` when they have local edits."""
+    from hlb.store.revisions import DIRTY
+
+    cwd = specs_dir(paths)
+    sha = git_output(cwd, "rev-parse", "HEAD")
+    if sha is None:
+        return None
+    status = git_output(cwd, "status", "--porcelain", "--", ".")
+    return f"{sha}{DIRTY}" if status else sha
+
+
+def author(paths: Sequence[str | Path]) -> str:
+    """``HLB_AUTHOR``, else git's user.name (and email), else the login name."""
+    import getpass
+    import os
+
+    explicit = os.environ.get("HLB_AUTHOR")
+    if explicit:
+        return explicit
+    cwd = specs_dir(paths)
+    name = git_output(cwd, "config", "user.name")
+    if name:
+        email = git_output(cwd, "config", "user.email")
+        return f"{name} <{email}>" if email else name
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

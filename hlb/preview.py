@@ -3,7 +3,7 @@
 This module loads the sample data, renders the dashboards and writes the preview; the HTML is made
 in ``hlb.preview_html`` and the PNGs in ``hlb.preview_png`` (whose public names it re-exports).
 
-Each dashboard is rendered exactly as the bot renders it (``hlb.bot.render.render_dashboard``), with
+Each dashboard is rendered exactly as the bot renders it (``hlb.runtime.render.render_dashboard``), with
 sample data for its sources instead of live requests: a ``--data`` file maps dashboard names to
 ``{source: data}``; a source without sample data renders as ``{"error": "no sample data"}``, which
 shows the "Data unavailable" note. Nothing is fetched unless ``live`` is asked for.
@@ -52,7 +52,7 @@ from hlb.preview_png import (
 from hlb.reconciler.state import RenderedMessage
 
 if TYPE_CHECKING:
-    from hlb.bot.secrets import Secrets
+    from hlb.runtime.secrets import Secrets
 
 __all__ = [
     "BOT_NAME",
@@ -175,7 +175,7 @@ async def _fetch_live(
 
     import aiohttp
 
-    from hlb.bot.render import fetch_sources
+    from hlb.runtime.render import fetch_sources
 
     async with aiohttp.ClientSession() as session:
         jobs = []
@@ -247,7 +247,7 @@ def build_previews(
     secrets: Secrets | None = None,
 ) -> list[DashboardPreview]:
     """Every dashboard rendered with its sample data (and, when ``live``, the other sources fetched)."""
-    from hlb.bot.render import render_dashboard
+    from hlb.runtime.render import render_dashboard
 
     data = data or {}
     now = now or datetime.now(UTC)
@@ -257,7 +257,7 @@ def build_previews(
         import asyncio
 
         known = [_given(o, data) for o in dashboards]
-        from hlb.bot.secrets import Secrets
+        from hlb.runtime.secrets import Secrets
 
         fetched = asyncio.run(_fetch_live(dashboards, known, secrets or Secrets({})))
         merged = []

@@ -1,6 +1,6 @@
 """Alembic migrations of the hlb_config and hlb_runtime schemas, shipped in the package.
 
-Importing this package is cheap (no alembic, no SQLAlchemy): ``hlb.db`` compares
+Importing this package is cheap (no alembic, no SQLAlchemy): ``hlb.store.db`` compares
 a database's revision with ``HEAD`` on every command and only loads alembic
 when an upgrade is due. A test keeps ``REVISIONS`` equal to alembic's history.
 """

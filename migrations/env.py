@@ -1,6 +1,6 @@
 """Alembic environment of hlb: online only, both schemas, the version table in hlb_config.
 
-``hlb.db`` runs alembic programmatically and hands over an open SQLAlchemy
+``hlb.store.db`` runs alembic programmatically and hands over an open SQLAlchemy
 connection in ``config.attributes["connection"]`` (inside its transaction);
 otherwise ``config.attributes["url"]`` or the ``sqlalchemy.url`` option names
 the database. A transaction-level advisory lock serializes concurrent
@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import Connection
 
 from hlb.migrations import MIGRATION_LOCK_KEY, VERSION_TABLE, VERSION_TABLE_SCHEMA
-from hlb.models import SCHEMAS, metadata
+from hlb.store.models import SCHEMAS, metadata
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

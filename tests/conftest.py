@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from hlb import db, embedded
+from hlb.store import db, embedded
 
 pytest_plugins = ["hlb.testing.pytest_plugin"]
 

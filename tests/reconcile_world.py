@@ -21,15 +21,15 @@ from typing import Any
 
 import psycopg
 
-from hlb import db
 from hlb.bot.reconcile import GuildReport
-from hlb.bot.runtime import load_bindings_sync
 from hlb.bot.session import run_reconcile
-from hlb.compiler.apply import apply_model
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler.state import Binding
 from hlb.settings import Settings
+from hlb.store import db
+from hlb.store.apply import apply_model
+from hlb.store.runtime_tables import load_bindings_sync
 from hlb.testing import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,15 +9,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hlb.compiler import store
-from hlb.compiler.apply import StalePlan, apply_model, plan_against, stored_model
+from hlb.cli_common import write_export
 from hlb.compiler.compile import compile_paths
-from hlb.compiler.export import export_model
-from hlb.compiler.history import list_history, revision_model, show_revision
 from hlb.compiler.model import Model, ObjectKey
 from hlb.compiler.plan import CreateOp, DeleteOp, UpdateOp
-from hlb.compiler.render import render_markdown, render_text
-from hlb.compiler.saved_plan import dump_saved_plan, load_saved_plan
+from hlb.plans.render import render_markdown, render_text
+from hlb.plans.saved_plan import dump_saved_plan, load_saved_plan
+from hlb.store import objects as store
+from hlb.store.apply import StalePlan, apply_model, plan_against, stored_model
+from hlb.store.revisions import list_history, revision_model, show_revision
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -193,7 +193,7 @@ def test_history_show_and_rollback(db_url: str) -> None:
 def test_export_validates_and_reapplies_with_no_changes(db_url: str, tmp_path: Path) -> None:
     apply(db_url, compiled(SPECS))
     revision, stored = stored_model(db_url)
-    files = export_model(stored, tmp_path / "export", revision)
+    files = write_export(stored, tmp_path / "export", revision)
     assert {f.name for f in files} == {
         "guilds.yaml",
         "channels.yaml",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from hlb.compiler.apply_lock import IDENTITY_TABLE
+from hlb.store.lock import IDENTITY_TABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,8 +51,8 @@ def test_a_waiting_apply_names_the_holder_and_gives_up_after_its_timeout(
 
 
 def test_an_apply_shows_up_as_hlb_apply_with_its_pid(db_url: str) -> None:
-    from hlb.compiler.apply import apply_model
     from hlb.compiler.model import Model
+    from hlb.store.apply import apply_model
 
     seen: list[object] = []
 

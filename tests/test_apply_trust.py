@@ -18,10 +18,10 @@ import psycopg
 import pytest
 from terminal import read_terminal
 
-from hlb.compiler.guard import MIN_DELETES, mass_delete
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.compiler.plan import diff_models
-from hlb.compiler.saved_plan import digest_of
+from hlb.plans.render import MIN_DELETES, mass_delete
+from hlb.plans.saved_plan import digest_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -267,8 +267,8 @@ EXAMPLE_SETS = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())  #
 def test_desired_objects_compile_again_to_the_same_hashes(specs: Path, tmp_path: Path) -> None:
     """No false refusals: the desired model of every example (and tricky strings) re-checks clean."""
     from hlb.compiler.compile import compile_paths, compile_sources
-    from hlb.compiler.respec import sources_of
-    from hlb.compiler.saved_plan import SavedPlan, check_desired
+    from hlb.compiler.export import sources_of
+    from hlb.plans.saved_plan import SavedPlan, check_desired
 
     paths = [str(specs)]
     if specs == SPECS:
@@ -285,7 +285,7 @@ def test_desired_objects_compile_again_to_the_same_hashes(specs: Path, tmp_path:
         paths.append(str(tmp_path / "tricky.yaml"))
     result = compile_paths(paths, {"HOME": "/root"}, cache=False)
     assert result.model is not None, [d.format_text() for d in result.diagnostics]
-    from hlb.compiler.apply import PlannedOn
+    from hlb.plans.saved_plan import PlannedOn
 
     assert check_desired(SavedPlan(PlannedOn(None, None), result.model, 0), "plan.json") == []
     again = compile_sources(sources_of(list(result.model)), {})

@@ -206,7 +206,7 @@ def test_bot_says_what_is_wrong_when_discord_is_unreachable(
 def test_the_bot_runs_as_its_read_only_role(db_url: str, tmp_path: Path) -> None:
     from test_grants import fresh_role
 
-    from hlb.grants import bot_url, grant_bot
+    from hlb.store.grants import bot_url, grant_bot
 
     with fresh_role(db_url, "botrun") as role:
         grant_bot(db_url, role)

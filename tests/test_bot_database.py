@@ -20,9 +20,9 @@ import pytest
 from reconcile_world import GUILD_ID, HLB, World, applied_specs, bot_process, run_world
 from test_bot import eventually, logs_topic, runner
 
-from hlb import db, embedded
-from hlb.bot.dblink import Backoff
 from hlb.bot.runner import LEADER_LOCK, Runner
+from hlb.store import db, embedded
+from hlb.store.dblink import Backoff
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(120)
@@ -187,7 +187,7 @@ def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
 
 
 def test_a_lost_database_is_described_in_one_line_without_the_password() -> None:
-    from hlb.bot.dblink import why
+    from hlb.store.dblink import why
 
     url = "postgresql://hlb_bot:hunter2-secret@db.example:5432/hlb"
     error = psycopg.OperationalError(

@@ -35,12 +35,12 @@ from test_bot import eventually, runner
 
 from hlb.bot.reconcile import render_dashboards
 from hlb.bot.refresh import Refreshed, refresh_dashboard
-from hlb.bot.secrets import Secrets
 from hlb.bot.session import open_session
-from hlb.compiler.apply import stored_model
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
+from hlb.runtime.secrets import Secrets
 from hlb.settings import Settings
+from hlb.store.apply import stored_model
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(120)
@@ -100,7 +100,7 @@ def test_interactions_are_answered_at_once_while_a_pass_renders_a_slow_dashboard
 
 def test_a_render_in_a_worker_thread_lets_the_event_loop_breathe() -> None:
     """Without letting go of the GIL, the loop waits a whole switch interval (5 ms) at every wake-up."""
-    from hlb.compiler.templates import render
+    from hlb.templating.engine import render
 
     async def main() -> list[float]:
         def burn() -> None:

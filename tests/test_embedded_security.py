@@ -20,7 +20,7 @@ import psutil
 import psycopg
 import pytest
 
-from hlb import embedded, embedded_socket
+from hlb.store import embedded, embedded_socket
 
 
 def _server_uid(server: embedded.EmbeddedServer) -> int:

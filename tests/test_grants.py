@@ -13,11 +13,12 @@ import pytest
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict
 
-from hlb import grants, migrations, models
-from hlb.compiler.apply import apply_model
+from hlb import migrations
 from hlb.compiler.compile import compile_paths
-from hlb.db import SchemaBehind
-from hlb.grants import WRITES_CONFIG, BotRoleError, bot_url, check_bot_access, grant_bot
+from hlb.store import grants, models
+from hlb.store.apply import apply_model
+from hlb.store.db import SchemaBehind
+from hlb.store.grants import WRITES_CONFIG, BotRoleError, bot_url, check_bot_access, grant_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -276,7 +276,7 @@ def test_the_101st_command_is_named_by_validate(tmp_path: Path) -> None:
 def test_import_and_export_write_only_the_fields_a_type_keeps(tmp_path: Path) -> None:
     """``hlb import-discord`` and ``hlb export`` write specs that pass the per-type check."""
     from hlb.bot.importer import guild_to_documents
-    from hlb.compiler.export import export_model
+    from hlb.cli_common import write_export
     from hlb.reconciler.state import ObservedChannel, ObservedGuild, ObservedRole
 
     guild_id = 123456789012345678
@@ -297,7 +297,7 @@ def test_import_and_export_write_only_the_fields_a_type_keeps(tmp_path: Path) ->
     source.write_text(GUILD + "---\n" + category, encoding="utf-8")
     model = compile_paths([str(source)], env={}).model
     assert model is not None
-    export_model(model, tmp_path / "out", revision=1)
+    write_export(model, tmp_path / "out", revision=1)
     again = compile_paths([str(tmp_path / "out")], env={})
     assert again.model is not None, [d.format_text() for d in again.diagnostics]
     assert [(o.key, o.hash) for o in again.model] == [(o.key, o.hash) for o in model]

@@ -13,18 +13,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from hlb import db
 from hlb.bot.importer import ImportFailed, guild_to_documents, import_guild, slug, write_specs
-from hlb.bot.runtime import load_bindings_sync
 from hlb.bot.session import run_reconcile
 from hlb.cli import main
 from hlb.cli_import import import_discord
-from hlb.compiler.apply import apply_model
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.permissions import PERMISSIONS, to_bits
 from hlb.reconciler.actions import AdoptChannel
 from hlb.reconciler.state import ObservedChannel, ObservedGuild, ObservedOverwrite, ObservedRole
 from hlb.settings import Settings
+from hlb.store import db
+from hlb.store.apply import apply_model
+from hlb.store.runtime_tables import load_bindings_sync
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(120)

@@ -36,11 +36,11 @@ from hlb.bot.interactions import (
     run_scheduled,
     scrub,
 )
-from hlb.bot.invocation import Actor
-from hlb.bot.runtime import load_bindings
-from hlb.bot.secrets import Secrets
-from hlb.compiler.apply import stored_model
 from hlb.compiler.model import Model, ObjectKey, SpecObject
+from hlb.runtime.invocation import Actor
+from hlb.runtime.secrets import Secrets
+from hlb.store.apply import stored_model
+from hlb.store.runtime_tables import load_bindings
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""Migrations: head matches alembic, upgrade/downgrade work, and they build exactly hlb.models."""
+"""Migrations: head matches alembic, upgrade/downgrade work, and they build exactly hlb.store.models."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
-from hlb import db, migrations
-from hlb.models import SCHEMAS, metadata
+from hlb import migrations
+from hlb.store import db
+from hlb.store.models import SCHEMAS, metadata
 
 
 def engine_for(url: str) -> Any:
@@ -106,7 +107,7 @@ def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
 
 def test_concurrent_upgrades_serialize(empty_db_url: str) -> None:
     """Two hlb processes (and two threads of one) upgrading an empty database at once."""
-    code = "import sys; from hlb import db; db.ensure_schema(sys.argv[1], echo=lambda _: None)"
+    code = "import sys; from hlb.store import db; db.ensure_schema(sys.argv[1], echo=lambda _: None)"
     procs = [subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     errors: list[BaseException] = []

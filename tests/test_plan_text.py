@@ -17,8 +17,8 @@ from test_apply_trust import cli_env, on_terminal
 
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.plan import diff_models
-from hlb.compiler.render import render_text
 from hlb.compiler.wording import Paint, plural
+from hlb.plans.render import render_text
 
 GUILD = 'apiVersion: hlb/v1\nkind: Guild\nname: homelab\nspec: {id: "123456789012345678"}\n'
 LONG_TOPIC = "Where deploys are announced; " * 8  # over 200 characters

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from hlb.compiler.apply import apply_model, plan_against, stored_model
+from hlb.cli_common import write_export
 from hlb.compiler.compile import compile_paths
-from hlb.compiler.export import export_model
+from hlb.store.apply import apply_model, plan_against, stored_model
 
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
 TRICKY = st.sampled_from(
@@ -96,7 +96,7 @@ def test_apply_then_plan_is_empty_and_export_round_trips(
     assert not plan_against(db_url, result.model).has_changes
 
     revision, stored = stored_model(db_url)
-    export_model(stored, work / "export", revision)
+    write_export(stored, work / "export", revision)
     again = compile_paths([str(work / "export")], env={})
     assert again.ok, "\n".join(d.format_text() for d in again.diagnostics)
     assert again.model is not None

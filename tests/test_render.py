@@ -1,4 +1,4 @@
-"""Dashboard rendering (hlb.bot.render): sources from a real local HTTP server, Discord-valid payloads."""
+"""Dashboard rendering (hlb.runtime.render): sources from a real local HTTP server, Discord-valid payloads."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_samples import PROM_LOAD, PROM_UP
 
-from hlb.bot.render import EMBED_TOTAL, NOTICE_TITLE, custom_id, fetch_sources, render_dashboard
-from hlb.bot.secrets import Secrets
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import SpecObject
 from hlb.reconciler.state import RenderedMessage
+from hlb.runtime.render import EMBED_TOTAL, NOTICE_TITLE, custom_id, fetch_sources, render_dashboard
+from hlb.runtime.secrets import Secrets
 from hlb.testing.openapi import validate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Plans for review (hlb.compiler.review) and SARIF diagnostics: pure functions, no database."""
+"""Plans for review (hlb.plans.review) and SARIF diagnostics: pure functions, no database."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from hlb.compiler.compile import compile_paths
 from hlb.compiler.diagnostics import CODES, ERROR_SECTIONS, Diagnostic, render_diagnostics, to_sarif
 from hlb.compiler.model import Model
 from hlb.compiler.plan import DeleteOp, Plan, diff_models
-from hlb.compiler.render import render_markdown
-from hlb.compiler.review import MARKER, code, permission_changes, render_review
+from hlb.plans.render import render_markdown
+from hlb.plans.review import MARKER, code, permission_changes, render_review
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -12,13 +12,14 @@ import psycopg
 import pytest
 from alembic import command
 
-from hlb import db, migrations
-from hlb.bot import runtime
-from hlb.bot.runtime import ReconcileEvent
-from hlb.compiler import store
+from hlb import migrations
 from hlb.compiler.compile import compile_paths
-from hlb.compiler.model import ObjectKey
+from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
+from hlb.store import db, revisions
+from hlb.store import objects as store
+from hlb.store import runtime_tables as runtime
+from hlb.store.runtime_tables import ReconcileEvent
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +111,19 @@ def test_a_bad_status_is_refused(db_url: str) -> None:
         run(db_url, lambda c: runtime.record_events(c, [bad]))
 
 
+def test_claims_are_won_once_per_slot_and_per_interaction(db_url: str) -> None:
+    """The store decides which replica fires a schedule slot or answers an interaction: the first."""
+    workflow = SpecObject.build(key("nightly", "Workflow"), {}, {"steps": []})
+    slot = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert run(db_url, lambda c: runtime.claim_slot(c, workflow, slot)) is True
+    assert run(db_url, lambda c: runtime.claim_slot(c, workflow, slot)) is False
+    assert run(db_url, lambda c: runtime.claim_slot(c, workflow, slot + timedelta(days=1))) is True
+    assert run(db_url, lambda c: runtime.claim_interaction(c, BIG)) is True
+    assert run(db_url, lambda c: runtime.claim_interaction(c, BIG)) is False
+    run(db_url, lambda c: runtime.forget_old_claims(c, timedelta(0)))
+    assert run(db_url, lambda c: runtime.claim_interaction(c, BIG)) is True  # forgotten, claimable again
+
+
 def test_events_read_back_newest_first_and_by_guild(db_url: str) -> None:
     events = [
         ReconcileEvent(key("status"), G, "create", BIG, {"fields": ["name", "topic"]}, "ok"),
@@ -162,7 +176,7 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
     objects = list(result.model)
     with db.connect(empty_db_url) as conn:
         store.write_changes(conn, objects, [], [])
-        rev = store.insert_revision(
+        rev = revisions.insert_revision(
             conn,
             author="tester",
             git_sha=None,
@@ -187,7 +201,7 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
         assert store.load_objects(conn) == {o.key: o for o in objects}
         assert store.read_state(conn).revision == rev
         assert runtime.load_bindings_sync(conn) == {}
-        kept = store.get_revision(conn, rev)  # 0003 turned the snapshot column into json
+        kept = revisions.get_revision(conn, rev)  # 0003 turned the snapshot column into json
         assert kept is not None and kept.snapshot == result.model.to_snapshot()
         column = "SELECT data_type FROM information_schema.columns WHERE column_name = 'snapshot'"
         assert conn.execute(column).fetchone() == ("json",)
@@ -197,5 +211,5 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
     assert runtime_tables(empty_db_url) == []
     with db.connect(empty_db_url) as conn:
         assert store.load_objects(conn) == {o.key: o for o in objects}
-        kept = store.get_revision(conn, rev)
+        kept = revisions.get_revision(conn, rev)
         assert kept is not None and kept.snapshot == result.model.to_snapshot()

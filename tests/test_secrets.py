@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from test_workflows import SECRETIVE, Recorder, custom_specs, invocation, rows, serve
 
-from hlb.bot.secrets import MIN_MASKED, MaskSecrets, SecretMissing, Secrets, Vault, lookup
-from hlb.bot.workflows import run_workflow
+from hlb.runtime.secrets import MIN_MASKED, MaskSecrets, SecretMissing, Secrets, Vault, lookup
+from hlb.runtime.workflows import run_workflow
 
 MISSING = "secret {0} is not provided: set HLB_SECRET_{0} or add the file {0} to HLB_SECRETS_DIR"
 

@@ -12,11 +12,12 @@ import orjson
 import psycopg
 import pytest
 
-from hlb.compiler import store
-from hlb.compiler.apply_lock import ApplyLockTimeout, lock_for_apply
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, storage_for
+from hlb.store import objects as store
+from hlb.store import revisions
+from hlb.store.lock import ApplyLockTimeout, lock_for_apply
 
 ROOT = Path(__file__).resolve().parent.parent
 G = "homelab"
@@ -167,7 +168,7 @@ def test_documented_fields_use_real_columns_not_extra() -> None:
 
 
 def test_row_specs_match_the_sqlalchemy_tables() -> None:
-    from hlb.models import CHILD_TABLES, CONFIG_SCHEMA, OBJECT_TABLES, metadata
+    from hlb.store.models import CHILD_TABLES, CONFIG_SCHEMA, OBJECT_TABLES, metadata
 
     for s in STORAGES:
         expected = [OBJECT_TABLES[s.kind], *CHILD_TABLES.get(s.kind, ())]
@@ -299,19 +300,19 @@ def test_load_objects_subset(conn: psycopg.Connection[Any]) -> None:
 
 def test_revisions(conn: psycopg.Connection[Any]) -> None:
     model = Model.of(realistic())
-    assert store.list_revisions(conn) == [] and store.get_revision(conn, 1) is None
-    first = store.insert_revision(conn, author="alice", git_sha="abc123", message="initial",
+    assert revisions.list_revisions(conn) == [] and revisions.get_revision(conn, 1) is None
+    first = revisions.insert_revision(conn, author="alice", git_sha="abc123", message="initial",
                                   snapshot=model.to_snapshot(), summary={"create": len(model)}, parent=None)
-    second = store.insert_revision(conn, author="bob", git_sha=None, message=None, snapshot=[],
+    second = revisions.insert_revision(conn, author="bob", git_sha=None, message=None, snapshot=[],
                                    summary={"delete": len(model)}, parent=first)
     conn.commit()
     assert (first, second) == (1, 2)
     assert store.read_state(conn).revision == 2
-    infos = store.list_revisions(conn)
+    infos = revisions.list_revisions(conn)
     assert [(r.id, r.author, r.parent, r.summary) for r in infos] == [
         (2, "bob", 1, {"delete": len(model)}), (1, "alice", None, {"create": len(model)})]
-    assert store.list_revisions(conn, limit=1)[0].id == 2
-    rev = store.get_revision(conn, 1)
+    assert revisions.list_revisions(conn, limit=1)[0].id == 2
+    rev = revisions.get_revision(conn, 1)
     assert rev is not None and rev.git_sha == "abc123" and rev.message == "initial"
     assert rev.created_at.tzinfo is not None
     assert Model.from_snapshot(rev.snapshot).by_key() == model.by_key()

@@ -8,8 +8,9 @@ import psycopg
 import pytest
 from test_store import G, channel, guild, realistic
 
-from hlb.compiler import bulk_keys, store
 from hlb.compiler.model import ObjectKey
+from hlb.store import bulk_keys
+from hlb.store import objects as store
 
 CONSTRAINTS = """
     SELECT t.relname, c.conname, pg_get_constraintdef(c.oid), c.condeferrable, c.condeferred

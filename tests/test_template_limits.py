@@ -1,4 +1,4 @@
-"""Template limits (hlb.compiler.template_limits): each refused fast and small, at render and validate.
+"""Template limits (hlb.templating.limits): each refused fast and small, at render and validate.
 
 Every render here runs on the real sandboxed engine; each test is bounded in time (pytest-timeout)
 and in memory (tracemalloc's peak while the template runs), so a limit that stops working fails
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from bounded import bounded
 
-from hlb.compiler import template_limits as limits
-from hlb.compiler.templates import RenderError, check_expression, check_template, evaluate, render
+from hlb.templating import limits
+from hlb.templating.engine import RenderError, check_expression, check_template, evaluate, render
 
 ROOT = Path(__file__).resolve().parent.parent
 NESTED = "{% for a in range(N) %}{% for b in range(N) %}{% endfor %}{% endfor %}done"
@@ -295,8 +295,8 @@ def test_the_bot_renders_a_dashboard_over_a_limit_as_markers_and_goes_on(db_url:
 
 
 def test_a_dashboards_templates_share_a_time_budget(tmp_path: Path) -> None:
-    from hlb.bot.render import render_dashboard
     from hlb.compiler.compile import compile_paths
+    from hlb.runtime.render import render_dashboard
 
     slow = "{% macro m(n) %}{% if n %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(40) }}"
     fields = "".join(f"        - {{name: f{i}, value: '{slow}'}}\n" for i in range(8))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jinja2 import nodes
 
 from hlb.compiler.durations import format_duration, parse_duration
-from hlb.compiler.templates import (
+from hlb.templating.engine import (
     ENV,
     RenderError,
     check_expression,

@@ -1,4 +1,4 @@
-"""The workflow engine (hlb.bot.workflows): reference workflows against a real local HTTP server,
+"""The workflow engine (hlb.runtime.workflows): reference workflows against a real local HTTP server,
 a recording ``Effects``, and run rows in a real Postgres. Nothing is mocked."""
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from aiohttp.test_utils import TestServer
 from bounded import bounded
 from psycopg.rows import dict_row
 
-from hlb.bot.invocation import Actor, Invocation, Message, StepFailed
-from hlb.bot.secrets import Secrets
-from hlb.bot.workflows import RunResult, StepResult, run_workflow
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import SpecObject
+from hlb.runtime.invocation import Actor, Invocation, Message, StepFailed
+from hlb.runtime.secrets import Secrets
+from hlb.runtime.workflows import RunResult, StepResult, run_workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2024, 5, 17, 12, 30, 15, tzinfo=UTC)

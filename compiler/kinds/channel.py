@@ -14,7 +14,7 @@ from typing import Any
 
 from hlb.compiler.durations import parse_duration
 from hlb.compiler.kinds.base import Draft, Index, Problem
-from hlb.compiler.templates import JsonPath, dotted_path
+from hlb.templating.engine import JsonPath, dotted_path
 
 VOICE_TYPES = frozenset({"voice", "stage"})
 # The fields Discord keeps for each channel type, besides those every type has (type,

@@ -14,7 +14,7 @@ from typing import Any
 from hlb.compiler.kinds.base import Draft, Index, Problem
 from hlb.compiler.kinds.channel import permission_problems, reference_problem
 from hlb.compiler.kinds.dashboard import normalize_reply, reply_problems
-from hlb.compiler.templates import JsonPath, dotted_path
+from hlb.templating.engine import JsonPath, dotted_path
 
 MAX_NAME = 32
 CHOICE_TYPES = frozenset({"string", "integer", "number"})

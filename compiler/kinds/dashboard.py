@@ -14,8 +14,8 @@ from typing import Any
 from hlb.compiler.durations import UNITS_HELP, parse_duration
 from hlb.compiler.kinds.base import Draft, Index, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
-from hlb.compiler.templates import JsonPath, dotted_path, is_template, template_errors
 from hlb.compiler.wording import plural
+from hlb.templating.engine import JsonPath, dotted_path, is_template, template_errors
 
 EMBED_TOTAL = 6000
 MIN_REFRESH = 30

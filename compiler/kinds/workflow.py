@@ -25,8 +25,8 @@ from hlb.compiler.kinds.dashboard import (
     reply_problems,
     seconds_or_raw,
 )
-from hlb.compiler.templates import JsonPath, check_expression, is_template, template_errors, unwrap_expression
 from hlb.compiler.wording import plural
+from hlb.templating.engine import JsonPath, check_expression, is_template, template_errors, unwrap_expression
 
 STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})

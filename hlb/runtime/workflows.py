@@ -23,11 +23,11 @@ from typing import Any
 import aiohttp
 import psycopg
 
-from hlb.bot import runtime
-from hlb.bot.invocation import Effects, Invocation, StepFailed
-from hlb.bot.render import clip
-from hlb.bot.secrets import Secrets, Vault
-from hlb.bot.steps import (
+from hlb.compiler.kinds.workflow import step_type
+from hlb.runtime.invocation import Effects, Invocation, StepFailed
+from hlb.runtime.render import clip
+from hlb.runtime.secrets import Secrets, Vault
+from hlb.runtime.steps import (
     StepTools,
     add_role_step,
     http_step,
@@ -36,8 +36,8 @@ from hlb.bot.steps import (
     reply_step,
     send_step,
 )
-from hlb.compiler.kinds.workflow import step_type
-from hlb.compiler.templates import RenderError, evaluate
+from hlb.store import runtime_tables as runtime
+from hlb.templating.engine import RenderError, evaluate
 
 StepFn = Callable[[Mapping[str, Any], Mapping[str, Any], StepTools], Awaitable[Any]]
 STEPS: dict[str, StepFn] = {

@@ -1,4 +1,4 @@
-"""The bot's runtime state in hlb_runtime: bindings to Discord objects and the log of what it sent.
+"""The bot's runtime state in hlb_runtime: bindings, the log of what it sent, runs and claims.
 
 psycopg only (async for the bot; ``load_bindings_sync`` for ``hlb status``),
 sharing one set of queries and row mappings. Every function runs inside the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,9 +18,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb, set_json_loads
 
-from hlb.compiler.model import ObjectKey
-from hlb.db import json_dumps
+from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.reconciler.state import Binding
+from hlb.store.db import json_dumps
 
 SCHEMA = "hlb_runtime"
 BINDINGS = sql.Identifier(SCHEMA, "bindings")
@@ -234,3 +234,32 @@ async def finish_run(
 ) -> None:
     """Close a run: its final status ('ok', 'error', 'refused'), error and per-step results."""
     await conn.execute(_FINISH_RUN, (status, error, Jsonb(list(steps), json_dumps), run_id))
+
+
+# --- claims: one replica fires a schedule slot, one answers an interaction ----------------------
+
+
+async def claim_slot(conn: psycopg.AsyncConnection[Any], workflow: SpecObject, slot: datetime) -> bool:
+    """True for exactly one caller per (workflow, slot), across processes and restarts."""
+    cur = await conn.execute(
+        "INSERT INTO hlb_runtime.schedule_slots (guild, workflow, slot) VALUES (%s, %s, %s) "
+        "ON CONFLICT DO NOTHING RETURNING slot",
+        (workflow.key.guild, workflow.key.name, slot),
+    )
+    return await cur.fetchone() is not None
+
+
+async def claim_interaction(conn: psycopg.AsyncConnection[Any], interaction_id: int) -> bool:
+    """True for exactly one replica per interaction: the one that answers it."""
+    cur = await conn.execute(
+        "INSERT INTO hlb_runtime.interaction_claims (interaction_id) VALUES (%s) "
+        "ON CONFLICT DO NOTHING RETURNING interaction_id",
+        (interaction_id,),
+    )
+    return await cur.fetchone() is not None
+
+
+async def forget_old_claims(conn: psycopg.AsyncConnection[Any], older_than: timedelta) -> None:
+    await conn.execute(
+        "DELETE FROM hlb_runtime.interaction_claims WHERE claimed_at < now() - %s", (older_than,)
+    )

@@ -3,8 +3,8 @@
 The Markdown form (a pull-request comment) is built in ``review.py``. The JSON
 form is documented in docs/plan-format.md and versioned by
 ``format_version``; a saved plan (``hlb plan -o plan.json``) is the same JSON
-plus the full desired model (``hlb.compiler.saved_plan``). A mass delete
-(``hlb.compiler.guard``) is marked in every form.
+plus the full desired model (``hlb.plans.saved_plan``). A mass delete is
+marked in every form.
 
 The text form says a Channel's permission changes in words, with the same
 describer as the Markdown form (``review.permission_changes``), and shows
@@ -12,17 +12,24 @@ every value whole. ``render_text`` is the plan (future tense);
 ``render_applied``, ``render_rollback`` and ``render_revision`` tell the same
 lines in the past tense for `hlb apply`, `hlb rollback` and `hlb show`. A
 ``Paint`` (``hlb.compiler.wording``) colours the lines on a terminal.
+
+The mass-delete guard: a plan is a mass delete when it deletes a Guild, or
+deletes at least ``MIN_DELETES`` objects and more than a quarter of those the
+database held. ``hlb apply`` and ``hlb rollback`` refuse such a plan when they
+do not ask (no terminal, or ``--auto-approve``) unless ``--allow-mass-delete``
+is given; ``hlb plan`` marks it in every format. Pure: it looks at the plan only.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from hlb.compiler.guard import mass_delete, warning_line
+from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
-from hlb.compiler.review import PermissionChange, permission_changes, render_review
-from hlb.compiler.wording import PLAIN, Paint
+from hlb.compiler.wording import PLAIN, Paint, plural
+from hlb.plans.review import PermissionChange, permission_changes, render_review
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _PAST = {"create": "created", "update": "updated", "delete": "deleted"}
@@ -133,7 +140,7 @@ def _permission_line(change: PermissionChange) -> str:
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """The plan as docs/plan-format.md describes it (a saved plan adds to it: ``hlb.compiler.saved_plan``)."""
+    """The plan as docs/plan-format.md describes it (a saved plan adds to it: ``hlb.plans.saved_plan``)."""
     changes: list[dict[str, Any]] = []
     for op in plan.ops:
         entry: dict[str, Any] = {
@@ -170,10 +177,74 @@ def render_json(plan: Plan) -> str:
 
 
 def render_markdown(plan: Plan) -> str:
-    """The plan as a pull-request comment (GitHub-flavoured Markdown); see ``hlb.compiler.review``."""
+    """The plan as a pull-request comment (GitHub-flavoured Markdown); see ``hlb.plans.review``."""
     review = render_review(plan)
     found = mass_delete(plan)
     if found is None:
         return review
     marker, _, rest = review.partition("\n")
     return f"{marker}\n> [!CAUTION]\n> **Mass delete**: {found.reason}.\n\n{rest}"
+
+
+# --- the mass-delete guard --------------------------------------------------------------------------
+
+MIN_DELETES = 10
+MAX_SHARE = 0.25  # deleting more than this share of the managed objects is a mass delete
+SHOWN = 10  # objects a refusal names before "and N more"
+
+
+@dataclass(frozen=True)
+class MassDelete:
+    """Why a plan counts as a mass delete."""
+
+    guilds: tuple[str, ...]  # Guild objects the plan deletes
+    deletes: int  # objects deleted in all
+    managed: int  # objects the database held before
+
+    @property
+    def reason(self) -> str:
+        if self.guilds:
+            names = ", ".join(self.guilds)
+            return f"it deletes Guild {names} and everything in it ({plural(self.deletes, 'object')} in all)"
+        return (
+            f"it deletes {self.deletes} of the {self.managed} objects the database holds "
+            f"(at least {MIN_DELETES} and more than {MAX_SHARE:.0%})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"guilds": list(self.guilds), "deletes": self.deletes, "managed": self.managed,
+                "reason": self.reason}
+
+
+def mass_delete(plan: Plan) -> MassDelete | None:
+    """The plan's mass delete, or None when it deletes little (or nothing)."""
+    deleted = plan.deletes()
+    guilds = tuple(sorted(k.name for k in deleted if k.kind == "Guild"))
+    managed = plan.managed_before
+    if guilds or (len(deleted) >= MIN_DELETES and len(deleted) > managed * MAX_SHARE):
+        return MassDelete(guilds, len(deleted), managed)
+    return None
+
+
+def warning_line(found: MassDelete) -> str:
+    """One loud line for `hlb plan` and the refusals of apply and rollback."""
+    return (
+        f"WARNING: mass delete: {found.reason}. Without a terminal `hlb apply` refuses this "
+        "plan unless --allow-mass-delete is given."
+    )
+
+
+class MassDeleteRefused(Exception):
+    """A mass delete that nobody was asked about and ``--allow-mass-delete`` did not allow (E609)."""
+
+    def __init__(self, plan: Plan, found: MassDelete) -> None:
+        deleted = sorted(plan.deletes(), key=lambda k: k.sort_key())
+        kinds = [k.kind for k in deleted]
+        counts = ", ".join(plural(kinds.count(kind), kind) for kind in KIND_ORDER if kind in kinds)
+        names = [f"{k.kind} {k.name}" + (f" (guild {k.guild})" if k.kind != "Guild" else "") for k in deleted]
+        shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+        super().__init__(
+            f"refused a mass delete: {found.reason}. It would delete {counts}: {shown}. Nothing was changed. "
+            "Check the paths given (a directory, not one file of it?) and review with `hlb plan`; "
+            "if this is intended, run again with --allow-mass-delete"
+        )

@@ -14,8 +14,8 @@ from typing import Any
 
 from jinja2 import nodes
 
-from hlb.compiler import template_limits as limits
-from hlb.compiler.template_limits import MAX_LOOP_ITERATIONS, LimitExceeded
+from hlb.templating import limits
+from hlb.templating.limits import MAX_LOOP_ITERATIONS, LimitExceeded
 
 _OPERATORS: dict[type[nodes.BinExpr], tuple[str, Callable[[Any, Any], Any]]] = {
     nodes.Add: ("+", operator.add),

@@ -13,13 +13,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from hlb.bot.status import failure_text
 from hlb.reconciler.state import DRIFTED, ERROR, Binding
-
-if TYPE_CHECKING:
-    from hlb.bot.reconcile import GuildReport
+from hlb.runtime.status import GuildReport, failure_text
 
 log = logging.getLogger("hlb.bot")
 

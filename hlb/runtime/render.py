@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from hlb.bot.secrets import SecretMissing, Secrets, Vault
 from hlb.compiler.durations import format_duration
 from hlb.compiler.model import SpecObject
-from hlb.compiler.template_limits import MAX_MESSAGE_SECONDS, budget
-from hlb.compiler.templates import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
 from hlb.reconciler.state import RenderedMessage
+from hlb.runtime.secrets import SecretMissing, Secrets, Vault
+from hlb.templating.engine import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
+from hlb.templating.limits import MAX_MESSAGE_SECONDS, budget
 
 if TYPE_CHECKING:  # aiohttp is the bot's (rendering alone, as `hlb preview` does, never fetches)
     import aiohttp

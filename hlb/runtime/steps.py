@@ -7,7 +7,7 @@ other interactions, passes and SIGTERM go on meanwhile. A step reports failure b
 ``StepFailed`` or ``RenderError`` with a one-line message; the engine (``workflows``) names the step.
 
 Secrets: ``${secret:NAME}`` in an http step's url, headers and json is swapped for a per-run
-sentinel before rendering (``hlb.bot.secrets.Vault``), so only the spec's own references resolve
+sentinel before rendering (``hlb.runtime.secrets.Vault``), so only the spec's own references resolve
 (text a user types into an input stays literal), and the sentinel becomes the secret's value only
 in the outgoing request. Every secret is looked up before anything is sent: a missing one fails the
 step with no request made. Messages show ``${secret:NAME}`` or ``***`` instead, never the value.
@@ -25,11 +25,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
-from hlb.bot.invocation import Effects, Message, StepFailed
-from hlb.bot.render import MAX_CONTENT, clip, read_text, render_embeds
-from hlb.bot.secrets import SecretMissing, Vault
 from hlb.compiler.durations import format_duration
-from hlb.compiler.templates import RenderError, render
+from hlb.runtime.invocation import Effects, Message, StepFailed
+from hlb.runtime.render import MAX_CONTENT, clip, read_text, render_embeds
+from hlb.runtime.secrets import SecretMissing, Vault
+from hlb.templating.engine import RenderError, render
 
 DEFAULT_TIMEOUT = 10.0  # seconds, when an http step names none (the compiler always sets one)
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")

@@ -8,9 +8,9 @@ column for, so a stored object always reads back exactly as it was written.
 Every foreign key is DEFERRABLE INITIALLY DEFERRED: the order of inserts inside
 an apply transaction does not matter. ``hlb_runtime`` belongs to the bot:
 bindings of spec objects to Discord objects, the log of what it sent to
-Discord, workflow runs and the cron slots already fired (``hlb.bot.runtime``).
+Discord, workflow runs and the cron slots already fired (``hlb.store.runtime_tables``).
 
-The hot path (``hlb.compiler.store``) does not import this module; a test keeps
+The hot path (``hlb.store.objects``) does not import this module; a test keeps
 the column lists of ``hlb.compiler.rows`` equal to the tables here.
 """
 

@@ -65,7 +65,7 @@ def resolve_url(settings: Settings | None = None) -> str:
     settings = settings if settings is not None else Settings.from_env()
     if settings.database_url is not None:
         return settings.database_url
-    from hlb.embedded import EmbeddedPostgresError, embedded_url
+    from hlb.store.embedded import EmbeddedPostgresError, embedded_url
 
     try:
         return embedded_url(settings.hlb_home)
@@ -123,6 +123,11 @@ def _options(url: str, application: str) -> tuple[dict[str, Any], dict[str, Any]
         ) from exc
     defaults = {"connect_timeout": CONNECT_TIMEOUT, "application_name": application}
     return params, {k: v for k, v in defaults.items() if k not in params}
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database going away in the middle of a command (the transaction is gone)."""
+    return isinstance(exc, psycopg.OperationalError)
 
 
 def _unreachable(url: str, params: dict[str, Any], exc: Exception) -> DatabaseUnavailable:

@@ -28,10 +28,10 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from hlb.db import DatabaseError, DatabaseUnavailable, SchemaBehind, connect, describe
 from hlb.migrations import MIGRATION_LOCK_KEY
+from hlb.store.db import DatabaseError, DatabaseUnavailable, SchemaBehind, connect, describe
 
-# The same names as hlb.models (which imports SQLAlchemy; the CLI's hot path does not).
+# The same names as hlb.store.models (which imports SQLAlchemy; the CLI's hot path does not).
 CONFIG_SCHEMA = "hlb_config"
 RUNTIME_SCHEMA = "hlb_runtime"
 SCHEMAS = (CONFIG_SCHEMA, RUNTIME_SCHEMA)

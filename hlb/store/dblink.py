@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from hlb import db
+from hlb.store import db
 
 log = logging.getLogger("hlb.bot")
 

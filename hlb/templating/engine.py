@@ -7,7 +7,7 @@ their syntax (``check_template``, ``check_expression``); the bot renders them
 
 Safety: templates run in Jinja's ``ImmutableSandboxedEnvironment`` (no access to
 ``_``-prefixed attributes or Python internals, no mutation of the context) and
-within the limits of ``hlb.compiler.template_limits``: output size, time per
+within the limits of ``hlb.templating.limits``: output size, time per
 render, integer size, ``range`` and loop iterations. The hooks of ``_Environment``
 check them as a render runs; ``template_errors`` and ``check_expression`` report
 what is visible without running it (``'x' * 10**9``, ``range(10**9)``).
@@ -33,11 +33,11 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg
 
-from hlb.compiler import template_limits as limits
-from hlb.compiler import template_static
 from hlb.compiler.diagnostics import JsonPath, dotted_path
-from hlb.compiler.template_filters import FILTERS
-from hlb.compiler.template_limits import MAX_OUTPUT, LimitExceeded
+from hlb.templating import limits
+from hlb.templating import static as template_static
+from hlb.templating.filters import FILTERS
+from hlb.templating.limits import MAX_OUTPUT, LimitExceeded
 
 _CACHE_SIZE = 4096
 _SCALARS = frozenset({int, float, bool, type(None)})
@@ -55,7 +55,7 @@ class StrictChainableUndefined(ChainableUndefined, StrictUndefined):
 
 
 class _Environment(ImmutableSandboxedEnvironment):
-    """The sandbox with hlb's limits (``hlb.compiler.template_limits``) checked in every hook."""
+    """The sandbox with hlb's limits (``hlb.templating.limits``) checked in every hook."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})  # also keeps them from being folded at compile
     code_generator_class = limits.LimitedCodeGenerator
@@ -283,7 +283,7 @@ def _holds_bad_template(value: Any) -> bool:
 def render(s: str, context: Mapping[str, Any], *, limit: int = MAX_OUTPUT) -> str:
     """Render ``s`` with ``context``; literal strings come back unchanged. Raises ``RenderError``.
 
-    The render runs within the limits of ``hlb.compiler.template_limits`` (time, loops, sizes).
+    The render runs within the limits of ``hlb.templating.limits`` (time, loops, sizes).
     """
     if not is_template(s):
         return s

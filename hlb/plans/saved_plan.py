@@ -7,7 +7,7 @@ It stays indented JSON for review, with one line per desired object.
 
 ``load_saved_plan`` refuses a file that is not a plan (E602), one without a
 digest (made by an older hlb, E602) and one whose digest does not match (it
-was edited, E607); ``hlb.compiler.apply`` then refuses it for another
+was edited, E607); ``hlb.store.apply`` then refuses it for another
 database (E608) or a database that moved on (E601). The digest is not a
 signature, so ``check_desired`` also runs validate's model checks on the
 desired objects (schema, references, uniqueness, limits) before anything is
@@ -22,11 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hlb.compiler.apply import PlannedOn
 from hlb.compiler.diagnostics import Diagnostic
 from hlb.compiler.model import Model
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, Plan
-from hlb.compiler.render import plan_to_json
+from hlb.plans.render import plan_to_json
 
 _DESIRED_OPEN = '  "desired": ['
 
@@ -37,6 +36,14 @@ class SavedPlanError(ValueError):
 
 class SavedPlanEdited(ValueError):
     """A saved plan whose content no longer matches its digest (the CLI shows it as E607)."""
+
+
+@dataclass(frozen=True)
+class PlannedOn:
+    """Where a saved plan was computed: the database's identity and its revision then."""
+
+    database_id: str | None
+    base_revision: int | None
 
 
 @dataclass(frozen=True)
@@ -110,10 +117,10 @@ def check_desired(saved: SavedPlan, path: str) -> list[Diagnostic]:
     """Validate's checks on the desired objects; each finding points at the object's line in ``path``.
 
     Every object is compiled again as the spec document it stands for
-    (``hlb.compiler.respec``), so the checks are exactly those of `hlb validate`;
+    (``hlb.compiler.export``), so the checks are exactly those of `hlb validate`;
     an object that compiles to another hash was not written by `hlb plan`."""
     from hlb.compiler.compile import compile_sources
-    from hlb.compiler.respec import object_index, sources_of
+    from hlb.compiler.export import object_index, sources_of
 
     objects = list(saved.desired)
     result = compile_sources(sources_of(objects), {})

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import quote
 
-from hlb import embedded_socket
+from hlb.store import embedded_socket
 
 PG_DIR = "pg"
 APP_DATABASE = "hlb"

@@ -1,4 +1,4 @@
-"""The hot path to hlb_config: read hashes, load objects, write changes, record revisions.
+"""The hot path to hlb_config: read hashes, load objects, write changes.
 
 psycopg only (no SQLAlchemy, no alembic): a plan over 10,000 objects reads one
 small ``(guild, name, content_hash)`` query per table, and an apply writes with
@@ -13,19 +13,18 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Json, Jsonb, set_json_loads
+from psycopg.types.json import Jsonb, set_json_loads
 
-from hlb.compiler import bulk_keys
 from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
 from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
 from hlb.compiler.rows.base import SCHEMA
+from hlb.store import bulk_keys
 
 REVISIONS = sql.SQL("{}.revisions").format(sql.Identifier(SCHEMA))
 Conn = psycopg.Connection[Any]
@@ -38,26 +37,6 @@ class StoredState:
 
     revision: int | None
     hashes: dict[ObjectKey, str]
-
-
-@dataclass(frozen=True)
-class RevisionInfo:
-    """One applied revision, without its snapshot."""
-
-    id: int
-    created_at: datetime
-    author: str
-    git_sha: str | None
-    message: str | None
-    parent: int | None
-    summary: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Revision(RevisionInfo):
-    """A revision with the full compiled model it recorded (``Model.to_snapshot()``)."""
-
-    snapshot: list[dict[str, Any]]
 
 
 def read_state(conn: Conn) -> StoredState:
@@ -151,7 +130,7 @@ def write_prepared(conn: Conn, changes: Changes) -> None:
     their main row (updated in place, so references to them stay valid) and get
     their child rows replaced; new rows are COPYed. Foreign keys are deferred,
     so the order of rows does not matter until commit; for many new rows they
-    are checked once per table instead (``hlb.compiler.bulk_keys``)."""
+    are checked once per table instead (``hlb.store.bulk_keys``)."""
     with conn.cursor() as cur:
         for kind, keys in sorted(changes.deletes.items(), key=lambda kv: -KIND_ORDER.index(kv[0])):
             _delete(cur, storage_for(kind).main, keys)
@@ -166,50 +145,6 @@ def write_prepared(conn: Conn, changes: Changes) -> None:
         with bulk_keys.checked_in_bulk(cur, [t.name for t in filled]) if big else contextlib.nullcontext():
             for table in filled:
                 _copy(cur, table, changes.inserts[table.name])
-
-
-def insert_revision(
-    conn: Conn,
-    *,
-    author: str,
-    git_sha: str | None,
-    message: str | None,
-    snapshot: list[dict[str, Any]],
-    summary: dict[str, Any],
-    parent: int | None,
-) -> int:
-    """Record a revision; returns its id."""
-    query = sql.SQL(
-        "INSERT INTO {} (author, git_sha, message, parent_revision, snapshot, summary) "
-        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
-    ).format(REVISIONS)
-    params = (author, git_sha, message, parent, Json(snapshot, dumps_json), Jsonb(summary, dumps_json))
-    row = conn.execute(query, params).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def list_revisions(conn: Conn, limit: int = 50) -> list[RevisionInfo]:
-    """The newest ``limit`` revisions, newest first."""
-    query = sql.SQL(
-        "SELECT id, created_at, author, git_sha, message, parent_revision, summary "
-        "FROM {} ORDER BY id DESC LIMIT %s"
-    ).format(REVISIONS)
-    with conn.cursor() as cur:
-        set_json_loads(orjson.loads, cur)
-        return [RevisionInfo(*row) for row in cur.execute(query, (limit,))]
-
-
-def get_revision(conn: Conn, rev: int) -> Revision | None:
-    """One revision with its snapshot, or None when there is no such revision."""
-    query = sql.SQL(
-        "SELECT id, created_at, author, git_sha, message, parent_revision, summary, snapshot "
-        "FROM {} WHERE id = %s"
-    ).format(REVISIONS)
-    with conn.cursor() as cur:
-        set_json_loads(orjson.loads, cur)
-        row = cur.execute(query, (rev,)).fetchone()
-    return Revision(*row) if row is not None else None
 
 
 def dumps_json(value: Any) -> bytes:
@@ -339,13 +274,8 @@ def _copy(
 
 __all__ = [
     "Changes",
-    "Revision",
-    "RevisionInfo",
     "Storage",
     "StoredState",
-    "get_revision",
-    "insert_revision",
-    "list_revisions",
     "load_objects",
     "prepare_changes",
     "read_state",

@@ -2,7 +2,7 @@
 
 ``plan_against`` reads what the database holds and compares; ``apply_model``
 does the same inside one transaction under the apply lock
-(``hlb.compiler.apply_lock``), lets the caller approve the plan, writes the
+(``hlb.store.lock``), lets the caller approve the plan, writes the
 rows, records a revision and notifies ``hlb_applied``. Applying a model equal
 to the stored state writes nothing. A saved plan carries the identity of the
 database and the revision it was computed against, and is refused by another
@@ -18,11 +18,13 @@ from dataclasses import dataclass
 
 import psycopg
 
-from hlb.compiler import store
-from hlb.compiler.apply_lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, compute_plan
-from hlb.db import connect, ensure_schema, readable
+from hlb.plans.saved_plan import PlannedOn
+from hlb.store import objects as store
+from hlb.store import revisions
+from hlb.store.db import connect, ensure_schema, readable
+from hlb.store.lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 
 NOTIFY_CHANNEL = "hlb_applied"
 
@@ -47,14 +49,6 @@ class OtherDatabase(Exception):
             f"the saved plan was computed against {planned_s}, not this one (database {current}); "
             "run `hlb plan -o` against this database and review the new plan"
         )
-
-
-@dataclass(frozen=True)
-class PlannedOn:
-    """Where a saved plan was computed: the database's identity and its revision then."""
-
-    database_id: str | None
-    base_revision: int | None
 
 
 @dataclass(frozen=True)
@@ -110,7 +104,7 @@ def apply_model(
             return ApplyResult(plan, None)
         if approve is not None:
             approve(plan)
-        revision = store.insert_revision(
+        revision = revisions.insert_revision(
             conn,
             author=author,
             git_sha=git_sha,
@@ -153,7 +147,6 @@ def stored_model(url: str) -> tuple[int | None, Model]:
 __all__ = [
     "ApplyResult",
     "OtherDatabase",
-    "PlannedOn",
     "StalePlan",
     "apply_model",
     "check_planned_on",

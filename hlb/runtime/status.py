@@ -3,23 +3,61 @@
 Pure functions over the compiled files (optional), the applied model and the bindings,
 plus the text and JSON renderings of ``hlb status`` (docs/reconcile.md describes the JSON)
 and the text of ``hlb reconcile``. With ``--live``, a dry-run pass adds what Discord shows
-now: each differing object's fields, desired vs seen (``hlb.bot.drift``).
+now: each differing object's fields, desired vs seen (``hlb.runtime.drift``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from hlb.bot.drift import FieldDrift, plan_fields
 from hlb.compiler.model import Model, ObjectKey
 from hlb.compiler.wording import plural
-from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
+from hlb.reconciler.plan import ReconcilePlan
+from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding, ObservedGuild
+from hlb.runtime.drift import FieldDrift, plan_fields
 
-if TYPE_CHECKING:
-    from hlb.bot.reconcile import GuildReport
+
+class ActionOutcome(Protocol):
+    """How one executed action went, as the bot's executor reports it."""
+
+    @property
+    def action(self) -> object: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+class ExecutionReport(Protocol):
+    """What executing a plan did: one outcome per action sent."""
+
+    @property
+    def outcomes(self) -> Sequence[ActionOutcome]: ...
+
+
+class GuildReport(Protocol):
+    """What a reconcile pass did in one guild (the bot's ``GuildReport``), as status reads it."""
+
+    @property
+    def guild(self) -> str: ...
+    @property
+    def plan(self) -> ReconcilePlan | None: ...
+    @property
+    def execution(self) -> ExecutionReport | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def problems(self) -> tuple[str, ...]: ...
+    @property
+    def observed(self) -> ObservedGuild | None: ...
+    @property
+    def writes(self) -> int: ...
+    @property
+    def held(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+
 
 # files vs database
 APPLIED = "applied"
@@ -60,7 +98,7 @@ class LiveView:
     read: frozenset[str] = frozenset()  # the guilds Discord was read for
 
 
-def live_view(reports: list[GuildReport]) -> LiveView:
+def live_view(reports: Sequence[GuildReport]) -> LiveView:
     """From a dry-run pass: objects Discord differs on right now (drifted) or that await a write."""
     states: dict[ObjectKey, str] = {}
     fields: dict[ObjectKey, tuple[FieldDrift, ...]] = {}
@@ -227,7 +265,7 @@ def exit_code(rows: list[ObjectStatus]) -> int:
     return 2 if any(r.differs for r in rows) else 0
 
 
-def render_reports(reports: list[GuildReport], *, dry_run: bool) -> str:
+def render_reports(reports: Sequence[GuildReport], *, dry_run: bool) -> str:
     lines: list[str] = []
     for report in reports:
         lines.append(f"guild {report.guild}:")

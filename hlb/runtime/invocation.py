@@ -4,15 +4,21 @@ Triggers (a slash command, a button or select click, a schedule, a ``refresh``) 
 ``Invocation``; the workflow engine runs its steps and asks an ``Effects`` implementation
 to act on Discord. The bot's implementation talks to Discord through disnake; the
 interaction handler's adds replies to the interaction.
+
+Cron schedules: a slot is due while ``now`` is within ``GRACE`` after it, so a bot
+restarted inside a slot still fires it, and a bot that was down for hours does not replay
+old ones. Every replica may try; the row ``hlb.store.runtime_tables.claim_slot`` inserts
+into ``hlb_runtime.schedule_slots`` decides who fires.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hlb.compiler.model import SpecObject
+from hlb.compiler.model import Model, SpecObject
 
 TRIGGERS = ("command", "button", "select", "schedule", "manual")
 
@@ -75,3 +81,33 @@ class Effects(Protocol):
 
     async def refresh(self, dashboard: str) -> None:
         """Re-render the dashboard named ``dashboard`` now."""
+
+
+# --- cron schedules ------------------------------------------------------------------------------
+
+GRACE = timedelta(minutes=2)
+
+
+def due_slot(expression: str, now: datetime, grace: timedelta = GRACE) -> datetime | None:
+    """The latest slot of ``expression`` (cron, UTC) at or before ``now``, if within ``grace``."""
+    from croniter import croniter
+
+    slot: datetime = croniter(expression, now + timedelta(microseconds=1)).get_prev(datetime)
+    return slot if now - slot <= grace else None
+
+
+def scheduled(model: Model) -> Iterator[tuple[SpecObject, str]]:
+    """Every (workflow, cron expression) of the model."""
+    for workflow in model.of_kind("Workflow"):
+        for trigger in workflow.spec.get("triggers") or ():
+            if "schedule" in trigger:
+                yield workflow, str(trigger["schedule"])
+
+
+def due_schedules(model: Model, now: datetime, grace: timedelta = GRACE) -> list[tuple[SpecObject, datetime]]:
+    found = []
+    for workflow, expression in scheduled(model):
+        slot = due_slot(expression, now, grace)
+        if slot is not None:
+            found.append((workflow, slot))
+    return found

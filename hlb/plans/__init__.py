@@ -1,0 +1,1 @@
+"""Plans for people and for files: text, JSON and Markdown, review, the delete guard, saved plans."""

@@ -1,0 +1,1 @@
+"""What the bot does without Discord, shared with the CLI and the preview: dashboards, workflows, status."""
