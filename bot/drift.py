@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hlb.compiler.enums import CHANNEL_TYPE_NAMES
 from hlb.compiler.model import ObjectKey
 from hlb.compiler.permissions import from_bits
 from hlb.reconciler.actions import (
@@ -30,7 +31,7 @@ from hlb.reconciler.actions import (
 )
 from hlb.reconciler.commands import normalize
 from hlb.reconciler.plan import ReconcilePlan
-from hlb.reconciler.state import CHANNEL_TYPE_NAMES, ObservedGuild, ObservedOverwrite
+from hlb.reconciler.state import ObservedGuild, ObservedOverwrite
 
 Value = str | int | bool | None  # what a field holds, as JSON can carry it
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hlb.compiler.enums import CHANNEL_TYPE_NAMES
 from hlb.compiler.model import API_VERSION
 from hlb.compiler.permissions import PERMISSIONS, from_bits, to_bits
 from hlb.reconciler.channels import (  # what the reconciler compares
@@ -25,7 +26,6 @@ from hlb.reconciler.channels import (  # what the reconciler compares
     VOICE_TYPES,
 )
 from hlb.reconciler.state import (
-    CHANNEL_TYPE_NAMES,
     ObservedChannel,
     ObservedGuild,
     ObservedOverwrite,

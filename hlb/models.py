@@ -16,6 +16,8 @@ the column lists of ``hlb.compiler.rows`` equal to the tables here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -36,6 +38,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 from sqlalchemy.types import DateTime
 
+from hlb.compiler.enums import (
+    ADOPT_MODES,
+    BUTTON_STYLES,
+    CHANNEL_TYPES,
+    COMPONENT_TYPES,
+    OPTION_TYPES,
+    STEP_TYPES,
+)
+
 CONFIG_SCHEMA = "hlb_config"
 RUNTIME_SCHEMA = "hlb_runtime"
 SCHEMAS = (CONFIG_SCHEMA, RUNTIME_SCHEMA)
@@ -51,18 +62,13 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-CHANNEL_TYPES = ("text", "voice", "category", "announcement", "forum", "stage")
-OPTION_TYPES = ("string", "integer", "number", "boolean", "user", "channel", "role", "mentionable")
-BUTTON_STYLES = ("primary", "secondary", "success", "danger", "link")
-COMPONENT_TYPES = ("button", "select")
-STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 BINDING_STATUSES = ("in_sync", "pending", "drifted", "error")  # hlb.reconciler.state
 EVENT_OUTCOMES = ("ok", "error")
 RUN_TRIGGERS = ("command", "button", "select", "schedule", "manual")
 RUN_STATUSES = ("running", "ok", "error", "refused")
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
+def _one_of(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -95,7 +101,7 @@ guilds = Table(
     Column("adopt", Text, nullable=False),
     *_object_columns(),
     CheckConstraint("discord_id ~ '^[0-9]+$'", name="discord_id"),
-    CheckConstraint(_one_of("adopt", ("none", "by-name")), name="adopt"),
+    CheckConstraint(_one_of("adopt", ADOPT_MODES), name="adopt"),
     UniqueConstraint("discord_id", deferrable=True, initially="DEFERRED"),
     schema=CONFIG_SCHEMA,
 )

@@ -13,8 +13,6 @@ from typing import Any
 
 from hlb.compiler.kinds.base import Draft, Index, Problem
 
-ADOPT_MODES = ("none", "by-name")
-
 
 class GuildRules:
     """Rules of the Guild kind."""

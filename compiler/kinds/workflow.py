@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from hlb.compiler.enums import STEP_TYPES
 from hlb.compiler.kinds.base import Draft, Index, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
 from hlb.compiler.kinds.command import normalize_options, option_problems
@@ -28,7 +29,6 @@ from hlb.compiler.kinds.dashboard import (
 from hlb.compiler.templates import JsonPath, check_expression, is_template, template_errors, unwrap_expression
 from hlb.compiler.wording import plural
 
-STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 _CRON_HELP = "use five fields (minute hour day-of-month month day-of-week, in UTC), e.g. '0 8 * * *'"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

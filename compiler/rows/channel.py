@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import CHANNEL_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -19,9 +20,8 @@ from hlb.compiler.rows.base import (
 )
 
 KIND = "Channel"
-CHANNEL_TYPES = ("text", "voice", "category", "announcement", "forum", "stage")
 FIELDS = fields(
-    field_("type", "text", choices=CHANNEL_TYPES),
+    field_("type", "text", choices=tuple(CHANNEL_TYPES)),
     field_("display_name", "text"),
     field_("category", "text"),
     field_("topic", "text"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import OPTION_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -23,7 +24,6 @@ from hlb.compiler.rows.base import (
 )
 
 KIND = "Command"
-OPTION_TYPES = ("string", "integer", "number", "boolean", "user", "channel", "role", "mentionable")
 FIELDS = fields(
     field_("description", "text"),
     field_("default_member_permissions", "json"),
@@ -32,7 +32,7 @@ FIELDS = fields(
 )
 OPTION_FIELDS = fields(
     field_("name", "text"),
-    field_("type", "text", choices=OPTION_TYPES),
+    field_("type", "text", choices=tuple(OPTION_TYPES)),
     field_("description", "text"),
     field_("required", "bool"),
     field_("choices", "json"),

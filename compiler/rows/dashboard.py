@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import BUTTON_STYLES, COMPONENT_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -22,8 +23,6 @@ from hlb.compiler.rows.base import (
 )
 
 KIND = "Dashboard"
-COMPONENT_TYPES = ("button", "select")
-BUTTON_STYLES = ("primary", "secondary", "success", "danger", "link")
 FIELDS = fields(
     field_("channel", "text"),
     field_("refresh", "int"),
@@ -34,7 +33,7 @@ FIELDS = fields(
 # The keys of a button's or a select's body (one table holds both).
 BODY_FIELDS = fields(
     field_("label", "text"),
-    field_("style", "text", choices=BUTTON_STYLES),
+    field_("style", "text", choices=tuple(BUTTON_STYLES)),
     field_("workflow", "text"),
     field_("url", "text"),
     field_("emoji", "json"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import ADOPT_MODES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -22,7 +23,7 @@ KIND = "Guild"
 FIELDS = fields(
     field_("id", "text", column="discord_id"),
     field_("prune", "bool"),
-    field_("adopt", "text", choices=("none", "by-name")),
+    field_("adopt", "text", choices=ADOPT_MODES),
 )
 GUILDS = object_table("guilds", FIELDS, guild_column=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import STEP_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -21,7 +22,6 @@ from hlb.compiler.rows.base import (
 )
 
 KIND = "Workflow"
-STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 STEP_META = ("id", "when")
 FIELDS = fields(
     field_("allowed_roles", "json"),
