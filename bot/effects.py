@@ -27,7 +27,6 @@ from hlb.compiler.model import SpecObject
 
 log = logging.getLogger("hlb.bot.effects")
 
-EPHEMERAL = 64
 # Rendered data must never ping @everyone or a role; a template may mention a user on purpose.
 ALLOWED_MENTIONS: dict[str, Any] = {"parse": ["users"]}
 MAX_ERROR = 300  # characters of Discord's error text quoted in a StepFailed

@@ -14,8 +14,6 @@ from typing import Any, Protocol
 
 from hlb.compiler.model import SpecObject
 
-TRIGGERS = ("command", "button", "select", "schedule", "manual")
-
 
 @dataclass(frozen=True)
 class Actor:

@@ -1,4 +1,4 @@
-"""The closed vocabularies of specs, each defined once: Discord's enumerations (with API numbers) and hlb's own.
+"""The closed vocabularies of specs, each defined once: Discord's enumerations (with API numbers), hlb's own.
 
 The JSON Schemas (``schemas/*.schema.json``) list the same names as ``enum``s
 so editors can complete them; ``tests/test_schema.py`` keeps each schema enum
@@ -49,4 +49,3 @@ OPTION_TYPE_NAMES: Mapping[int, str] = {v: k for k, v in OPTION_TYPES.items()}
 COMPONENT_TYPES: tuple[str, ...] = ("button", "select")  # the cells of a dashboard's component grid
 STEP_TYPES: tuple[str, ...] = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 ADOPT_MODES: tuple[str, ...] = ("none", "by-name")  # a Guild's spec.adopt
-HTTP_METHODS: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")

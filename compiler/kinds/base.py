@@ -67,8 +67,6 @@ class KindRules(Protocol):
     """What the compiler needs of a kind."""
 
     kind: str  # "Channel"
-    schema_file: str  # "channel.schema.json", shipped in hlb/compiler/schemas
-    spec_required: bool  # whether a document of this kind must carry `spec`
 
     def check(self, draft: Draft, index: Index) -> Iterable[Problem]:
         """References, Discord limits, templates: everything the schema cannot say."""

@@ -188,8 +188,6 @@ class ChannelRules:
     """Rules of the Channel kind (a document without spec is a text channel)."""
 
     kind: str = "Channel"
-    schema_file: str = "channel.schema.json"
-    spec_required: bool = False
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec

@@ -155,8 +155,6 @@ class CommandRules:
     """Rules of the Command kind."""
 
     kind: str = "Command"
-    schema_file: str = "command.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec

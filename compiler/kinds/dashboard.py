@@ -278,8 +278,6 @@ class DashboardRules:
     """Rules of the Dashboard kind."""
 
     kind: str = "Dashboard"
-    schema_file: str = "dashboard.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec

@@ -18,8 +18,6 @@ class GuildRules:
     """Rules of the Guild kind."""
 
     kind: str = "Guild"
-    schema_file: str = "guild.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         guild_id = draft.spec.get("id")

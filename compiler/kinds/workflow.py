@@ -136,8 +136,6 @@ class WorkflowRules:
     """Rules of the Workflow kind."""
 
     kind: str = "Workflow"
-    schema_file: str = "workflow.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec

@@ -91,10 +91,6 @@ class TableSpec:
         object.__setattr__(self, "json_positions", positions)
 
     @property
-    def qualified(self) -> str:
-        return f'{SCHEMA}."{self.name}"'
-
-    @property
     def object_key(self) -> tuple[str, ...]:
         """The columns identifying the object a row belongs to."""
         return self.parent or self.key
