@@ -10,8 +10,9 @@ an apply transaction does not matter. ``hlb_runtime`` belongs to the bot:
 bindings of spec objects to Discord objects, the log of what it sent to
 Discord, workflow runs and the cron slots already fired (``hlb.bot.runtime``).
 
-The hot path (``hlb.compiler.store``) does not import this module; a test keeps
-the column lists of ``hlb.compiler.rows`` equal to the tables here.
+The row mapping (``hlb.compiler.rows``) reads its column names, keys and types
+from these tables, and ``tests/test_migrations.py`` compares them with what the
+migrations build, so a column is written down here and in its migration only.
 """
 
 from __future__ import annotations
@@ -356,17 +357,3 @@ interaction_claims = Table(
     Column("claimed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     schema=RUNTIME_SCHEMA,
 )
-
-# Object tables in registry order (KIND_ORDER) and the child tables of each.
-OBJECT_TABLES: dict[str, Table] = {
-    "Guild": guilds,
-    "Channel": channels,
-    "Workflow": workflows,
-    "Dashboard": dashboards,
-    "Command": commands,
-}
-CHILD_TABLES: dict[str, tuple[Table, ...]] = {
-    "Workflow": (workflow_steps,),
-    "Dashboard": (dashboard_components,),
-    "Command": (command_options,),
-}

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hlb.compiler.model import ObjectKey, SpecObject
+from hlb.models import CONFIG_SCHEMA
 
-SCHEMA = "hlb_config"
+if TYPE_CHECKING:
+    from sqlalchemy import Column, Table
+
+SCHEMA = CONFIG_SCHEMA
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
 ColumnType = Literal["text", "int", "bool", "json"]
 INT4 = range(-(2**31), 2**31)
-OBJECT_TAIL = ("labels", "extra", "content_hash")
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,31 @@ class Field:
         return True
 
 
-def field_(key: str, type_: ColumnType, column: str | None = None, choices: tuple[str, ...] = ()) -> Field:
-    return Field(key, column or key, type_, choices)
+@dataclass(frozen=True)
+class Col:
+    """A spec key and the column of the SQLAlchemy table that holds it (its type comes from there)."""
+
+    key: str
+    column: str
+    choices: tuple[str, ...] = ()
+
+
+def field_(key: str, column: str | None = None, choices: Iterable[str] = ()) -> Col:
+    return Col(key, column or key, tuple(choices))
+
+
+def column_type(column: Column[Any]) -> ColumnType:
+    """The kind of value a column holds exactly, read from its SQLAlchemy type."""
+    if column.type.__visit_name__ in ("JSON", "JSONB"):
+        return "json"
+    python = column.type.python_type
+    if python is str:
+        return "text"
+    if python is bool:
+        return "bool"
+    if python is int:
+        return "int"
+    raise TypeError(f"no row mapping for column {column} of type {column.type}")
 
 
 @dataclass(frozen=True)
@@ -71,13 +97,18 @@ class Fields:
         return Fields(self.items[index])
 
 
-def fields(*items: Field) -> Fields:
-    return Fields(items)
+def fields(table: Table, *cols: str | Col) -> Fields:
+    """The fields of ``table`` holding the spec keys ``cols`` (a name: key and column alike)."""
+    items = []
+    for col in cols:
+        c = field_(col) if isinstance(col, str) else col
+        items.append(Field(c.key, c.column, column_type(table.c[c.column]), c.choices))
+    return Fields(tuple(items))
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """What the store needs to know about a table without importing SQLAlchemy."""
+    """What the store needs to know about a table, read once from its SQLAlchemy definition (hlb.models)."""
 
     name: str
     columns: tuple[str, ...]
@@ -96,21 +127,12 @@ class TableSpec:
         return self.parent or self.key
 
 
-def object_table(name: str, columns: Iterable[Field], *, guild_column: bool = True) -> TableSpec:
-    head = ("guild", "name") if guild_column else ("name",)
-    cols = list(columns)
-    jsonb = frozenset({*(f.column for f in cols if f.type == "json"), "labels", "extra"})
-    return TableSpec(name, (*head, *(f.column for f in cols), *OBJECT_TAIL), head, jsonb)
-
-
-def child_table(
-    name: str, parent: str, index: tuple[str, ...], columns: Iterable[Field], *, extra: bool = True
-) -> TableSpec:
-    key = ("guild", parent, *index)
-    cols = list(columns)
-    tail = ("extra",) if extra else ()
-    jsonb = frozenset({*(f.column for f in cols if f.type == "json"), *tail})
-    return TableSpec(name, (*key, *(f.column for f in cols), *tail), key, jsonb, parent=("guild", parent))
+def table_spec(table: Table, parent: str | None = None) -> TableSpec:
+    """The TableSpec of ``table``; ``parent``: for a child table, its column naming the parent object."""
+    columns = tuple(str(c.name) for c in table.columns)  # plain str, not SQLAlchemy's quoted_name
+    key = tuple(str(c.name) for c in table.primary_key.columns)
+    jsonb = frozenset(str(c.name) for c in table.columns if column_type(c) == "json")
+    return TableSpec(str(table.name), columns, key, jsonb, parent=("guild", parent) if parent else ())
 
 
 def split(values: Mapping[str, Any], fields: Fields, extra: dict[str, Any]) -> Row:
