@@ -8,15 +8,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from hlb.compiler.model import KIND_ORDER, Model
+from hlb.compiler.kinds import KINDS
+from hlb.compiler.model import Model
 
-FILE_FOR_KIND = {
-    "Guild": "guilds.yaml",
-    "Channel": "channels.yaml",
-    "Workflow": "workflows.yaml",
-    "Dashboard": "dashboards.yaml",
-    "Command": "commands.yaml",
-}
 HEADER = "# Exported by `hlb export` from revision {revision}. Edit and apply like any spec file.\n"
 
 
@@ -49,10 +43,10 @@ def export_model(model: Model, out_dir: Path, revision: int | None) -> list[Path
     """Write one YAML file per kind that has objects; returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for kind in KIND_ORDER:
-        if not model.of_kind(kind):
+    for kind in KINDS:
+        if not model.of_kind(kind.name):
             continue
-        path = out_dir / FILE_FOR_KIND[kind]
-        path.write_text(HEADER.format(revision=revision) + render_kind(model, kind), encoding="utf-8")
+        path = out_dir / kind.export_file
+        path.write_text(HEADER.format(revision=revision) + render_kind(model, kind.name), encoding="utf-8")
         written.append(path)
     return written

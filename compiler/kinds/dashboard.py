@@ -13,7 +13,7 @@ from typing import Any
 
 from hlb.compiler.durations import UNITS_HELP, parse_duration
 from hlb.compiler.enums import LINK_STYLE, WORKFLOW_STYLES
-from hlb.compiler.kinds.base import Draft, Index, Problem
+from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
 from hlb.compiler.templates import JsonPath, dotted_path, is_template, template_errors
 from hlb.compiler.wording import plural
@@ -277,7 +277,6 @@ def _normalize_component(comp: Mapping[str, Any]) -> dict[str, Any]:
 class DashboardRules:
     """Rules of the Dashboard kind."""
 
-    kind: str = "Dashboard"
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec
@@ -336,4 +335,4 @@ class DashboardRules:
         return out
 
 
-RULES = DashboardRules()
+KIND = Kind("Dashboard", DashboardRules(), "dashboards")

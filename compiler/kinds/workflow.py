@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hlb.compiler.enums import STEP_TYPES
-from hlb.compiler.kinds.base import Draft, Index, Problem
+from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
 from hlb.compiler.kinds.command import normalize_options, option_problems
 from hlb.compiler.kinds.dashboard import (
@@ -135,7 +135,6 @@ def _normalize_step(step: Mapping[str, Any]) -> dict[str, Any]:
 class WorkflowRules:
     """Rules of the Workflow kind."""
 
-    kind: str = "Workflow"
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec
@@ -185,4 +184,4 @@ class WorkflowRules:
         return out
 
 
-RULES = WorkflowRules()
+KIND = Kind("Workflow", WorkflowRules(), "workflows", reconciled=False)

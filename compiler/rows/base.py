@@ -15,18 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.models import CONFIG_SCHEMA
-
-if TYPE_CHECKING:
-    from sqlalchemy import Column, Table
 
 SCHEMA = CONFIG_SCHEMA
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
 ColumnType = Literal["text", "int", "bool", "json"]
+# hlb.models' sqlalchemy Table and Column; not imported, so the compiler itself stays free of sqlalchemy.
+Table = Any
+Column = Any
 INT4 = range(-(2**31), 2**31)
 
 
@@ -64,7 +64,7 @@ def field_(key: str, column: str | None = None, choices: Iterable[str] = ()) -> 
     return Col(key, column or key, tuple(choices))
 
 
-def column_type(column: Column[Any]) -> ColumnType:
+def column_type(column: Column) -> ColumnType:
     """The kind of value a column holds exactly, read from its SQLAlchemy type."""
     if column.type.__visit_name__ in ("JSON", "JSONB"):
         return "json"
