@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -49,13 +50,26 @@ CATALOG = {
 }
 
 
-def catalog(url: str) -> dict[str, list[tuple[Any, ...]]]:
+def read_catalog(execute: Callable[[str, dict[str, Any]], Any]) -> dict[str, list[Any]]:
     """Everything that defines hlb's schemas, as Postgres itself describes it."""
+    schemas = {"s": list(SCHEMAS)}
+    return {name: sorted(execute(q, schemas).fetchall(), key=repr) for name, q in CATALOG.items()}
+
+
+def catalog(url: str) -> dict[str, list[Any]]:
     with psycopg.connect(url) as conn:
-        return {
-            name: sorted(conn.execute(q, {"s": list(SCHEMAS)}).fetchall(), key=repr)
-            for name, q in CATALOG.items()
-        }
+        return read_catalog(conn.execute)
+
+
+def modeled_catalog(url: str) -> dict[str, list[Any]]:
+    """The catalog of an empty database given hlb.models by ``metadata.create_all``."""
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        for schema in SCHEMAS:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        metadata.create_all(conn)
+    engine.dispose()
+    return catalog(url)
 
 
 def autogenerate_differences(conn: Any) -> list[Any]:
@@ -71,14 +85,7 @@ def autogenerate_differences(conn: Any) -> list[Any]:
 
 
 def test_migrations_build_exactly_the_models(empty_db_url: str, db_url: str) -> None:
-    # db_url was migrated by alembic; empty_db_url gets metadata.create_all
-    engine = engine_for(empty_db_url)
-    with engine.begin() as conn:
-        for schema in SCHEMAS:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        metadata.create_all(conn)
-    engine.dispose()
-    migrated, modeled = catalog(db_url), catalog(empty_db_url)
+    migrated, modeled = catalog(db_url), modeled_catalog(empty_db_url)  # alembic vs create_all
     for part in migrated:
         assert migrated[part] == modeled[part], part
     assert len(migrated["constraints"]) > 40
@@ -108,22 +115,13 @@ DRIFTS = [
 
 
 def test_every_kind_of_drift_is_reported(empty_db_url: str, db_url: str) -> None:
-    engine = engine_for(empty_db_url)
-    with engine.begin() as conn:
-        for schema in SCHEMAS:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        metadata.create_all(conn)
-    engine.dispose()
-    modeled = catalog(empty_db_url)
+    modeled = modeled_catalog(empty_db_url)
     engine = engine_for(db_url)
     with engine.connect() as conn:
         for check, drift in DRIFTS:
             with conn.begin() as tx:  # Postgres DDL is transactional: each drift is undone after
                 conn.exec_driver_sql(drift)
-                seen = {
-                    name: sorted(conn.exec_driver_sql(q, {"s": list(SCHEMAS)}).fetchall(), key=repr)
-                    for name, q in CATALOG.items()
-                }
+                seen = read_catalog(conn.exec_driver_sql)
                 found = autogenerate_differences(conn)
                 tx.rollback()
             assert found if check == "alembic" else seen != modeled, drift
