@@ -19,6 +19,9 @@ _.code_generator_class  # jinja2 Environment hook: the generator that inserts hl
 _.convert  # click.ParamType.convert, called by click for the Duration option (hlb/cli_apply.py)
 
 # Schema objects registered on hlb.models.metadata: alembic and the store read them through it.
+_.workflows
+_.workflow_steps
+_.dashboard_components
 _.reconcile_events
 _.workflow_runs
 _.schedule_slots

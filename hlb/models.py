@@ -10,9 +10,11 @@ an apply transaction does not matter. ``hlb_runtime`` belongs to the bot:
 bindings of spec objects to Discord objects, the log of what it sent to
 Discord, workflow runs and the cron slots already fired (``hlb.bot.runtime``).
 
-The row mapping (``hlb.compiler.rows``) reads its column names, keys and types
-from these tables, and ``tests/test_migrations.py`` compares them with what the
-migrations build, so a column is written down here and in its migration only.
+The row mapping (``hlb.compiler.rows``) reads the columns, types and keys of the
+hlb_config tables from ``compiler/rows/tables.py``, generated from these tables
+(``python -m hlb.compiler.rows.generate``), and ``tests/test_migrations.py``
+compares them with what the migrations build: a column is written down here and
+in its migration only.
 """
 
 from __future__ import annotations

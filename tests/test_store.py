@@ -166,6 +166,14 @@ def test_documented_fields_use_real_columns_not_extra() -> None:
         (0, 0, "button", "restart-plex"), (0, 1, "button", None), (1, 0, "select", "restart-plex")]
 
 
+def test_row_tables_are_generated_from_the_models() -> None:
+    """compiler/rows/tables.py is hlb.models' hlb_config tables written out (so `hlb apply` need not
+    import SQLAlchemy): regenerate it with `python -m hlb.compiler.rows.generate` after a change."""
+    from hlb.compiler.rows import generate
+
+    assert generate.TARGET.read_text(encoding="utf-8") == generate.render()
+
+
 def test_row_mappings_hold_every_column_of_their_tables() -> None:
     """The row mapping reads its tables from hlb.models: each column is a field of the
     mapping, or one the mapping fills itself (keys, labels, extra, hash, the kind of a cell)."""

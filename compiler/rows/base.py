@@ -18,15 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hlb.compiler.model import ObjectKey, SpecObject
-from hlb.models import CONFIG_SCHEMA
+from hlb.compiler.rows import tables
+from hlb.compiler.rows.tables import COLUMNS, KEYS
 
-SCHEMA = CONFIG_SCHEMA
+SCHEMA = tables.SCHEMA
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
-ColumnType = Literal["text", "int", "bool", "json"]
-# hlb.models' sqlalchemy Table and Column; not imported, so the compiler itself stays free of sqlalchemy.
-Table = Any
-Column = Any
+ColumnType = Literal["text", "int", "bool", "json"]  # as hlb.compiler.rows.generate reads them
 INT4 = range(-(2**31), 2**31)
 
 
@@ -64,20 +62,6 @@ def field_(key: str, column: str | None = None, choices: Iterable[str] = ()) -> 
     return Col(key, column or key, tuple(choices))
 
 
-def column_type(column: Column) -> ColumnType:
-    """The kind of value a column holds exactly, read from its SQLAlchemy type."""
-    if column.type.__visit_name__ in ("JSON", "JSONB"):
-        return "json"
-    python = column.type.python_type
-    if python is str:
-        return "text"
-    if python is bool:
-        return "bool"
-    if python is int:
-        return "int"
-    raise TypeError(f"no row mapping for column {column} of type {column.type}")
-
-
 @dataclass(frozen=True)
 class Fields:
     """The fields of one table, with the lookups ``split`` needs computed once."""
@@ -97,18 +81,19 @@ class Fields:
         return Fields(self.items[index])
 
 
-def fields(table: Table, *cols: str | Col) -> Fields:
+def fields(table: str, *cols: str | Col) -> Fields:
     """The fields of ``table`` holding the spec keys ``cols`` (a name: key and column alike)."""
+    types = dict(COLUMNS[table])
     items = []
     for col in cols:
         c = field_(col) if isinstance(col, str) else col
-        items.append(Field(c.key, c.column, column_type(table.c[c.column]), c.choices))
+        items.append(Field(c.key, c.column, types[c.column], c.choices))
     return Fields(tuple(items))
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """What the store needs to know about a table, read once from its SQLAlchemy definition (hlb.models)."""
+    """What the store needs to know about a table, read from its definition in hlb.models."""
 
     name: str
     columns: tuple[str, ...]
@@ -127,12 +112,11 @@ class TableSpec:
         return self.parent or self.key
 
 
-def table_spec(table: Table, parent: str | None = None) -> TableSpec:
+def table_spec(table: str, parent: str | None = None) -> TableSpec:
     """The TableSpec of ``table``; ``parent``: for a child table, its column naming the parent object."""
-    columns = tuple(str(c.name) for c in table.columns)  # plain str, not SQLAlchemy's quoted_name
-    key = tuple(str(c.name) for c in table.primary_key.columns)
-    jsonb = frozenset(str(c.name) for c in table.columns if column_type(c) == "json")
-    return TableSpec(str(table.name), columns, key, jsonb, parent=("guild", parent) if parent else ())
+    columns = tuple(name for name, _ in COLUMNS[table])
+    jsonb = frozenset(name for name, type_ in COLUMNS[table] if type_ == "json")
+    return TableSpec(table, columns, KEYS[table], jsonb, parent=("guild", parent) if parent else ())
 
 
 def split(values: Mapping[str, Any], fields: Fields, extra: dict[str, Any]) -> Row:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlb import models
 from hlb.compiler.enums import CHANNEL_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
@@ -22,12 +21,12 @@ from hlb.compiler.rows.base import (
 
 KIND = "Channel"
 FIELDS = fields(
-    models.channels,
+    "channels",
     field_("type", choices=CHANNEL_TYPES),
     *("display_name", "category", "topic", "position", "nsfw", "slowmode", "bitrate", "user_limit"),
     *("protect", "permissions"),
 )
-CHANNELS = table_spec(models.channels)
+CHANNELS = table_spec("channels")
 
 
 def to_rows(obj: SpecObject) -> Rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlb import models
 from hlb.compiler.enums import OPTION_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
@@ -24,15 +23,15 @@ from hlb.compiler.rows.base import (
 )
 
 KIND = "Command"
-FIELDS = fields(models.commands, "description", "default_member_permissions", "reply", "workflow")
+FIELDS = fields("commands", "description", "default_member_permissions", "reply", "workflow")
 OPTION_FIELDS = fields(
-    models.command_options,
+    "command_options",
     *("name", field_("type", choices=OPTION_TYPES), "description", "required", "choices"),
     *("min_value", "max_value", "min_length", "max_length"),
 )
 REQUIRED = OPTION_FIELDS[:4]  # NOT NULL columns
-COMMANDS = table_spec(models.commands)
-OPTIONS = table_spec(models.command_options, parent="command")
+COMMANDS = table_spec("commands")
+OPTIONS = table_spec("command_options", parent="command")
 
 
 def to_rows(obj: SpecObject) -> Rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlb import models
 from hlb.compiler.enums import BUTTON_STYLES, COMPONENT_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
@@ -23,15 +22,15 @@ from hlb.compiler.rows.base import (
 )
 
 KIND = "Dashboard"
-FIELDS = fields(models.dashboards, "channel", "refresh", "sources", "content", "embeds")
+FIELDS = fields("dashboards", "channel", "refresh", "sources", "content", "embeds")
 # The keys of a button's or a select's body (one table holds both).
 BODY_FIELDS = fields(
-    models.dashboard_components,
+    "dashboard_components",
     *("label", field_("style", choices=BUTTON_STYLES), "workflow", "url", "emoji", "disabled"),
     *("placeholder", "min_values", "max_values", "options"),
 )
-DASHBOARDS = table_spec(models.dashboards)
-COMPONENTS = table_spec(models.dashboard_components, parent="dashboard")
+DASHBOARDS = table_spec("dashboards")
+COMPONENTS = table_spec("dashboard_components", parent="dashboard")
 
 
 def to_rows(obj: SpecObject) -> Rows:

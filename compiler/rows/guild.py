@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlb import models
 from hlb.compiler.enums import ADOPT_MODES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
@@ -21,8 +20,8 @@ from hlb.compiler.rows.base import (
 )
 
 KIND = "Guild"
-FIELDS = fields(models.guilds, field_("id", "discord_id"), "prune", field_("adopt", choices=ADOPT_MODES))
-GUILDS = table_spec(models.guilds)
+FIELDS = fields("guilds", field_("id", "discord_id"), "prune", field_("adopt", choices=ADOPT_MODES))
+GUILDS = table_spec("guilds")
 
 
 def to_rows(obj: SpecObject) -> Rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlb import models
 from hlb.compiler.enums import STEP_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
@@ -22,9 +21,9 @@ from hlb.compiler.rows.base import (
 
 KIND = "Workflow"
 STEP_META = ("id", "when")
-FIELDS = fields(models.workflows, "allowed_roles", "inputs", "triggers")
-WORKFLOWS = table_spec(models.workflows)
-STEPS = table_spec(models.workflow_steps, parent="workflow")
+FIELDS = fields("workflows", "allowed_roles", "inputs", "triggers")
+WORKFLOWS = table_spec("workflows")
+STEPS = table_spec("workflow_steps", parent="workflow")
 
 
 def to_rows(obj: SpecObject) -> Rows:
