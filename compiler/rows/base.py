@@ -15,16 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from hlb.compiler.model import ObjectKey, SpecObject
-from hlb.compiler.rows import tables
-from hlb.compiler.rows.tables import COLUMNS, KEYS
+from hlb.compiler.rows.tables import COLUMNS, KEYS, ColumnType
+from hlb.compiler.rows.tables import SCHEMA as SCHEMA
 
-SCHEMA = tables.SCHEMA
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
-ColumnType = Literal["text", "int", "bool", "json"]  # as hlb.compiler.rows.generate reads them
 INT4 = range(-(2**31), 2**31)
 
 
