@@ -34,9 +34,15 @@ def kind_for(name: str) -> Kind:
         raise KeyError(f"no kind {name!r}; known kinds: {', '.join(_BY_NAME)}") from None
 
 
+def allowed_secrets(name: str) -> tuple[tuple[str | None, ...], ...]:
+    """Where kind ``name`` may hold ``${secret:NAME}``; nowhere for a kind the registry does not know."""
+    kind = _BY_NAME.get(name)
+    return kind.secret_places if kind is not None else ()
+
+
 def rules_for(kind: str) -> KindRules:
     """The rules of ``kind`` ("Channel"); KeyError for a kind the registry does not know."""
     return kind_for(kind).rules
 
 
-__all__ = ["KINDS", "Kind", "kind_for", "rules_for"]
+__all__ = ["KINDS", "Kind", "allowed_secrets", "kind_for", "rules_for"]

@@ -92,6 +92,9 @@ class Kind:
     rules: KindRules
     table: str  # "channels"
     reconciled: bool = True  # False: no Discord object of its own (a Guild is the server; workflows run)
+    # Where ``${secret:NAME}`` may stand: path patterns of the request text the bot sends
+    # (``hlb.compiler.secret_places`` matches them; a reference anywhere else is E507).
+    secret_places: tuple[tuple[str | None, ...], ...] = ()
 
     @property
     def slug(self) -> str:

@@ -15,6 +15,7 @@ from hlb.compiler.durations import UNITS_HELP, parse_duration
 from hlb.compiler.enums import LINK_STYLE, WORKFLOW_STYLES
 from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
+from hlb.compiler.secret_places import ANY
 from hlb.compiler.templates import JsonPath, dotted_path, is_template, template_errors
 from hlb.compiler.wording import plural
 
@@ -335,4 +336,9 @@ class DashboardRules:
         return out
 
 
-KIND = Kind("Dashboard", DashboardRules(), "dashboards")
+KIND = Kind(
+    "Dashboard",
+    DashboardRules(),
+    "dashboards",
+    secret_places=(("spec", "sources", ANY, "http", "url"), ("spec", "sources", ANY, "http", "headers", ANY)),
+)

@@ -26,6 +26,7 @@ from hlb.compiler.kinds.dashboard import (
     reply_problems,
     seconds_or_raw,
 )
+from hlb.compiler.secret_places import ANY
 from hlb.compiler.templates import JsonPath, check_expression, is_template, template_errors, unwrap_expression
 from hlb.compiler.wording import plural
 
@@ -184,4 +185,14 @@ class WorkflowRules:
         return out
 
 
-KIND = Kind("Workflow", WorkflowRules(), "workflows", reconciled=False)
+KIND = Kind(
+    "Workflow",
+    WorkflowRules(),
+    "workflows",
+    reconciled=False,
+    secret_places=(
+        ("spec", "steps", ANY, "http", "url"),
+        ("spec", "steps", ANY, "http", "headers", ANY),
+        ("spec", "steps", ANY, "http", "json", "..."),
+    ),
+)
