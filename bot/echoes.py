@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from hlb.bot.execute import Outcome
 from hlb.compiler.model import ObjectKey
@@ -108,18 +108,22 @@ class DriftWatch:
 
 def written(action: a.Action) -> frozenset[str]:
     """The attributes a gateway event would show changed after ``action``."""
-    if isinstance(action, a.UpdateChannel):
-        names = {ATTRIBUTES.get(f, f) for f in action.fields}
-        return frozenset(names | ({"category_id"} if action.parent is not None else set()))
-    if isinstance(action, (a.PutOverwrite, a.DeleteOverwrite)):
-        return frozenset({OVERWRITES})
-    if isinstance(action, a.ReorderChannels):
-        return frozenset({POSITION})
-    if isinstance(action, (a.DeleteChannel, a.DeleteMessage)):
-        return frozenset({DELETED})
-    if isinstance(action, a.CreateChannel):
-        return frozenset({*ATTRIBUTES.values(), POSITION, OVERWRITES})
-    return frozenset()
+    match action:
+        case a.UpdateChannel():
+            names = {ATTRIBUTES.get(f, f) for f in action.fields}
+            return frozenset(names | ({"category_id"} if action.parent is not None else set()))
+        case a.PutOverwrite() | a.DeleteOverwrite():
+            return frozenset({OVERWRITES})
+        case a.ReorderChannels():
+            return frozenset({POSITION})
+        case a.DeleteChannel() | a.DeleteMessage():
+            return frozenset({DELETED})
+        case a.CreateChannel():
+            return frozenset({*ATTRIBUTES.values(), POSITION, OVERWRITES})
+        case a.AdoptChannel() | a.PostMessage() | a.EditMessage() | a.OverwriteCommands():
+            return frozenset()  # no channel event follows (messages and commands are not watched)
+        case _:
+            assert_never(action)
 
 
 def changed(before: Any, after: Any) -> frozenset[str]:

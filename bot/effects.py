@@ -27,7 +27,6 @@ from hlb.runtime.render import MAX_CONTENT, MAX_EMBEDS, clip
 
 log = logging.getLogger("hlb.bot.effects")
 
-EPHEMERAL = 64
 # Rendered data must never ping @everyone or a role; a template may mention a user on purpose.
 ALLOWED_MENTIONS: dict[str, Any] = {"parse": ["users"]}
 MAX_ERROR = 300  # characters of Discord's error text quoted in a StepFailed

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from disnake.http import HTTPClient, Route
 
@@ -154,69 +154,64 @@ async def _attempt(run: _Run, action: a.Action) -> Outcome:
 
 
 async def _perform(run: _Run, action: a.Action) -> int | None:
+    """Send ``action`` to Discord; the id it created, if any. One case per action: mypy's
+    ``assert_never`` fails the build when an action is added to ``a.Action`` and not here."""
     http = run.http
-    if isinstance(action, a.CreateChannel):
-        body = dict(action.payload)
-        if action.parent is not None:
-            body["parent_id"] = str(run.resolve(action.parent))
-        created = await rest.call(
-            http, Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id), json=body
-        )
-        run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/channels")
-        await run.created(action.key, run.ids[action.key])
-        return run.ids[action.key]
-    if isinstance(action, a.AdoptChannel):
-        run.ids[action.key] = action.channel_id
-        return action.channel_id
-    if isinstance(action, a.UpdateChannel):
-        fields = dict(action.fields)
-        if action.parent is not None:
-            fields["parent_id"] = str(run.resolve(action.parent))
-        await rest.call(
-            http, Route("PATCH", "/channels/{channel_id}", channel_id=action.channel_id), json=fields
-        )
-        return None
-    if isinstance(action, a.DeleteChannel):
-        await _gone_is_fine(http, Route("DELETE", "/channels/{channel_id}", channel_id=action.channel_id))
-        return None
-    if isinstance(action, a.PutOverwrite):
-        channel_id = run.resolve(action.channel)
-        body = {"type": action.type, "allow": str(action.allow), "deny": str(action.deny)}
-        await rest.call(http, _overwrite_route("PUT", channel_id, action.target), json=body)
-        return None
-    if isinstance(action, a.DeleteOverwrite):
-        await _gone_is_fine(http, _overwrite_route("DELETE", action.channel_id, action.target))
-        return None
-    if isinstance(action, a.ReorderChannels):
-        moves = [{"id": str(run.resolve(ref)), "position": pos} for ref, pos in action.positions]
-        await rest.call(
-            http, Route("PATCH", "/guilds/{guild_id}/channels", guild_id=action.guild_id), json=moves
-        )
-        return None
-    if isinstance(action, a.PostMessage):
-        channel_id = run.resolve(action.channel)
-        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        message_id = failures.snowflake(await rest.call(http, route, json=dict(action.payload)), route.path)
-        run.posted[action.key] = (channel_id, message_id)
-        await run.created(action.key, message_id, channel_id)
-        return message_id
-    if isinstance(action, a.EditMessage):
-        await rest.call(http, _message_route("PATCH", action), json=dict(action.payload))
-        return None
-    if isinstance(action, a.DeleteMessage):
-        await _gone_is_fine(http, _message_route("DELETE", action))
-        return None
-    if isinstance(action, a.OverwriteCommands):
-        route = Route(
-            "PUT",
-            "/applications/{application_id}/guilds/{guild_id}/commands",
-            application_id=run.application_id,
-            guild_id=action.guild_id,
-        )
-        result = await rest.call(http, route, json=[dict(c) for c in action.payload])
-        run.command_ids.update(_command_ids(result, route.path))
-        return None
-    raise TypeError(f"no executor for {type(action).__name__}")
+    match action:
+        case a.CreateChannel():
+            body = dict(action.payload)
+            if action.parent is not None:
+                body["parent_id"] = str(run.resolve(action.parent))
+            route = Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id)
+            created = await rest.call(http, route, json=body)
+            run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/channels")
+            await run.created(action.key, run.ids[action.key])
+            return run.ids[action.key]
+        case a.AdoptChannel():
+            run.ids[action.key] = action.channel_id
+            return action.channel_id
+        case a.UpdateChannel():
+            fields = dict(action.fields)
+            if action.parent is not None:
+                fields["parent_id"] = str(run.resolve(action.parent))
+            route = Route("PATCH", "/channels/{channel_id}", channel_id=action.channel_id)
+            await rest.call(http, route, json=fields)
+        case a.DeleteChannel():
+            await _gone_is_fine(http, Route("DELETE", "/channels/{channel_id}", channel_id=action.channel_id))
+        case a.PutOverwrite():
+            channel_id = run.resolve(action.channel)
+            body = {"type": action.type, "allow": str(action.allow), "deny": str(action.deny)}
+            await rest.call(http, _overwrite_route("PUT", channel_id, action.target), json=body)
+        case a.DeleteOverwrite():
+            await _gone_is_fine(http, _overwrite_route("DELETE", action.channel_id, action.target))
+        case a.ReorderChannels():
+            moves = [{"id": str(run.resolve(ref)), "position": pos} for ref, pos in action.positions]
+            route = Route("PATCH", "/guilds/{guild_id}/channels", guild_id=action.guild_id)
+            await rest.call(http, route, json=moves)
+        case a.PostMessage():
+            channel_id = run.resolve(action.channel)
+            route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+            posted = await rest.call(http, route, json=dict(action.payload))
+            message_id = failures.snowflake(posted, route.path)
+            run.posted[action.key] = (channel_id, message_id)
+            await run.created(action.key, message_id, channel_id)
+            return message_id
+        case a.EditMessage():
+            await rest.call(http, _message_route("PATCH", action), json=dict(action.payload))
+        case a.DeleteMessage():
+            await _gone_is_fine(http, _message_route("DELETE", action))
+        case a.OverwriteCommands():
+            route = Route(
+                "PUT",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                application_id=run.application_id,
+                guild_id=action.guild_id,
+            )
+            result = await rest.call(http, route, json=[dict(c) for c in action.payload])
+            run.command_ids.update(_command_ids(result, route.path))
+        case _:
+            assert_never(action)
+    return None
 
 
 def _command_ids(result: Any, what: str) -> dict[str, int]:

@@ -25,16 +25,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from hlb.compiler.model import KIND_ORDER, Model, SpecObject
+from hlb.compiler.kinds import KINDS
+from hlb.compiler.model import Model, SpecObject
 from hlb.compiler.sources import SourceFile
 
-FILE_FOR_KIND = {
-    "Guild": "guilds.yaml",
-    "Channel": "channels.yaml",
-    "Workflow": "workflows.yaml",
-    "Dashboard": "dashboards.yaml",
-    "Command": "commands.yaml",
-}
 HEADER = "# Exported by `hlb export` from revision {revision}. Edit and apply like any spec file.\n"
 
 
@@ -66,7 +60,7 @@ def render_kind(model: Model, kind: str) -> str:
 def export_files(model: Model, revision: int | None) -> dict[str, str]:
     """One YAML text per kind that has objects, by file name (``channels.yaml``...)."""
     header = HEADER.format(revision=revision)
-    return {FILE_FOR_KIND[k]: header + render_kind(model, k) for k in KIND_ORDER if model.of_kind(k)}
+    return {k.export_file: header + render_kind(model, k.name) for k in KINDS if model.of_kind(k.name)}
 
 
 # --- documents for re-checking a saved plan --------------------------------------------------------

@@ -233,23 +233,3 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
 def _clip(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
-
-def find_secrets(data: Any) -> set[str]:
-    """Names of the ``${secret:NAME}`` references in interpolated data.
-
-    Call it on the output of ``interpolate``: that is the text the bot
-    resolves at run time (an escaped ``$${secret:X}`` in a spec file has
-    become the reference ``${secret:X}`` by then).
-    """
-    found: set[str] = set()
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if type(value) is str:
-            if "${secret:" in value:
-                found.update(SECRET_REF.findall(value))
-        elif type(value) is dict:
-            stack.extend(value.values())
-        elif type(value) is list:
-            stack.extend(value)
-    return found

@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 API_VERSION = "hlb/v1"
-# The registry order: the order objects are created in; deletes run in reverse.
+# The kind registry, the one list of kinds: the order objects are created in (deletes run in
+# reverse). Each layer finds a kind's module by its name (hlb.compiler.kinds.Kind says where).
 KIND_ORDER: tuple[str, ...] = ("Guild", "Channel", "Workflow", "Dashboard", "Command")
 
 

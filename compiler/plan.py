@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 
@@ -101,11 +101,15 @@ class Plan:
 
 
 def action_of(op: Op) -> str:
-    if isinstance(op, CreateOp):
-        return "create"
-    if isinstance(op, UpdateOp):
-        return "update"
-    return "delete"
+    match op:
+        case CreateOp():
+            return "create"
+        case UpdateOp():
+            return "update"
+        case DeleteOp():
+            return "delete"
+        case _:
+            assert_never(op)
 
 
 Loader = Callable[[Collection[ObjectKey]], Mapping[ObjectKey, SpecObject]]

@@ -22,18 +22,13 @@ from typing import Any
 from hlb.compiler.diagnostics import JsonPath, dotted_path
 from hlb.compiler.durations import UNITS_HELP
 from hlb.compiler.kinds.base import Problem
+from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.permissions import ALIASES, PERMISSIONS
 from hlb.compiler.wording import plural
 
 API_VERSION = "hlb/v1"
 COMMON_FILE = "common.schema.json"
-SCHEMA_FILES: dict[str, str] = {
-    "Guild": "guild.schema.json",
-    "Channel": "channel.schema.json",
-    "Workflow": "workflow.schema.json",
-    "Dashboard": "dashboard.schema.json",
-    "Command": "command.schema.json",
-}  # in create order, as hlb.compiler.model.KIND_ORDER
+SCHEMA_FILES: dict[str, str] = {kind: f"{kind.lower()}.schema.json" for kind in KIND_ORDER}
 _DIR = Path(__file__).parent / "schemas"
 _TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
           "object": "a mapping", "array": "a list", "null": "null"}

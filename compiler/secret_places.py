@@ -19,19 +19,9 @@ from hlb.compiler.diagnostics import JsonPath
 from hlb.compiler.interpolate import SECRET_REF, Problem
 
 ANY = None  # a path pattern item that matches any key or index
-# Path patterns (from the document root) of the strings whose secrets the bot resolves; a pattern
-# ending in "..." covers its prefix and everything below it (a JSON body's nested strings).
-ALLOWED: dict[str, tuple[tuple[str | None, ...], ...]] = {
-    "Dashboard": (
-        ("spec", "sources", ANY, "http", "url"),
-        ("spec", "sources", ANY, "http", "headers", ANY),
-    ),
-    "Workflow": (
-        ("spec", "steps", ANY, "http", "url"),
-        ("spec", "steps", ANY, "http", "headers", ANY),
-        ("spec", "steps", ANY, "http", "json", "..."),
-    ),
-}
+# Each kind's descriptor (hlb.compiler.kinds) lists the path patterns, from the document root, of
+# the strings whose secrets the bot resolves; a pattern ending in "..." covers its prefix and
+# everything below it (a JSON body's nested strings).
 _MARK = b"${secret:"
 
 
@@ -44,8 +34,10 @@ def misplaced_secrets(data: Any) -> list[Problem]:
             return []
     except (orjson.JSONEncodeError, TypeError):
         pass  # data JSON cannot hold: walk it all
+    from hlb.compiler.kinds import allowed_secrets  # the kinds load only for text holding a secret
+
     kind = data.get("kind")
-    patterns = ALLOWED.get(kind, ()) if isinstance(kind, str) else ()
+    patterns = allowed_secrets(kind) if isinstance(kind, str) else ()
     problems: list[Problem] = []
     for path, text in _strings(data, ()):
         names = SECRET_REF.findall(text) if "${secret:" in text else []

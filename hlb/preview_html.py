@@ -21,23 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from hlb.compiler.enums import BUTTON_STYLE_NAMES, OPTION_TYPE_NAMES
 from hlb.compiler.model import Model
 
 if TYPE_CHECKING:
     from hlb.preview import DashboardPreview
 
 BOT_NAME = "hlb"
-BUTTON_STYLE_NAMES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link"}
-OPTION_TYPE_NAMES = {
-    3: "string",
-    4: "integer",
-    5: "boolean",
-    6: "user",
-    7: "channel",
-    8: "role",
-    9: "mentionable",
-    10: "number",
-}
 # Sets the page's height on <html data-height>, read back with --dump-dom to size the screenshot.
 MEASURE_SCRIPT = (
     "document.documentElement.dataset.height=String(Math.ceil("

@@ -35,6 +35,7 @@ def run_migrations(connection: Connection) -> None:
         version_table=VERSION_TABLE,
         version_table_schema=VERSION_TABLE_SCHEMA,
         compare_type=True,
+        compare_server_default=True,
     )
     with context.begin_transaction():
         context.run_migrations()

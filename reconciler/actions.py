@@ -40,8 +40,8 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Action:
-    """Base of every action."""
+class ActionBase:
+    """What every action has; ``Action`` (below) is the closed union of the actions there are."""
 
     key: ObjectKey
     reason: str
@@ -60,7 +60,7 @@ class Action:
 
 
 @dataclass(frozen=True)
-class CreateChannel(Action):
+class CreateChannel(ActionBase):
     guild_id: int
     payload: Mapping[str, Any]  # POST /guilds/{id}/channels body, without parent_id
     parent: Ref | None = None
@@ -74,7 +74,7 @@ class CreateChannel(Action):
 
 
 @dataclass(frozen=True)
-class AdoptChannel(Action):
+class AdoptChannel(ActionBase):
     """Bind an existing, unmanaged channel of the same name, type and parent (``adopt: by-name``)."""
 
     channel_id: int
@@ -92,7 +92,7 @@ class AdoptChannel(Action):
 
 
 @dataclass(frozen=True)
-class UpdateChannel(Action):
+class UpdateChannel(ActionBase):
     channel_id: int
     fields: Mapping[str, Any]  # only the Discord fields that differ (PATCH /channels/{id})
     changes: tuple[Change, ...] = ()
@@ -110,7 +110,7 @@ class UpdateChannel(Action):
 
 
 @dataclass(frozen=True)
-class DeleteChannel(Action):
+class DeleteChannel(ActionBase):
     channel_id: int
     category: bool = False
 
@@ -123,7 +123,7 @@ class DeleteChannel(Action):
 
 
 @dataclass(frozen=True)
-class PutOverwrite(Action):
+class PutOverwrite(ActionBase):
     """Add or change one permission overwrite (added before any is removed: no open window)."""
 
     channel: Ref
@@ -144,7 +144,7 @@ class PutOverwrite(Action):
 
 
 @dataclass(frozen=True)
-class DeleteOverwrite(Action):
+class DeleteOverwrite(ActionBase):
     channel_id: int
     target: int
 
@@ -160,7 +160,7 @@ class DeleteOverwrite(Action):
 
 
 @dataclass(frozen=True)
-class ReorderChannels(Action):
+class ReorderChannels(ActionBase):
     """One bulk position call listing only managed channels whose position differs."""
 
     guild_id: int
@@ -177,7 +177,7 @@ class ReorderChannels(Action):
 
 
 @dataclass(frozen=True)
-class PostMessage(Action):
+class PostMessage(ActionBase):
     channel: Ref
     payload: Mapping[str, Any]
     rendered_hash: str
@@ -191,7 +191,7 @@ class PostMessage(Action):
 
 
 @dataclass(frozen=True)
-class EditMessage(Action):
+class EditMessage(ActionBase):
     channel_id: int
     message_id: int
     payload: Mapping[str, Any]
@@ -205,7 +205,7 @@ class EditMessage(Action):
 
 
 @dataclass(frozen=True)
-class DeleteMessage(Action):
+class DeleteMessage(ActionBase):
     channel_id: int
     message_id: int
 
@@ -218,7 +218,7 @@ class DeleteMessage(Action):
 
 
 @dataclass(frozen=True)
-class OverwriteCommands(Action):
+class OverwriteCommands(ActionBase):
     """One bulk overwrite of the guild's application commands; ``key`` is the Guild's."""
 
     guild_id: int
@@ -235,3 +235,21 @@ class OverwriteCommands(Action):
     def describe(self) -> str:
         names = ", ".join("/" + c["name"] for c in self.payload) or "none"
         return f"{self.symbol} {self.verb} of {self.key}: {names} ({self.reason})"
+
+
+# Every action there is. The executor and the other dispatchers ``match`` on it and end with
+# ``assert_never``, so mypy names each place a new action must be handled; tests/test_reconciler_pure.py
+# checks that every ActionBase subclass is in this union.
+Action = (
+    CreateChannel
+    | AdoptChannel
+    | UpdateChannel
+    | DeleteChannel
+    | PutOverwrite
+    | DeleteOverwrite
+    | ReorderChannels
+    | PostMessage
+    | EditMessage
+    | DeleteMessage
+    | OverwriteCommands
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hlb.compiler.enums import CHANNEL_TYPES
 from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.compiler.permissions import to_bits
 from hlb.reconciler import damping
@@ -28,7 +29,7 @@ from hlb.reconciler.actions import (
 )
 from hlb.reconciler.normalize import same
 from hlb.reconciler.plan import Draft, GuildInput
-from hlb.reconciler.state import CHANNEL_TYPES, DRIFTED, ObservedChannel, ObservedOverwrite
+from hlb.reconciler.state import DRIFTED, ObservedChannel, ObservedOverwrite
 
 TOPIC_TYPES = frozenset({0, 5, 15})  # text, announcement, forum
 SLOWMODE_TYPES = frozenset({0, 2, 13, 15})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hlb.compiler.enums import OPTION_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.permissions import to_bits
 from hlb.reconciler import damping
@@ -18,16 +19,6 @@ from hlb.reconciler.actions import OverwriteCommands
 from hlb.reconciler.plan import Draft, GuildInput
 from hlb.reconciler.state import payload_hash
 
-OPTION_TYPES: Mapping[str, int] = {
-    "string": 3,
-    "integer": 4,
-    "boolean": 5,
-    "user": 6,
-    "channel": 7,
-    "role": 8,
-    "mentionable": 9,
-    "number": 10,
-}
 _OPTION_BOUNDS = ("min_value", "max_value", "min_length", "max_length")
 _MANAGED = ("type", "name", "description", "options", "default_member_permissions", "nsfw")
 

@@ -11,6 +11,7 @@ once by a changed spec or ``hlb reconcile --retry-failed``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -90,7 +91,7 @@ def hold(attempts: int) -> timedelta:
     return min(FIRST_HOLD * 2 ** min(max(attempts - 1, 0), 20), MAX_HOLD)
 
 
-def writes_hash(actions: list[Action]) -> str:
+def writes_hash(actions: Sequence[Action]) -> str:
     """A hash of what ``actions`` send: equal for the same writes of the same values."""
     return payload_hash([_sent(action) for action in actions])
 
@@ -107,7 +108,7 @@ def _sent(action: Action) -> Any:
     return [action.verb, action.reason]
 
 
-def not_sticking(actions: list[Action]) -> str:
+def not_sticking(actions: Sequence[Action]) -> str:
     """The error of a drifted object: which fields the server does not keep."""
     parts: list[str] = []
     for action in actions:

@@ -7,6 +7,7 @@ the binding each object gets when its actions succeed, and what is skipped and w
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -136,9 +137,13 @@ KindPlanner = Callable[[GuildInput, Draft], None]
 
 def registry() -> tuple[tuple[str, KindPlanner], ...]:
     """The kinds the reconciler manages, in order: channels before the dashboards posted in them."""
-    from hlb.reconciler import channels, commands, dashboards
+    from hlb.compiler.kinds import KINDS  # the kinds' rules (and jinja) load only when planning
 
-    return (("Channel", channels.plan), ("Dashboard", dashboards.plan), ("Command", commands.plan))
+    return tuple(
+        (kind.name, importlib.import_module(kind.reconciler_module).plan)
+        for kind in KINDS
+        if kind.reconciler_module is not None
+    )
 
 
 def reconcile_guild(ctx: GuildInput) -> ReconcilePlan:

@@ -16,17 +16,6 @@ import orjson
 
 from hlb.compiler.model import ObjectKey
 
-# Discord channel type numbers by spec type name, and back.
-CHANNEL_TYPES: Mapping[str, int] = {
-    "text": 0,
-    "voice": 2,
-    "category": 4,
-    "announcement": 5,
-    "stage": 13,
-    "forum": 15,
-}
-CHANNEL_TYPE_NAMES: Mapping[int, str] = {v: k for k, v in CHANNEL_TYPES.items()}
-
 # Binding statuses, as ``hlb status`` shows them.
 IN_SYNC = "in_sync"
 PENDING = "pending"

@@ -178,9 +178,9 @@ def test_every_channel_field_against_every_channel_type(tmp_path: Path) -> None:
 
 
 def test_the_compiler_allows_exactly_what_the_reconciler_sends() -> None:
+    from hlb.compiler.enums import CHANNEL_TYPES
     from hlb.compiler.kinds.channel import TYPE_FIELDS
     from hlb.reconciler.channels import NSFW_TYPES, SLOWMODE_TYPES, TOPIC_TYPES, VOICE_TYPES
-    from hlb.reconciler.state import CHANNEL_TYPES
 
     sent = {"topic": TOPIC_TYPES, "nsfw": NSFW_TYPES, "slowmode": SLOWMODE_TYPES, "bitrate": VOICE_TYPES}
     for ctype, fields in TYPE_FIELDS.items():

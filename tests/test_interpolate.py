@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hlb.compiler.diagnostics import CODES, Diagnostic
-from hlb.compiler.interpolate import OWN_CREDENTIALS, find_secrets, interpolate, is_credential
+from hlb.compiler.interpolate import OWN_CREDENTIALS, interpolate, is_credential
 from hlb.compiler.loader import load_fast
 from hlb.compiler.positions import resolve
 from hlb.compiler.secret_places import misplaced_secrets
@@ -113,20 +113,6 @@ def test_unchanged_data_is_returned_as_is_and_input_is_never_mutated() -> None:
 
 def test_env_values_are_not_scanned_again() -> None:
     assert one("${A}", {"A": "${B}"}) == ("${B}", [])
-
-
-def test_find_secrets() -> None:
-    data = {
-        "headers": {"Authorization": "Bearer ${secret:PROM_TOKEN}"},
-        "steps": [
-            {"json": {"k": "${secret:DASH_TOKEN}-${secret:PROM_TOKEN}"}},
-            "${secret:}",
-            "${secret:bad name}",
-        ],
-        "other": "${HOST}",
-    }
-    assert find_secrets(data) == {"PROM_TOKEN", "DASH_TOKEN"}
-    assert find_secrets("plain") == set()
 
 
 @given(st.text(alphabet="${}:-secrtHOS_ab", max_size=30))

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
+from hlb.compiler import schema
 from hlb.compiler.diagnostics import CODES
-from hlb.compiler.kinds import RULES, rules_for
-from hlb.compiler.kinds.base import Draft, Index
+from hlb.compiler.kinds import KINDS, kind_for, rules_for
+from hlb.compiler.kinds.base import Draft, Index, Kind
 from hlb.compiler.kinds.command import slash_name_error
 from hlb.compiler.kinds.workflow import cron_error
 from hlb.compiler.model import KIND_ORDER
+from hlb.reconciler.plan import registry
 
+ROOT = Path(__file__).resolve().parent.parent
 GUILD = "homelab"
 Found = set[tuple[str, tuple[str | int, ...]]]
 
@@ -56,12 +61,30 @@ def normalized(d: Draft) -> dict[str, Any]:
 
 
 def test_registry_follows_kind_order() -> None:
-    assert tuple(r.kind for r in RULES) == KIND_ORDER
-    assert rules_for("Channel").schema_file == "channel.schema.json"
-    assert rules_for("Channel").spec_required is False
-    assert all(rules_for(k).spec_required for k in KIND_ORDER if k != "Channel")
+    assert tuple(k.name for k in KINDS) == KIND_ORDER
+    assert rules_for("Channel") is kind_for("Channel").rules
     with pytest.raises(KeyError):
-        rules_for("Role")
+        kind_for("Role")
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_every_kind_has_all_its_parts(kind: Kind) -> None:
+    """What docs/architecture.md ("One module per kind") says a kind needs, each where it is looked for."""
+    from hlb.compiler.rows import storage_for
+    from hlb.models import CONFIG_SCHEMA, metadata
+
+    assert (ROOT / "compiler" / "schemas" / schema.SCHEMA_FILES[kind.name]).is_file()
+    assert schema.SCHEMA_FILES[kind.name] == f"{kind.slug}.schema.json"
+    page = (ROOT / "docs" / "kinds" / f"{kind.slug}.md").read_text(encoding="utf-8")
+    assert page.startswith(f"# {kind.name}\n"), kind.name
+    assert f"{CONFIG_SCHEMA}.{kind.table}" in metadata.tables
+    assert storage_for(kind.name).main.name == kind.table
+    planners = dict(registry())
+    if kind.reconciler_module is None:
+        assert kind.name not in planners  # declared to have no Discord object of its own
+    else:
+        assert planners[kind.name] is importlib.import_module(kind.reconciler_module).plan
+    assert f"[{kind.name}](kinds/{kind.slug}.md)" in (ROOT / "docs" / "architecture.md").read_text()
 
 
 # --- Guild ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -32,40 +33,60 @@ def test_head_constant_matches_alembic() -> None:
     assert tuple(reversed(history)) == migrations.REVISIONS
 
 
-def catalog(url: str) -> dict[str, list[tuple[Any, ...]]]:
+CATALOG = {
+    "columns": """
+        SELECT table_schema, table_name, column_name, ordinal_position, data_type, is_nullable,
+               column_default, is_identity, identity_generation
+        FROM information_schema.columns
+        WHERE table_schema = ANY(%(s)s) AND table_name <> 'alembic_version'""",
+    "constraints": """
+        SELECT n.nspname, c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid),
+               c.condeferrable, c.condeferred
+        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+        WHERE n.nspname = ANY(%(s)s) AND c.conrelid::regclass::text NOT LIKE '%%alembic_version'""",
+    "indexes": """
+        SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes
+        WHERE schemaname = ANY(%(s)s) AND tablename <> 'alembic_version'""",
+    "schemas": "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%(s)s)",
+}
+
+
+def read_catalog(execute: Callable[[str, dict[str, Any]], Any]) -> dict[str, list[Any]]:
     """Everything that defines hlb's schemas, as Postgres itself describes it."""
-    queries = {
-        "columns": """
-            SELECT table_schema, table_name, column_name, ordinal_position, data_type, is_nullable,
-                   column_default, is_identity, identity_generation
-            FROM information_schema.columns
-            WHERE table_schema = ANY(%(s)s) AND table_name <> 'alembic_version'""",
-        "constraints": """
-            SELECT n.nspname, c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid),
-                   c.condeferrable, c.condeferred
-            FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-            WHERE n.nspname = ANY(%(s)s) AND c.conrelid::regclass::text NOT LIKE '%%alembic_version'""",
-        "indexes": """
-            SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes
-            WHERE schemaname = ANY(%(s)s) AND tablename <> 'alembic_version'""",
-        "schemas": "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%(s)s)",
-    }
+    schemas = {"s": list(SCHEMAS)}
+    return {name: sorted(execute(q, schemas).fetchall(), key=repr) for name, q in CATALOG.items()}
+
+
+def catalog(url: str) -> dict[str, list[Any]]:
     with psycopg.connect(url) as conn:
-        return {
-            name: sorted(conn.execute(q, {"s": list(SCHEMAS)}).fetchall(), key=repr)
-            for name, q in queries.items()
-        }
+        return read_catalog(conn.execute)
 
 
-def test_migrations_build_exactly_the_models(empty_db_url: str, db_url: str) -> None:
-    # db_url was migrated by alembic; empty_db_url gets metadata.create_all
-    engine = engine_for(empty_db_url)
+def modeled_catalog(url: str) -> dict[str, list[Any]]:
+    """The catalog of an empty database given hlb.models by ``metadata.create_all``."""
+    engine = engine_for(url)
     with engine.begin() as conn:
         for schema in SCHEMAS:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         metadata.create_all(conn)
     engine.dispose()
-    migrated, modeled = catalog(db_url), catalog(empty_db_url)
+    return catalog(url)
+
+
+def autogenerate_differences(conn: Any) -> list[Any]:
+    """What alembic's autogenerate would change to make the database equal hlb.models."""
+    ctx = MigrationContext.configure(conn, opts={
+        "include_schemas": True,
+        "include_name": lambda name, type_, _: name in SCHEMAS if type_ == "schema" else True,
+        "version_table_schema": migrations.VERSION_TABLE_SCHEMA,
+        "compare_type": True,
+        "compare_server_default": True,
+    })
+    return list(compare_metadata(ctx, metadata))
+
+
+def test_migrations_build_exactly_the_models(empty_db_url: str, db_url: str) -> None:
+    migrated, modeled = catalog(db_url), modeled_catalog(empty_db_url)  # alembic vs create_all
     for part in migrated:
         assert migrated[part] == modeled[part], part
     assert len(migrated["constraints"]) > 40
@@ -75,12 +96,37 @@ def test_alembic_check_reports_no_differences(db_url: str) -> None:
     command.check(db.alembic_config(db_url))  # raises when models and migrations differ
     engine = engine_for(db_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "include_schemas": True,
-            "include_name": lambda name, type_, _: name in SCHEMAS if type_ == "schema" else True,
-            "version_table_schema": migrations.VERSION_TABLE_SCHEMA,
-        })
-        assert compare_metadata(ctx, metadata) == []
+        assert autogenerate_differences(conn) == []
+    engine.dispose()
+
+
+# Differences between the database and hlb.models, with the check that must report each:
+# alembic's autogenerate (types, nullability, server defaults, indexes, columns) or, for what
+# alembic does not compare (CHECK constraints, deferrability), the catalog comparison above.
+DRIFTS = [
+    ("alembic", "ALTER TABLE hlb_runtime.bindings ALTER COLUMN attempts SET DEFAULT 1"),
+    ("alembic", "ALTER TABLE hlb_config.channels ALTER COLUMN topic TYPE varchar(100)"),
+    ("alembic", "ALTER TABLE hlb_config.channels ALTER COLUMN topic SET NOT NULL"),
+    ("alembic", "DROP INDEX hlb_config.channels_guild_category_idx"),
+    ("alembic", "CREATE INDEX extra_idx ON hlb_config.commands (description)"),
+    ("alembic", "ALTER TABLE hlb_config.guilds ADD COLUMN note text"),
+    ("catalog", "ALTER TABLE hlb_config.commands DROP CONSTRAINT commands_reply_or_workflow_check"),
+    ("catalog", "ALTER TABLE hlb_config.channels ALTER CONSTRAINT channels_guild_fkey NOT DEFERRABLE"),
+]
+
+
+def test_every_kind_of_drift_is_reported(empty_db_url: str, db_url: str) -> None:
+    modeled = modeled_catalog(empty_db_url)
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        for check, drift in DRIFTS:
+            with conn.begin() as tx:  # Postgres DDL is transactional: each drift is undone after
+                conn.exec_driver_sql(drift)
+                seen = read_catalog(conn.exec_driver_sql)
+                found = autogenerate_differences(conn)
+                tx.rollback()
+            assert found if check == "alembic" else seen != modeled, drift
+        assert autogenerate_differences(conn) == []
     engine.dispose()
 
 

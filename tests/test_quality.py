@@ -23,6 +23,16 @@ def test_ruff_is_clean() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_no_dead_code() -> None:
+    """vulture over the packages ([tool.vulture] in pyproject.toml; vulture_whitelist.py says
+    why each name it cannot see used is live), and over the emulator with the tests that use it."""
+    done = run(sys.executable, "-m", "vulture")
+    assert done.returncode == 0, done.stdout + done.stderr
+    emulator = run(sys.executable, "-m", "vulture", "hlb/testing", "tests", "--min-confidence", "60")
+    unused = [line for line in emulator.stdout.splitlines() if line.startswith("hlb/testing/")]
+    assert not unused, "\n".join(unused)
+
+
 def package_mirror(tmp: Path) -> Path:
     """The `hlb` package as Python sees it (folders mapped to subpackages), as symlinks mypy can follow."""
     root = tmp / "src" / "hlb"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -229,3 +230,14 @@ def test_commands_equal_to_discords_make_no_call_whatever_discord_adds() -> None
     assert plan([cmd], observed(commands=(from_discord,)), []).actions == ()
     (overwrite,) = plan([cmd], observed(commands=()), []).actions
     assert isinstance(overwrite, a.OverwriteCommands) and overwrite.payload == (sent,)
+
+
+def test_every_action_class_is_in_the_action_union() -> None:
+    """``a.Action`` is what the dispatchers match on (with assert_never): a new action class
+    left out of it would slip past mypy's exhaustiveness check."""
+
+    def subclasses(cls: type) -> set[type]:
+        return {c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))}
+
+    assert set(typing.get_args(a.Action)) == subclasses(a.ActionBase)
+    assert len(typing.get_args(a.Action)) == 11

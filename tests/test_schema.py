@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from hlb.compiler import schema
+from hlb.compiler import enums, schema
 from hlb.compiler.diagnostics import CODES
 from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.permissions import (
@@ -477,6 +477,33 @@ def test_permission_enum_agrees_with_permissions() -> None:
     assert write_schema_enum(Path(SCHEMA_FILE)) is False  # regenerating changes nothing
     assert len(set(PERMISSIONS.values())) == len(PERMISSIONS)
     assert to_bits(["view_channel", "send_messages"]) == (1 << 10) | (1 << 11)
+
+
+def test_schema_enums_are_the_enumerations_of_hlb_compiler_enums() -> None:
+    """Each closed vocabulary is defined once (hlb.compiler.enums); the schemas list the same names."""
+    texts = {name: json.loads(text).get("$defs", {}) for name, text in schema_texts().items()}
+    guild = json.loads(schema_texts()["guild.schema.json"])["properties"]["spec"]["properties"]
+    assert texts["channel.schema.json"]["spec"]["properties"]["type"]["enum"] == list(enums.CHANNEL_TYPES)
+    button = texts["dashboard.schema.json"]["button"]
+    assert button["properties"]["style"]["enum"] == list(enums.BUTTON_STYLES)
+    assert texts["common.schema.json"]["option_type"]["enum"] == list(enums.OPTION_TYPES)
+    assert guild["adopt"]["enum"] == list(enums.ADOPT_MODES)
+    component = texts["dashboard.schema.json"]["component"]
+    assert [one["required"] for one in component["oneOf"]] == [[t] for t in enums.COMPONENT_TYPES]
+    step = texts["workflow.schema.json"]["step"]
+    assert [k for k in step["properties"] if k not in ("id", "when")] == list(enums.STEP_TYPES)
+
+
+def test_enumerations_match_disnake() -> None:
+    """The API numbers of hlb.compiler.enums are Discord's, as disnake knows them."""
+    disnake = pytest.importorskip("disnake")
+    renamed = {"announcement": "news", "stage": "stage_voice"}
+    for name, number in enums.CHANNEL_TYPES.items():
+        assert disnake.ChannelType[renamed.get(name, name)].value == number, name
+    for name, number in enums.BUTTON_STYLES.items():
+        assert disnake.ButtonStyle[name].value == number, name
+    for name, number in enums.OPTION_TYPES.items():
+        assert disnake.OptionType[name].value == number, name
 
 
 def test_permissions_match_disnake() -> None:

@@ -167,16 +167,31 @@ def test_documented_fields_use_real_columns_not_extra() -> None:
         (0, 0, "button", "restart-plex"), (0, 1, "button", None), (1, 0, "select", "restart-plex")]
 
 
-def test_row_specs_match_the_sqlalchemy_tables() -> None:
-    from hlb.store.models import CHILD_TABLES, CONFIG_SCHEMA, OBJECT_TABLES, metadata
+def test_row_tables_are_generated_from_the_models() -> None:
+    """compiler/rows/tables.py is hlb.store.models' hlb_config tables written out (so `hlb apply` need
+    not import SQLAlchemy): regenerate it with `python -m hlb.compiler.rows.generate` after a change."""
+    from hlb.compiler.rows import generate
 
-    for s in STORAGES:
-        expected = [OBJECT_TABLES[s.kind], *CHILD_TABLES.get(s.kind, ())]
-        assert [t.name for t in s.tables] == [t.name for t in expected]
-        for spec, table in zip(s.tables, expected, strict=True):
-            assert spec.columns == tuple(c.name for c in table.columns), spec.name
-            assert spec.key == tuple(c.name for c in table.primary_key.columns), spec.name
-            assert spec.jsonb == {c.name for c in table.columns if c.type.__class__.__name__ == "JSONB"}
+    assert generate.TARGET.read_text(encoding="utf-8") == generate.render()
+
+
+def test_row_mappings_hold_every_column_of_their_tables() -> None:
+    """The row mapping reads its tables from hlb.models: each column is a field of the
+    mapping, or one the mapping fills itself (keys, labels, extra, hash, the kind of a cell)."""
+    from hlb.compiler.rows import channel, command, dashboard, guild, workflow
+    from hlb.store.models import CONFIG_SCHEMA, metadata
+
+    own = {"labels", "extra", "content_hash"}
+    mapped = {
+        "guilds": guild.FIELDS, "channels": channel.FIELDS, "workflows": workflow.FIELDS,
+        "dashboards": dashboard.FIELDS, "commands": command.FIELDS,
+        "command_options": command.OPTION_FIELDS, "dashboard_components": dashboard.BODY_FIELDS,
+    }
+    for name, fields in mapped.items():
+        table = metadata.tables[f"{CONFIG_SCHEMA}.{name}"]
+        key = {c.name for c in table.primary_key.columns}
+        cell = {"type"} if name == "dashboard_components" else set()  # the cell's {type: body} key
+        assert {c.name for c in table.columns} - key - own - cell == {f.column for f in fields}, name
     assert {t.name for t in metadata.sorted_tables if t.schema == CONFIG_SCHEMA} == {
         t.name for s in STORAGES for t in s.tables} | {"revisions", "database_identity"}
 

@@ -1,28 +1,48 @@
-"""The ordered registry of kinds: one module per kind, in create order.
+"""The kind registry: each name in ``KIND_ORDER`` is found as its module ``hlb.compiler.kinds.<slug>``.
 
-Adding a kind is adding its module here (and its schema, docs page and test
-cases); ``RULES`` follows ``KIND_ORDER``, the order objects are created in.
+``hlb.compiler.model.KIND_ORDER`` is the one list of kinds (in create order;
+deletes run in reverse). Each kind module defines its ``Kind`` descriptor as
+``KIND``; the row mapping, the reconciler, the schemas and the docs find their
+part of a kind by the descriptor's names (docs/architecture.md, "One module
+per kind", lists what a new kind needs).
 """
 
 from __future__ import annotations
 
-from hlb.compiler.kinds import channel, command, dashboard, guild, workflow
-from hlb.compiler.kinds.base import KindRules
+import importlib
+
+from hlb.compiler.kinds.base import Kind, KindRules
 from hlb.compiler.model import KIND_ORDER
 
-RULES: tuple[KindRules, ...] = (guild.RULES, channel.RULES, workflow.RULES, dashboard.RULES, command.RULES)
-_BY_KIND: dict[str, KindRules] = {rules.kind: rules for rules in RULES}
 
-if tuple(_BY_KIND) != KIND_ORDER:  # pragma: no cover - a programming error, caught by any test run
-    raise RuntimeError(f"kind registry {tuple(_BY_KIND)} is out of step with KIND_ORDER {KIND_ORDER}")
+def _load(name: str) -> Kind:
+    kind = importlib.import_module(f"{__name__}.{name.lower()}").KIND
+    if not isinstance(kind, Kind) or kind.name != name:  # pragma: no cover - caught by any test run
+        raise RuntimeError(f"hlb.compiler.kinds.{name.lower()}.KIND is not the descriptor of {name}")
+    return kind
+
+
+KINDS: tuple[Kind, ...] = tuple(_load(name) for name in KIND_ORDER)
+_BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
+
+
+def kind_for(name: str) -> Kind:
+    """The descriptor of kind ``name`` ("Channel"); KeyError for a kind the registry does not know."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no kind {name!r}; known kinds: {', '.join(_BY_NAME)}") from None
+
+
+def allowed_secrets(name: str) -> tuple[tuple[str | None, ...], ...]:
+    """Where kind ``name`` may hold ``${secret:NAME}``; nowhere for a kind the registry does not know."""
+    kind = _BY_NAME.get(name)
+    return kind.secret_places if kind is not None else ()
 
 
 def rules_for(kind: str) -> KindRules:
     """The rules of ``kind`` ("Channel"); KeyError for a kind the registry does not know."""
-    try:
-        return _BY_KIND[kind]
-    except KeyError:
-        raise KeyError(f"no rules for kind {kind!r}; known kinds: {', '.join(_BY_KIND)}") from None
+    return kind_for(kind).rules
 
 
-__all__ = ["RULES", "rules_for"]
+__all__ = ["KINDS", "Kind", "allowed_secrets", "kind_for", "rules_for"]

@@ -1,7 +1,8 @@
-"""The contract every kind module fulfils: check references and limits, normalize.
+"""The contract every kind module fulfils: its descriptor (``Kind``), its checks and normalization.
 
-A kind module (``guild.py``, ``channel.py`` ...) exposes one ``KindRules``
-instance named ``RULES``. The compiler has already checked YAML, the envelope
+A kind module (``guild.py``, ``channel.py`` ...) exposes one ``Kind`` named
+``KIND``: the kind's name, its ``KindRules``, its table and whether the
+reconciler converges it. The compiler has already checked YAML, the envelope
 and the kind's JSON Schema (``schemas/<kind>.schema.json``) and interpolated
 ``${VAR}`` before a kind sees a document, so ``check`` and ``normalize`` may
 rely on the schema's shapes and types.
@@ -66,10 +67,6 @@ class Index:
 class KindRules(Protocol):
     """What the compiler needs of a kind."""
 
-    kind: str  # "Channel"
-    schema_file: str  # "channel.schema.json", shipped in hlb/compiler/schemas
-    spec_required: bool  # whether a document of this kind must carry `spec`
-
     def check(self, draft: Draft, index: Index) -> Iterable[Problem]:
         """References, Discord limits, templates: everything the schema cannot say."""
         ...
@@ -78,3 +75,35 @@ class KindRules(Protocol):
         """The canonical spec: defaults filled in, durations in seconds, sets sorted,
         keys whose value is unset omitted. Normalizing a normalized spec changes nothing."""
         ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Everything hlb knows about one kind, written once; the other layers find theirs by its names.
+
+    Registered by its name in ``hlb.compiler.model.KIND_ORDER`` (the create order). By convention:
+    the JSON Schema ``compiler/schemas/<slug>.schema.json``, the row mapping
+    ``hlb.compiler.rows.<slug>``, the table ``hlb_config.<table>`` (``hlb.models``), the reconciler
+    module ``hlb.reconciler.<table>`` when ``reconciled``, the docs page ``docs/kinds/<slug>.md``
+    and the export file ``<table>.yaml``. ``tests/test_kinds.py`` checks every one exists.
+    """
+
+    name: str  # "Channel"
+    rules: KindRules
+    table: str  # "channels"
+    reconciled: bool = True  # False: no Discord object of its own (a Guild is the server; workflows run)
+    # Where ``${secret:NAME}`` may stand: path patterns of the request text the bot sends
+    # (``hlb.compiler.secret_places`` matches them; a reference anywhere else is E507).
+    secret_places: tuple[tuple[str | None, ...], ...] = ()
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+    @property
+    def export_file(self) -> str:
+        return f"{self.table}.yaml"
+
+    @property
+    def reconciler_module(self) -> str | None:
+        return f"hlb.reconciler.{self.table}" if self.reconciled else None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hlb.compiler.durations import parse_duration
-from hlb.compiler.kinds.base import Draft, Index, Problem
+from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.templating.engine import JsonPath, dotted_path
 
 VOICE_TYPES = frozenset({"voice", "stage"})
@@ -187,9 +187,6 @@ def normalize_overwrites(entries: Iterable[Any]) -> list[dict[str, Any]]:
 class ChannelRules:
     """Rules of the Channel kind (a document without spec is a text channel)."""
 
-    kind: str = "Channel"
-    schema_file: str = "channel.schema.json"
-    spec_required: bool = False
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec
@@ -245,4 +242,4 @@ class ChannelRules:
         return out
 
 
-RULES = ChannelRules()
+KIND = Kind("Channel", ChannelRules(), "channels")

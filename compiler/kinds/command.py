@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from hlb.compiler.kinds.base import Draft, Index, Problem
+from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import permission_problems, reference_problem
 from hlb.compiler.kinds.dashboard import normalize_reply, reply_problems
 from hlb.templating.engine import JsonPath, dotted_path
@@ -154,9 +154,6 @@ def normalize_options(options: Any) -> list[dict[str, Any]]:
 class CommandRules:
     """Rules of the Command kind."""
 
-    kind: str = "Command"
-    schema_file: str = "command.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec
@@ -198,4 +195,4 @@ class CommandRules:
         return out
 
 
-RULES = CommandRules()
+KIND = Kind("Command", CommandRules(), "commands")

@@ -12,8 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from hlb.compiler.durations import UNITS_HELP, parse_duration
-from hlb.compiler.kinds.base import Draft, Index, Problem
+from hlb.compiler.enums import LINK_STYLE, WORKFLOW_STYLES
+from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
+from hlb.compiler.secret_places import ANY
 from hlb.compiler.wording import plural
 from hlb.templating.engine import JsonPath, dotted_path, is_template, template_errors
 
@@ -23,7 +25,6 @@ TIMEOUT_RANGE = (1, 300)  # seconds an HTTP source or step may wait
 DEFAULT_TIMEOUT = 10
 MAX_BUTTONS = 5
 MAX_CUSTOM_ID = 100  # characters; the bot derives hlb:<dashboard>:<row>:<col>:<workflow>
-BUTTON_STYLES = ("primary", "secondary", "success", "danger")
 
 
 # --- messages: embeds and replies (shared with Command and Workflow) ---------------------------
@@ -169,11 +170,11 @@ def _button_problems(
     elif "workflow" not in button and "url" not in button:
         message = f"{dotted_path(path)} has neither workflow nor url; add workflow (to run) or url (a link)"
         yield Problem("E409", message, path)
-    elif "url" in button and style not in (None, "link"):
+    elif "url" in button and style not in (None, LINK_STYLE):
         message = f"a url button's style is link, not {style}; set style: link or remove style"
         yield Problem("E206", message, (*path, "style"))
-    elif "workflow" in button and style == "link":
-        message = f"style link is for url buttons; use one of {', '.join(BUTTON_STYLES)} with a workflow"
+    elif "workflow" in button and style == LINK_STYLE:
+        message = f"style link is for url buttons; use one of {', '.join(WORKFLOW_STYLES)} with a workflow"
         yield Problem("E206", message, (*path, "style"))
     if "workflow" in button:
         yield from _workflow_problem(index, draft, button["workflow"], (*path, "workflow"))
@@ -277,9 +278,6 @@ def _normalize_component(comp: Mapping[str, Any]) -> dict[str, Any]:
 class DashboardRules:
     """Rules of the Dashboard kind."""
 
-    kind: str = "Dashboard"
-    schema_file: str = "dashboard.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec
@@ -338,4 +336,9 @@ class DashboardRules:
         return out
 
 
-RULES = DashboardRules()
+KIND = Kind(
+    "Dashboard",
+    DashboardRules(),
+    "dashboards",
+    secret_places=(("spec", "sources", ANY, "http", "url"), ("spec", "sources", ANY, "http", "headers", ANY)),
+)

@@ -11,17 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from hlb.compiler.kinds.base import Draft, Index, Problem
-
-ADOPT_MODES = ("none", "by-name")
+from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 
 
 class GuildRules:
     """Rules of the Guild kind."""
 
-    kind: str = "Guild"
-    schema_file: str = "guild.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         guild_id = draft.spec.get("id")
@@ -39,4 +34,4 @@ class GuildRules:
         }
 
 
-RULES = GuildRules()
+KIND = Kind("Guild", GuildRules(), "guilds", reconciled=False)

@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from hlb.compiler.kinds.base import Draft, Index, Problem
+from hlb.compiler.enums import STEP_TYPES
+from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
 from hlb.compiler.kinds.command import normalize_options, option_problems
 from hlb.compiler.kinds.dashboard import (
@@ -25,10 +26,10 @@ from hlb.compiler.kinds.dashboard import (
     reply_problems,
     seconds_or_raw,
 )
+from hlb.compiler.secret_places import ANY
 from hlb.compiler.wording import plural
 from hlb.templating.engine import JsonPath, check_expression, is_template, template_errors, unwrap_expression
 
-STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 _CRON_HELP = "use five fields (minute hour day-of-month month day-of-week, in UTC), e.g. '0 8 * * *'"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -135,9 +136,6 @@ def _normalize_step(step: Mapping[str, Any]) -> dict[str, Any]:
 class WorkflowRules:
     """Rules of the Workflow kind."""
 
-    kind: str = "Workflow"
-    schema_file: str = "workflow.schema.json"
-    spec_required: bool = True
 
     def check(self, draft: Draft, index: Index) -> Iterator[Problem]:
         spec = draft.spec
@@ -187,4 +185,14 @@ class WorkflowRules:
         return out
 
 
-RULES = WorkflowRules()
+KIND = Kind(
+    "Workflow",
+    WorkflowRules(),
+    "workflows",
+    reconciled=False,
+    secret_places=(
+        ("spec", "steps", ANY, "http", "url"),
+        ("spec", "steps", ANY, "http", "headers", ANY),
+        ("spec", "steps", ANY, "http", "json", "..."),
+    ),
+)

@@ -1,19 +1,27 @@
 """Row mappings: how each kind's normalized spec is stored in hlb_config tables.
 
-``STORAGES`` lists one ``Storage`` per kind in registry order (KIND_ORDER):
-the order objects are inserted in; deletes run in reverse.
+Each kind in ``KIND_ORDER`` has its mapping in ``hlb.compiler.rows.<slug>``
+(its ``STORAGE``). ``STORAGES`` lists them in that order: the order objects
+are inserted in; deletes run in reverse.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from hlb.compiler.model import KIND_ORDER
-from hlb.compiler.rows import channel, command, dashboard, guild, workflow
 from hlb.compiler.rows.base import Row, Rows, Storage, TableSpec
 
-_BY_KIND: dict[str, Storage] = {
-    m.STORAGE.kind: m.STORAGE for m in (guild, channel, workflow, dashboard, command)
-}
-STORAGES: tuple[Storage, ...] = tuple(_BY_KIND[kind] for kind in KIND_ORDER)
+
+def _load(kind: str) -> Storage:
+    storage = importlib.import_module(f"{__name__}.{kind.lower()}").STORAGE
+    if not isinstance(storage, Storage) or storage.kind != kind:  # pragma: no cover - any test run
+        raise RuntimeError(f"hlb.compiler.rows.{kind.lower()}.STORAGE is not the row mapping of {kind}")
+    return storage
+
+
+STORAGES: tuple[Storage, ...] = tuple(_load(kind) for kind in KIND_ORDER)
+_BY_KIND: dict[str, Storage] = {s.kind: s for s in STORAGES}
 
 
 def storage_for(kind: str) -> Storage:

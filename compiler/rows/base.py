@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from hlb.compiler.model import ObjectKey, SpecObject
+from hlb.compiler.rows.tables import COLUMNS, KEYS, ColumnType
+from hlb.compiler.rows.tables import SCHEMA as SCHEMA
 
-SCHEMA = "hlb_config"
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
-ColumnType = Literal["text", "int", "bool", "json"]
 INT4 = range(-(2**31), 2**31)
-OBJECT_TAIL = ("labels", "extra", "content_hash")
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,17 @@ class Field:
         return True
 
 
-def field_(key: str, type_: ColumnType, column: str | None = None, choices: tuple[str, ...] = ()) -> Field:
-    return Field(key, column or key, type_, choices)
+@dataclass(frozen=True)
+class Col:
+    """A spec key and the column of the SQLAlchemy table that holds it (its type comes from there)."""
+
+    key: str
+    column: str
+    choices: tuple[str, ...] = ()
+
+
+def field_(key: str, column: str | None = None, choices: Iterable[str] = ()) -> Col:
+    return Col(key, column or key, tuple(choices))
 
 
 @dataclass(frozen=True)
@@ -71,13 +79,19 @@ class Fields:
         return Fields(self.items[index])
 
 
-def fields(*items: Field) -> Fields:
-    return Fields(items)
+def fields(table: str, *cols: str | Col) -> Fields:
+    """The fields of ``table`` holding the spec keys ``cols`` (a name: key and column alike)."""
+    types = dict(COLUMNS[table])
+    items = []
+    for col in cols:
+        c = field_(col) if isinstance(col, str) else col
+        items.append(Field(c.key, c.column, types[c.column], c.choices))
+    return Fields(tuple(items))
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """What the store needs to know about a table without importing SQLAlchemy."""
+    """What the store needs to know about a table, read from its definition in hlb.models."""
 
     name: str
     columns: tuple[str, ...]
@@ -91,30 +105,16 @@ class TableSpec:
         object.__setattr__(self, "json_positions", positions)
 
     @property
-    def qualified(self) -> str:
-        return f'{SCHEMA}."{self.name}"'
-
-    @property
     def object_key(self) -> tuple[str, ...]:
         """The columns identifying the object a row belongs to."""
         return self.parent or self.key
 
 
-def object_table(name: str, columns: Iterable[Field], *, guild_column: bool = True) -> TableSpec:
-    head = ("guild", "name") if guild_column else ("name",)
-    cols = list(columns)
-    jsonb = frozenset({*(f.column for f in cols if f.type == "json"), "labels", "extra"})
-    return TableSpec(name, (*head, *(f.column for f in cols), *OBJECT_TAIL), head, jsonb)
-
-
-def child_table(
-    name: str, parent: str, index: tuple[str, ...], columns: Iterable[Field], *, extra: bool = True
-) -> TableSpec:
-    key = ("guild", parent, *index)
-    cols = list(columns)
-    tail = ("extra",) if extra else ()
-    jsonb = frozenset({*(f.column for f in cols if f.type == "json"), *tail})
-    return TableSpec(name, (*key, *(f.column for f in cols), *tail), key, jsonb, parent=("guild", parent))
+def table_spec(table: str, parent: str | None = None) -> TableSpec:
+    """The TableSpec of ``table``; ``parent``: for a child table, its column naming the parent object."""
+    columns = tuple(name for name, _ in COLUMNS[table])
+    jsonb = frozenset(name for name, type_ in COLUMNS[table] if type_ == "json")
+    return TableSpec(table, columns, KEYS[table], jsonb, parent=("guild", parent) if parent else ())
 
 
 def split(values: Mapping[str, Any], fields: Fields, extra: dict[str, Any]) -> Row:

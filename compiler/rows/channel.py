@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import CHANNEL_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -15,25 +16,17 @@ from hlb.compiler.rows.base import (
     fields,
     join,
     main_row,
-    object_table,
+    table_spec,
 )
 
 KIND = "Channel"
-CHANNEL_TYPES = ("text", "voice", "category", "announcement", "forum", "stage")
 FIELDS = fields(
-    field_("type", "text", choices=CHANNEL_TYPES),
-    field_("display_name", "text"),
-    field_("category", "text"),
-    field_("topic", "text"),
-    field_("position", "int"),
-    field_("nsfw", "bool"),
-    field_("slowmode", "int"),
-    field_("bitrate", "int"),
-    field_("user_limit", "int"),
-    field_("protect", "bool"),
-    field_("permissions", "json"),
+    "channels",
+    field_("type", choices=CHANNEL_TYPES),
+    *("display_name", "category", "topic", "position", "nsfw", "slowmode", "bitrate", "user_limit"),
+    *("protect", "permissions"),
 )
-CHANNELS = object_table("channels", FIELDS)
+CHANNELS = table_spec("channels")
 
 
 def to_rows(obj: SpecObject) -> Rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import OPTION_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -12,38 +13,25 @@ from hlb.compiler.rows.base import (
     Storage,
     build_object,
     child_rows,
-    child_table,
     field_,
     fields,
     fits,
     join,
     main_row,
-    object_table,
     split,
+    table_spec,
 )
 
 KIND = "Command"
-OPTION_TYPES = ("string", "integer", "number", "boolean", "user", "channel", "role", "mentionable")
-FIELDS = fields(
-    field_("description", "text"),
-    field_("default_member_permissions", "json"),
-    field_("reply", "json"),
-    field_("workflow", "text"),
-)
+FIELDS = fields("commands", "description", "default_member_permissions", "reply", "workflow")
 OPTION_FIELDS = fields(
-    field_("name", "text"),
-    field_("type", "text", choices=OPTION_TYPES),
-    field_("description", "text"),
-    field_("required", "bool"),
-    field_("choices", "json"),
-    field_("min_value", "json"),
-    field_("max_value", "json"),
-    field_("min_length", "int"),
-    field_("max_length", "int"),
+    "command_options",
+    *("name", field_("type", choices=OPTION_TYPES), "description", "required", "choices"),
+    *("min_value", "max_value", "min_length", "max_length"),
 )
 REQUIRED = OPTION_FIELDS[:4]  # NOT NULL columns
-COMMANDS = object_table("commands", FIELDS)
-OPTIONS = child_table("command_options", "command", ("position",), OPTION_FIELDS)
+COMMANDS = table_spec("commands")
+OPTIONS = table_spec("command_options", parent="command")
 
 
 def to_rows(obj: SpecObject) -> Rows:

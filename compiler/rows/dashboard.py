@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import BUTTON_STYLES, COMPONENT_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -12,42 +13,24 @@ from hlb.compiler.rows.base import (
     Storage,
     build_object,
     child_rows,
-    child_table,
     field_,
     fields,
     join,
     main_row,
-    object_table,
     split,
+    table_spec,
 )
 
 KIND = "Dashboard"
-COMPONENT_TYPES = ("button", "select")
-BUTTON_STYLES = ("primary", "secondary", "success", "danger", "link")
-FIELDS = fields(
-    field_("channel", "text"),
-    field_("refresh", "int"),
-    field_("sources", "json"),
-    field_("content", "text"),
-    field_("embeds", "json"),
-)
+FIELDS = fields("dashboards", "channel", "refresh", "sources", "content", "embeds")
 # The keys of a button's or a select's body (one table holds both).
 BODY_FIELDS = fields(
-    field_("label", "text"),
-    field_("style", "text", choices=BUTTON_STYLES),
-    field_("workflow", "text"),
-    field_("url", "text"),
-    field_("emoji", "json"),
-    field_("disabled", "bool"),
-    field_("placeholder", "text"),
-    field_("min_values", "int"),
-    field_("max_values", "int"),
-    field_("options", "json"),
+    "dashboard_components",
+    *("label", field_("style", choices=BUTTON_STYLES), "workflow", "url", "emoji", "disabled"),
+    *("placeholder", "min_values", "max_values", "options"),
 )
-DASHBOARDS = object_table("dashboards", FIELDS)
-COMPONENTS = child_table(
-    "dashboard_components", "dashboard", ("row", "col"), (field_("type", "text"), *BODY_FIELDS)
-)
+DASHBOARDS = table_spec("dashboards")
+COMPONENTS = table_spec("dashboard_components", parent="dashboard")
 
 
 def to_rows(obj: SpecObject) -> Rows:

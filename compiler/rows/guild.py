@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import ADOPT_MODES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -15,16 +16,12 @@ from hlb.compiler.rows.base import (
     fields,
     join,
     main_row,
-    object_table,
+    table_spec,
 )
 
 KIND = "Guild"
-FIELDS = fields(
-    field_("id", "text", column="discord_id"),
-    field_("prune", "bool"),
-    field_("adopt", "text", choices=("none", "by-name")),
-)
-GUILDS = object_table("guilds", FIELDS, guild_column=False)
+FIELDS = fields("guilds", field_("id", "discord_id"), "prune", field_("adopt", choices=ADOPT_MODES))
+GUILDS = table_spec("guilds")
 
 
 def to_rows(obj: SpecObject) -> Rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.enums import STEP_TYPES
 from hlb.compiler.model import SpecObject
 from hlb.compiler.rows.base import (
     Row,
@@ -12,30 +13,17 @@ from hlb.compiler.rows.base import (
     Storage,
     build_object,
     child_rows,
-    child_table,
-    field_,
     fields,
     join,
     main_row,
-    object_table,
+    table_spec,
 )
 
 KIND = "Workflow"
-STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 STEP_META = ("id", "when")
-FIELDS = fields(
-    field_("allowed_roles", "json"),
-    field_("inputs", "json"),
-    field_("triggers", "json"),
-)
-STEP_FIELDS = fields(
-    field_("type", "text", choices=STEP_TYPES),
-    field_("id", "text", column="step_id"),
-    field_("when", "text", column="condition"),
-    field_("config", "json"),
-)
-WORKFLOWS = object_table("workflows", FIELDS)
-STEPS = child_table("workflow_steps", "workflow", ("position",), STEP_FIELDS, extra=False)
+FIELDS = fields("workflows", "allowed_roles", "inputs", "triggers")
+WORKFLOWS = table_spec("workflows")
+STEPS = table_spec("workflow_steps", parent="workflow")
 
 
 def to_rows(obj: SpecObject) -> Rows:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
@@ -110,28 +110,32 @@ def _op_lines(op: Op) -> list[str]:
     head = f"  {symbol} {key.kind} {key.name}" + (f" (guild {key.guild})" if key.kind != "Guild" else "")
     words = [_permission_line(c) for c in permission_changes(op)]
     in_words = op.key.kind == "Channel"  # a Channel's permission overwrites are told in words
-    if isinstance(op, CreateOp):
-        origin = f"  # {op.new.origin.file}:{op.new.origin.line}" if op.new.origin else ""
-        spec = {k: v for k, v in op.new.spec.items() if not (in_words and k == "permissions")}
-        body = [f"      {k}: {short(v)}" for k, v in spec.items()]
-        body += [f"      labels.{k}: {short(v)}" for k, v in op.new.labels.items()]
-        return [head + origin, *body, *words]
-    if isinstance(op, UpdateOp):
-        body = []
-        moved = False
-        for c in op.changes:
-            if in_words and c.path[:2] == ("spec", "permissions"):
-                moved = True
-            elif c.added:
-                body.append(f"      + {c.dotted}: {short(c.new)}")
-            elif c.removed:
-                body.append(f"      - {c.dotted}: {short(c.old)}")
-            else:
-                body.append(f"      ~ {c.dotted}: {short(c.old)} -> {short(c.new)}")
-        if moved and not words:
-            words = ["      ~ permissions: overwrites reordered; no permission changes"]
-        return [head, *body, *words]
-    return [head]
+    match op:
+        case CreateOp():
+            origin = f"  # {op.new.origin.file}:{op.new.origin.line}" if op.new.origin else ""
+            spec = {k: v for k, v in op.new.spec.items() if not (in_words and k == "permissions")}
+            body = [f"      {k}: {short(v)}" for k, v in spec.items()]
+            body += [f"      labels.{k}: {short(v)}" for k, v in op.new.labels.items()]
+            return [head + origin, *body, *words]
+        case UpdateOp():
+            body = []
+            moved = False
+            for c in op.changes:
+                if in_words and c.path[:2] == ("spec", "permissions"):
+                    moved = True
+                elif c.added:
+                    body.append(f"      + {c.dotted}: {short(c.new)}")
+                elif c.removed:
+                    body.append(f"      - {c.dotted}: {short(c.old)}")
+                else:
+                    body.append(f"      ~ {c.dotted}: {short(c.old)} -> {short(c.new)}")
+            if moved and not words:
+                words = ["      ~ permissions: overwrites reordered; no permission changes"]
+            return [head, *body, *words]
+        case DeleteOp():
+            return [head]
+        case _:
+            assert_never(op)
 
 
 def _permission_line(change: PermissionChange) -> str:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
+from hlb.compiler.enums import CHANNEL_TYPE_NAMES
 from hlb.compiler.model import ObjectKey
 from hlb.compiler.permissions import from_bits
 from hlb.reconciler.actions import (
     Action,
+    AdoptChannel,
     CreateChannel,
     DeleteChannel,
     DeleteMessage,
@@ -30,7 +32,7 @@ from hlb.reconciler.actions import (
 )
 from hlb.reconciler.commands import normalize
 from hlb.reconciler.plan import ReconcilePlan
-from hlb.reconciler.state import CHANNEL_TYPE_NAMES, ObservedGuild, ObservedOverwrite
+from hlb.reconciler.state import ObservedGuild, ObservedOverwrite
 
 Value = str | int | bool | None  # what a field holds, as JSON can carry it
 
@@ -79,40 +81,45 @@ def _action_fields(
     action: Action, observed: ObservedGuild, owners: Mapping[int, ObjectKey], plan: ReconcilePlan
 ) -> list[tuple[ObjectKey, FieldDrift]]:
     key = action.key
-    if isinstance(action, UpdateChannel):
-        return [(key, FieldDrift(c.field, _value(c.new), _value(c.old))) for c in action.changes]
-    if isinstance(action, PutOverwrite):
-        channel = observed.channel(action.channel) if isinstance(action.channel, int) else None
-        have = _overwrite(channel.overwrites if channel else (), action.target)
-        want = overwrite_words(action.allow, action.deny)
-        return [(key, FieldDrift(f"permissions of {action.label or action.target}", want, have))]
-    if isinstance(action, DeleteOverwrite):
-        channel = observed.channel(action.channel_id)
-        have = _overwrite(channel.overwrites if channel else (), action.target)
-        who = target_label(observed, action.target)
-        return [(key, FieldDrift(f"permissions of {who}", NO_OVERWRITE, have))]
-    if isinstance(action, CreateChannel):
-        if _recreated(plan, key) is not None:
-            return []  # the DeleteChannel before it says why: its type
-        return [(key, FieldDrift("channel", PRESENT, MISSING))]
-    if isinstance(action, DeleteChannel):
-        create = _recreated(plan, key)
-        if create is not None:
+    match action:
+        case UpdateChannel():
+            return [(key, FieldDrift(c.field, _value(c.new), _value(c.old))) for c in action.changes]
+        case PutOverwrite():
+            channel = observed.channel(action.channel) if isinstance(action.channel, int) else None
+            have = _overwrite(channel.overwrites if channel else (), action.target)
+            want = overwrite_words(action.allow, action.deny)
+            return [(key, FieldDrift(f"permissions of {action.label or action.target}", want, have))]
+        case DeleteOverwrite():
             channel = observed.channel(action.channel_id)
-            seen = CHANNEL_TYPE_NAMES.get(channel.type) if channel else None
-            return [(key, FieldDrift("type", CHANNEL_TYPE_NAMES.get(create.payload.get("type", 0)), seen))]
-        return [(key, FieldDrift("channel", ABSENT, PRESENT))]
-    if isinstance(action, ReorderChannels):
-        return [_position(observed, owners, ref, position, key) for ref, position in action.positions]
-    if isinstance(action, PostMessage):
-        return [(key, FieldDrift("message", PRESENT, MISSING))]
-    if isinstance(action, EditMessage):
-        return [(key, FieldDrift("message", f"render {action.rendered_hash[:12]}", "an older render"))]
-    if isinstance(action, DeleteMessage):
-        return [(key, FieldDrift("message", ABSENT if key not in plan.bindings else "moved", PRESENT))]
-    if isinstance(action, OverwriteCommands):
-        return _commands(action, observed)
-    return [(key, FieldDrift(action.verb, "written", "differs"))]
+            have = _overwrite(channel.overwrites if channel else (), action.target)
+            who = target_label(observed, action.target)
+            return [(key, FieldDrift(f"permissions of {who}", NO_OVERWRITE, have))]
+        case CreateChannel():
+            if _recreated(plan, key) is not None:
+                return []  # the DeleteChannel before it says why: its type
+            return [(key, FieldDrift("channel", PRESENT, MISSING))]
+        case DeleteChannel():
+            create = _recreated(plan, key)
+            if create is not None:
+                channel = observed.channel(action.channel_id)
+                seen = CHANNEL_TYPE_NAMES.get(channel.type) if channel else None
+                wanted = CHANNEL_TYPE_NAMES.get(create.payload.get("type", 0))
+                return [(key, FieldDrift("type", wanted, seen))]
+            return [(key, FieldDrift("channel", ABSENT, PRESENT))]
+        case ReorderChannels():
+            return [_position(observed, owners, ref, position, key) for ref, position in action.positions]
+        case PostMessage():
+            return [(key, FieldDrift("message", PRESENT, MISSING))]
+        case EditMessage():
+            return [(key, FieldDrift("message", f"render {action.rendered_hash[:12]}", "an older render"))]
+        case DeleteMessage():
+            return [(key, FieldDrift("message", ABSENT if key not in plan.bindings else "moved", PRESENT))]
+        case OverwriteCommands():
+            return _commands(action, observed)
+        case AdoptChannel():
+            return []  # binds a channel that is already as the spec says: no write, no difference
+        case _:
+            assert_never(action)
 
 
 def _recreated(plan: ReconcilePlan, key: ObjectKey) -> CreateChannel | None:

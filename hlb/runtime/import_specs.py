@@ -26,6 +26,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from hlb.compiler.enums import CHANNEL_TYPE_NAMES
 from hlb.compiler.model import API_VERSION
 from hlb.compiler.permissions import PERMISSIONS, from_bits, to_bits
 from hlb.reconciler.channels import (  # what the reconciler compares
@@ -35,7 +36,6 @@ from hlb.reconciler.channels import (  # what the reconciler compares
     VOICE_TYPES,
 )
 from hlb.reconciler.state import (
-    CHANNEL_TYPE_NAMES,
     ObservedChannel,
     ObservedGuild,
     ObservedOverwrite,

@@ -20,8 +20,6 @@ from typing import Any, Protocol
 
 from hlb.compiler.model import Model, SpecObject
 
-TRIGGERS = ("command", "button", "select", "schedule", "manual")
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -44,7 +42,7 @@ class Invocation:
 
     guild: SpecObject  # the Guild object
     workflow: SpecObject
-    trigger: str  # one of TRIGGERS
+    trigger: str  # one of hlb.models.RUN_TRIGGERS (a CHECK on workflow_runs.trigger)
     actor: Actor | None = None
     channel_id: int | None = None
     inputs: Mapping[str, Any] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hlb.compiler.durations import format_duration
+from hlb.compiler.enums import BUTTON_STYLES
 from hlb.compiler.model import SpecObject
 from hlb.reconciler.state import RenderedMessage
 from hlb.runtime.secrets import SecretMissing, Secrets, Vault
@@ -33,7 +34,6 @@ DEFAULT_TIMEOUT = 5  # seconds, when a source names none
 MAX_BODY = 1 << 20  # bytes of a source response
 MAX_CONTENT, MAX_EMBEDS, MAX_FIELDS, EMBED_TOTAL, MAX_ROWS = 2000, 10, 25, 6000, 5
 MAX_MARKER = 200  # characters of a render-error marker
-BUTTON_STYLES = {"primary": 1, "secondary": 2, "success": 3, "danger": 4, "link": 5}
 EMPTY = "\u200b"  # zero-width space: Discord's accepted stand-in for a required empty text
 NOTICE_TITLE = "⚠ Data unavailable"
 NOTICE_COLOR = 0xE74C3C

@@ -10,11 +10,17 @@ an apply transaction does not matter. ``hlb_runtime`` belongs to the bot:
 bindings of spec objects to Discord objects, the log of what it sent to
 Discord, workflow runs and the cron slots already fired (``hlb.store.runtime_tables``).
 
-The hot path (``hlb.store.objects``) does not import this module; a test keeps
-the column lists of ``hlb.compiler.rows`` equal to the tables here.
+The hot path (``hlb.store.objects``) does not import this module. The row
+mapping (``hlb.compiler.rows``) reads the columns, types and keys of the
+hlb_config tables from ``compiler/rows/tables.py``, generated from these tables
+(``python -m hlb.compiler.rows.generate``), and ``tests/test_migrations.py``
+compares them with what the migrations build: a column is written down here and
+in its migration only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import (
     BigInteger,
@@ -36,6 +42,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 from sqlalchemy.types import DateTime
 
+from hlb.compiler.enums import (
+    ADOPT_MODES,
+    BUTTON_STYLES,
+    CHANNEL_TYPES,
+    COMPONENT_TYPES,
+    OPTION_TYPES,
+    STEP_TYPES,
+)
+
 CONFIG_SCHEMA = "hlb_config"
 RUNTIME_SCHEMA = "hlb_runtime"
 SCHEMAS = (CONFIG_SCHEMA, RUNTIME_SCHEMA)
@@ -51,18 +66,13 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-CHANNEL_TYPES = ("text", "voice", "category", "announcement", "forum", "stage")
-OPTION_TYPES = ("string", "integer", "number", "boolean", "user", "channel", "role", "mentionable")
-BUTTON_STYLES = ("primary", "secondary", "success", "danger", "link")
-COMPONENT_TYPES = ("button", "select")
-STEP_TYPES = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 BINDING_STATUSES = ("in_sync", "pending", "drifted", "error")  # hlb.reconciler.state
 EVENT_OUTCOMES = ("ok", "error")
 RUN_TRIGGERS = ("command", "button", "select", "schedule", "manual")
 RUN_STATUSES = ("running", "ok", "error", "refused")
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
+def _one_of(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -95,7 +105,7 @@ guilds = Table(
     Column("adopt", Text, nullable=False),
     *_object_columns(),
     CheckConstraint("discord_id ~ '^[0-9]+$'", name="discord_id"),
-    CheckConstraint(_one_of("adopt", ("none", "by-name")), name="adopt"),
+    CheckConstraint(_one_of("adopt", ADOPT_MODES), name="adopt"),
     UniqueConstraint("discord_id", deferrable=True, initially="DEFERRED"),
     schema=CONFIG_SCHEMA,
 )
@@ -350,17 +360,3 @@ interaction_claims = Table(
     Column("claimed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     schema=RUNTIME_SCHEMA,
 )
-
-# Object tables in registry order (KIND_ORDER) and the child tables of each.
-OBJECT_TABLES: dict[str, Table] = {
-    "Guild": guilds,
-    "Channel": channels,
-    "Workflow": workflows,
-    "Dashboard": dashboards,
-    "Command": commands,
-}
-CHILD_TABLES: dict[str, tuple[Table, ...]] = {
-    "Workflow": (workflow_steps,),
-    "Dashboard": (dashboard_components,),
-    "Command": (command_options,),
-}

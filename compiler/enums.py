@@ -1,0 +1,51 @@
+"""The closed vocabularies of specs, each defined once: Discord's enumerations (with API numbers), hlb's own.
+
+The JSON Schemas (``schemas/*.schema.json``) list the same names as ``enum``s
+so editors can complete them; ``tests/test_schema.py`` keeps each schema enum
+equal to the tuple here, in the same order. The database's CHECK constraints
+(``hlb.models``), the row mapping (``hlb.compiler.rows``), the reconciler's
+payloads and the renderers all read these. Permission names live in
+``hlb.compiler.permissions`` (with their bits), for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# --- Discord's enumerations: spec name -> API number, in the order the schemas list them ---------
+
+# https://discord.com/developers/docs/resources/channel#channel-object-channel-types
+CHANNEL_TYPES: Mapping[str, int] = {
+    "text": 0,
+    "voice": 2,
+    "category": 4,
+    "announcement": 5,
+    "forum": 15,
+    "stage": 13,
+}
+CHANNEL_TYPE_NAMES: Mapping[int, str] = {v: k for k, v in CHANNEL_TYPES.items()}
+
+# https://discord.com/developers/docs/components/reference#button-button-styles
+BUTTON_STYLES: Mapping[str, int] = {"primary": 1, "secondary": 2, "success": 3, "danger": 4, "link": 5}
+BUTTON_STYLE_NAMES: Mapping[int, str] = {v: k for k, v in BUTTON_STYLES.items()}
+LINK_STYLE = "link"  # the style of a url button; every other style runs a workflow
+WORKFLOW_STYLES: tuple[str, ...] = tuple(s for s in BUTTON_STYLES if s != LINK_STYLE)
+
+# https://discord.com/developers/docs/interactions/application-commands#application-command-object-application-command-option-type
+OPTION_TYPES: Mapping[str, int] = {
+    "string": 3,
+    "integer": 4,
+    "number": 10,
+    "boolean": 5,
+    "user": 6,
+    "channel": 7,
+    "role": 8,
+    "mentionable": 9,
+}
+OPTION_TYPE_NAMES: Mapping[int, str] = {v: k for k, v in OPTION_TYPES.items()}
+
+# --- hlb's own vocabularies ------------------------------------------------------------------------
+
+COMPONENT_TYPES: tuple[str, ...] = ("button", "select")  # the cells of a dashboard's component grid
+STEP_TYPES: tuple[str, ...] = ("reply", "send", "http", "add_role", "remove_role", "refresh")
+ADOPT_MODES: tuple[str, ...] = ("none", "by-name")  # a Guild's spec.adopt
