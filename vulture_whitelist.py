@@ -18,7 +18,7 @@ _.intercepted_binops  # jinja2 sandbox hook: the operators hlb.compiler.template
 _.code_generator_class  # jinja2 Environment hook: the generator that inserts hlb's limit ticks
 _.convert  # click.ParamType.convert, called by click for the Duration option (hlb/cli_apply.py)
 
-# Schema objects registered on hlb.models.metadata: alembic and the store read them through it.
+# Schema objects registered on hlb.store.models.metadata: alembic and the store read them through it.
 _.workflows
 _.workflow_steps
 _.dashboard_components

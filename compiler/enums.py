@@ -3,7 +3,7 @@
 The JSON Schemas (``schemas/*.schema.json``) list the same names as ``enum``s
 so editors can complete them; ``tests/test_schema.py`` keeps each schema enum
 equal to the tuple here, in the same order. The database's CHECK constraints
-(``hlb.models``), the row mapping (``hlb.compiler.rows``), the reconciler's
+(``hlb.store.models``), the row mapping (``hlb.store.rows``), the reconciler's
 payloads and the renderers all read these. Permission names live in
 ``hlb.compiler.permissions`` (with their bits), for the same reason.
 """

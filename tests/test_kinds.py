@@ -70,8 +70,8 @@ def test_registry_follows_kind_order() -> None:
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
 def test_every_kind_has_all_its_parts(kind: Kind) -> None:
     """What docs/architecture.md ("One module per kind") says a kind needs, each where it is looked for."""
-    from hlb.compiler.rows import storage_for
-    from hlb.models import CONFIG_SCHEMA, metadata
+    from hlb.store.models import CONFIG_SCHEMA, metadata
+    from hlb.store.rows import storage_for
 
     assert (ROOT / "compiler" / "schemas" / schema.SCHEMA_FILES[kind.name]).is_file()
     assert schema.SCHEMA_FILES[kind.name] == f"{kind.slug}.schema.json"

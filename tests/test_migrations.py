@@ -63,7 +63,7 @@ def catalog(url: str) -> dict[str, list[Any]]:
 
 
 def modeled_catalog(url: str) -> dict[str, list[Any]]:
-    """The catalog of an empty database given hlb.models by ``metadata.create_all``."""
+    """The catalog of an empty database given hlb.store.models by ``metadata.create_all``."""
     engine = engine_for(url)
     with engine.begin() as conn:
         for schema in SCHEMAS:
@@ -74,7 +74,7 @@ def modeled_catalog(url: str) -> dict[str, list[Any]]:
 
 
 def autogenerate_differences(conn: Any) -> list[Any]:
-    """What alembic's autogenerate would change to make the database equal hlb.models."""
+    """What alembic's autogenerate would change to make the database equal hlb.store.models."""
     ctx = MigrationContext.configure(conn, opts={
         "include_schemas": True,
         "include_name": lambda name, type_, _: name in SCHEMAS if type_ == "schema" else True,
@@ -100,7 +100,7 @@ def test_alembic_check_reports_no_differences(db_url: str) -> None:
     engine.dispose()
 
 
-# Differences between the database and hlb.models, with the check that must report each:
+# Differences between the database and hlb.store.models, with the check that must report each:
 # alembic's autogenerate (types, nullability, server defaults, indexes, columns) or, for what
 # alembic does not compare (CHECK constraints, deferrability), the catalog comparison above.
 DRIFTS = [

@@ -14,10 +14,10 @@ import pytest
 
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import Model, ObjectKey, SpecObject
-from hlb.compiler.rows import STORAGES, storage_for
 from hlb.store import objects as store
 from hlb.store import revisions
 from hlb.store.lock import ApplyLockTimeout, lock_for_apply
+from hlb.store.rows import STORAGES, storage_for
 
 ROOT = Path(__file__).resolve().parent.parent
 G = "homelab"
@@ -168,18 +168,18 @@ def test_documented_fields_use_real_columns_not_extra() -> None:
 
 
 def test_row_tables_are_generated_from_the_models() -> None:
-    """compiler/rows/tables.py is hlb.store.models' hlb_config tables written out (so `hlb apply` need
-    not import SQLAlchemy): regenerate it with `python -m hlb.compiler.rows.generate` after a change."""
-    from hlb.compiler.rows import generate
+    """hlb/store/rows/tables.py is hlb.store.models' hlb_config tables written out (so `hlb apply` need
+    not import SQLAlchemy): regenerate it with `python -m hlb.store.rows.generate` after a change."""
+    from hlb.store.rows import generate
 
     assert generate.TARGET.read_text(encoding="utf-8") == generate.render()
 
 
 def test_row_mappings_hold_every_column_of_their_tables() -> None:
-    """The row mapping reads its tables from hlb.models: each column is a field of the
+    """The row mapping reads its tables from hlb.store.models: each column is a field of the
     mapping, or one the mapping fills itself (keys, labels, extra, hash, the kind of a cell)."""
-    from hlb.compiler.rows import channel, command, dashboard, guild, workflow
     from hlb.store.models import CONFIG_SCHEMA, metadata
+    from hlb.store.rows import channel, command, dashboard, guild, workflow
 
     own = {"labels", "extra", "content_hash"}
     mapped = {

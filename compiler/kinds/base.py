@@ -83,7 +83,7 @@ class Kind:
 
     Registered by its name in ``hlb.compiler.model.KIND_ORDER`` (the create order). By convention:
     the JSON Schema ``compiler/schemas/<slug>.schema.json``, the row mapping
-    ``hlb.compiler.rows.<slug>``, the table ``hlb_config.<table>`` (``hlb.models``), the reconciler
+    ``hlb.store.rows.<slug>``, the table ``hlb_config.<table>`` (``hlb.store.models``), the reconciler
     module ``hlb.reconciler.<table>`` when ``reconciled``, the docs page ``docs/kinds/<slug>.md``
     and the export file ``<table>.yaml``. ``tests/test_kinds.py`` checks every one exists.
     """

@@ -27,8 +27,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from hlb.compiler.rows import STORAGES
-from hlb.compiler.rows.base import SCHEMA
+from hlb.store.rows import STORAGES
+from hlb.store.rows.base import SCHEMA
 
 BULK_ROWS = 5_000  # new rows from which re-validating whole tables beats a check per row
 

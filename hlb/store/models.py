@@ -11,9 +11,9 @@ bindings of spec objects to Discord objects, the log of what it sent to
 Discord, workflow runs and the cron slots already fired (``hlb.store.runtime_tables``).
 
 The hot path (``hlb.store.objects``) does not import this module. The row
-mapping (``hlb.compiler.rows``) reads the columns, types and keys of the
-hlb_config tables from ``compiler/rows/tables.py``, generated from these tables
-(``python -m hlb.compiler.rows.generate``), and ``tests/test_migrations.py``
+mapping (``hlb.store.rows``) reads the columns, types and keys of the
+hlb_config tables from ``hlb/store/rows/tables.py``, generated from these tables
+(``python -m hlb.store.rows.generate``), and ``tests/test_migrations.py``
 compares them with what the migrations build: a column is written down here and
 in its migration only.
 """

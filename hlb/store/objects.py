@@ -22,9 +22,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
 from hlb.compiler.model import KIND_ORDER, ObjectKey, SpecObject
-from hlb.compiler.rows import STORAGES, Row, Storage, TableSpec, storage_for
-from hlb.compiler.rows.base import SCHEMA
 from hlb.store import bulk_keys
+from hlb.store.rows import STORAGES, Row, Storage, TableSpec, storage_for
+from hlb.store.rows.base import SCHEMA
 
 REVISIONS = sql.SQL("{}.revisions").format(sql.Identifier(SCHEMA))
 Conn = psycopg.Connection[Any]

@@ -7,7 +7,7 @@ from typing import Any
 
 from hlb.compiler.enums import BUTTON_STYLES, COMPONENT_TYPES
 from hlb.compiler.model import SpecObject
-from hlb.compiler.rows.base import (
+from hlb.store.rows.base import (
     Row,
     Rows,
     Storage,

@@ -1,6 +1,6 @@
 """Row mappings: how each kind's normalized spec is stored in hlb_config tables.
 
-Each kind in ``KIND_ORDER`` has its mapping in ``hlb.compiler.rows.<slug>``
+Each kind in ``KIND_ORDER`` has its mapping in ``hlb.store.rows.<slug>``
 (its ``STORAGE``). ``STORAGES`` lists them in that order: the order objects
 are inserted in; deletes run in reverse.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 
 from hlb.compiler.model import KIND_ORDER
-from hlb.compiler.rows.base import Row, Rows, Storage, TableSpec
+from hlb.store.rows.base import Row, Rows, Storage, TableSpec
 
 
 def _load(kind: str) -> Storage:
     storage = importlib.import_module(f"{__name__}.{kind.lower()}").STORAGE
     if not isinstance(storage, Storage) or storage.kind != kind:  # pragma: no cover - any test run
-        raise RuntimeError(f"hlb.compiler.rows.{kind.lower()}.STORAGE is not the row mapping of {kind}")
+        raise RuntimeError(f"hlb.store.rows.{kind.lower()}.STORAGE is not the row mapping of {kind}")
     return storage
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hlb.compiler.model import ObjectKey, SpecObject
-from hlb.compiler.rows.tables import COLUMNS, KEYS, ColumnType
-from hlb.compiler.rows.tables import SCHEMA as SCHEMA
+from hlb.store.rows.tables import COLUMNS, KEYS, ColumnType
+from hlb.store.rows.tables import SCHEMA as SCHEMA
 
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
@@ -91,7 +91,7 @@ def fields(table: str, *cols: str | Col) -> Fields:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """What the store needs to know about a table, read from its definition in hlb.models."""
+    """What the store needs to know about a table, read from its definition in hlb.store.models."""
 
     name: str
     columns: tuple[str, ...]

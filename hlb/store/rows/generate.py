@@ -1,12 +1,12 @@
-"""Write ``tables.py``: the hlb_config tables of hlb.models as the row mapping reads them.
+"""Write ``tables.py``: the hlb_config tables of hlb.store.models as the row mapping reads them.
 
-The tables are defined once, in SQLAlchemy (``hlb.models``). The row mapping
+The tables are defined once, in SQLAlchemy (``hlb.store.models``). The row mapping
 needs their columns, column types and keys on every ``hlb apply``, and importing
 SQLAlchemy would cost that command about a tenth of a second, so the facts are
 written out to ``tables.py`` by this module and ``tests/test_store.py`` fails
-while the two differ. After changing a table in ``hlb.models``, run::
+while the two differ. After changing a table in ``hlb.store.models``, run::
 
-    python -m hlb.compiler.rows.generate
+    python -m hlb.store.rows.generate
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 TARGET = Path(__file__).with_name("tables.py")
-HEADER = '''"""The hlb_config tables as the row mapping reads them: generated from hlb.models, do not edit.
+HEADER = '''"""The hlb_config tables as the row mapping reads them, made from hlb.store.models: do not edit.
 
-Run ``python -m hlb.compiler.rows.generate`` after changing a table there
-(``hlb.compiler.rows.generate`` says why this is written out).
+Run ``python -m hlb.store.rows.generate`` after changing a table there
+(``hlb.store.rows.generate`` says why this is written out).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def column_type(column: Any) -> str:
 
 
 def render() -> str:
-    """The text of ``tables.py`` for the tables hlb.models defines now."""
-    from hlb import models
+    """The text of ``tables.py`` for the tables hlb.store.models defines now."""
+    from hlb.store import models
 
     tables = [
         t for t in models.metadata.sorted_tables

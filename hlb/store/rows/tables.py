@@ -1,7 +1,7 @@
-"""The hlb_config tables as the row mapping reads them: generated from hlb.models, do not edit.
+"""The hlb_config tables as the row mapping reads them, made from hlb.store.models: do not edit.
 
-Run ``python -m hlb.compiler.rows.generate`` after changing a table there
-(``hlb.compiler.rows.generate`` says why this is written out).
+Run ``python -m hlb.store.rows.generate`` after changing a table there
+(``hlb.store.rows.generate`` says why this is written out).
 """
 
 from __future__ import annotations
