@@ -108,7 +108,7 @@ def json_of(data: Any) -> bytes | None:
 
 
 def _nothing_to_do(data: Any) -> bool:
-    """Whether every ``$`` in ``data`` (or its JSON) belongs to a well-formed ``${secret:NAME}`` (one C pass)."""
+    """Whether every ``$`` in ``data`` (or its JSON) is part of a well-formed ``${secret:NAME}`` (in C)."""
     raw = data if type(data) is bytes else json_of(data)
     if raw is None:
         return False

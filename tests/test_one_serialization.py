@@ -1,4 +1,4 @@
-"""The compiler serializes each document once: the text and secret checks fed its JSON answer as without it."""
+"""The compiler serializes each document once: the checks fed its JSON answer as without it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ DOCUMENTS: list[dict[str, Any]] = [
     {"kind": "Channel", "name": "bidi", "spec": {"display_name": "ab\u202ecd"}},
     {"kind": "Channel", "name": "zwj", "spec": {"display_name": "x\u200by"}},
     {"kind": "Channel", "name": "mixed", "spec": {"display_name": "p\u0430ypal"}},
-    {"kind": "Command", "name": "c", "spec": {"description": "d\u200be", "options": [{"choices": ["\u202ex"]}]}},
+    {
+        "kind": "Command",
+        "name": "c",
+        "spec": {"description": "d\u200be", "options": [{"choices": ["\u202ex"]}]},
+    },
     {"kind": "Channel", "name": "accents", "spec": {"display_name": "caf\u00e9 \u2014 ok"}},
     {"kind": "Channel", "name": "escaped", "spec": {"topic": "a literal \\u0000 is no NUL"}},
     {"kind": "Workflow", "name": "w", "spec": {"steps": [{"reply": "${secret:API_TOKEN}"}]}},
