@@ -138,7 +138,7 @@ def _write(session: Session, storage: Storage, obj: SpecObject) -> None:
 
 def reference_apply(paths: Sequence[str], url: str, *, author: str) -> ReferenceResult:
     """Compile ``paths`` on the reference path and apply the model through the ORM, in one transaction."""
-    result = compile_paths(list(paths), dict(os.environ), reference=True, cache=False)
+    result = compile_paths(list(paths), dict(os.environ), reference=True)
     if result.model is None:
         raise SystemExit("\n".join(str(d) for d in result.diagnostics))
     desired_model: Model = result.model

@@ -49,7 +49,7 @@ def empty(url: str) -> None:
 
 
 def fast_apply(specs: Path, url: str) -> int | None:
-    result = compile_paths([str(specs)], {}, cache=False)
+    result = compile_paths([str(specs)], {})
     assert result.model is not None, [str(d) for d in result.diagnostics]
     return apply_model(url, result.model, author="test", echo=lambda _: None).revision
 
