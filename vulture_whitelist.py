@@ -14,7 +14,7 @@ _.default_flow_style  # ruamel.yaml's YAML() emitter option (compiler/export.py,
 _.allow_unicode  # ruamel.yaml's YAML() emitter option
 _.BASE  # disnake.http.Route.BASE: where the bot's REST calls go (bot/rest.py point_at)
 _.guild_messages  # a disnake.Intents flag the bot asks the gateway for (bot/runner.py)
-_.intercepted_binops  # jinja2 sandbox hook: the operators hlb.compiler.templates counts against limits
+_.intercepted_binops  # jinja2 sandbox hook: the operators hlb.templating.engine counts against limits
 _.code_generator_class  # jinja2 Environment hook: the generator that inserts hlb's limit ticks
 _.convert  # click.ParamType.convert, called by click for the Duration option (hlb/cli_apply.py)
 
@@ -33,6 +33,6 @@ _.passes  # hlb.bot.runner.Bot: reconcile passes made (logged; tests wait on it)
 _.duration_ms  # hlb.bot.workflows.StepResult: stored in workflow_runs.steps through asdict()
 
 # Library API used by the tests; it stays until its module moves to the store package (issue 13, part 3).
-_.recent_events  # hlb.bot.runtime: the runtime store's reader of reconcile_events
+_.recent_events  # hlb.store.runtime_tables: the runtime store's reader of reconcile_events
 _.check_bot_access  # hlb.grants: the synchronous twin of check_bot_access_async
 _.bot_url  # hlb.grants: the bot role's URL, used by the tests that connect as that role

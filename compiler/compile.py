@@ -9,7 +9,8 @@ every stage is collected, so one run reports them all; positions are filled in
 from the round-trip parse of just the files that have problems.
 
 The stages up to the schema check depend on one file alone
-(``hlb.compiler.units``); with a cache (``hlb.compiler.cache``) an unchanged
+(``hlb.compiler.units``); with a cache (a ``hlb.compiler.cache.UnitStore``
+the caller passes: the CLI's is ``hlb.compile_cache``, on disk) an unchanged
 file's unit is read instead of computed, and so is each document's kind check
 while its guild and the drafts it looked up are unchanged. Guild resolution,
 uniqueness and the order of diagnostics are computed on every run, so a
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hlb.compiler import positions
-from hlb.compiler.cache import CompileCache, default_cache
+from hlb.compiler.cache import UnitStore
 from hlb.compiler.ceilings import ceiling_problems
 from hlb.compiler.checks import Key, Row, check_rows
 from hlb.compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
@@ -54,7 +55,7 @@ def compile_paths(
     env: Mapping[str, str] | None = None,
     *,
     reference: bool = False,
-    cache: CompileCache | bool | None = None,
+    cache: UnitStore | None = None,
 ) -> CompileResult:
     """Compile the spec files under ``paths``.
 
@@ -62,10 +63,9 @@ def compile_paths(
     python-jsonschema) end to end; the benchmark and the differential tests
     use it to prove both paths agree. It never uses the cache.
 
-    ``cache``: a ``CompileCache``, True for the default one (``$HLB_HOME/cache``
-    unless ``HLB_NO_CACHE`` is set), False for none. Left as None, the default
-    one is used when compiling against the process's own environment (``env``
-    None, as the CLI does) and none otherwise.
+    ``cache``: where units of unchanged files are kept between runs (the CLI
+    passes ``hlb.compile_cache.default_cache()``); None for none. The
+    compiler reads and writes no cache of its own.
     """
     files, diagnostics = discover(paths)
     sources: dict[str, SourceFile] = {}
@@ -75,10 +75,7 @@ def compile_paths(
             diagnostics.append(read)
         else:
             sources[read.path] = read
-    if cache is None:
-        cache = env is None
-    store = cache if isinstance(cache, CompileCache) else (default_cache() if cache else None)
-    return compile_sources(list(sources.values()), env, reference=reference, initial=diagnostics, cache=store)
+    return compile_sources(list(sources.values()), env, reference=reference, initial=diagnostics, cache=cache)
 
 
 def compile_sources(
@@ -87,7 +84,7 @@ def compile_sources(
     *,
     reference: bool = False,
     initial: Iterable[Diagnostic] = (),
-    cache: CompileCache | None = None,
+    cache: UnitStore | None = None,
 ) -> CompileResult:
     """Compile already read sources; units of unchanged files come from ``cache`` when one is given."""
     return _compile(sources, env, reference, list(initial), cache)
@@ -98,7 +95,7 @@ def _compile(
     env: Mapping[str, str] | None,
     reference: bool,
     initial: list[Diagnostic],
-    cache: CompileCache | None,
+    cache: UnitStore | None,
 ) -> CompileResult:
     environ = os.environ if env is None else env
     store = None if reference else cache

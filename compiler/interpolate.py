@@ -87,19 +87,30 @@ def _credential_problem(name: str) -> str:
     )
 
 
-def interpolate(data: Any, env: Mapping[str, str]) -> tuple[Any, list[Problem]]:
-    """``data`` with every ``${...}`` in its string values resolved, and the problems found."""
-    if _nothing_to_do(data):
+def interpolate(data: Any, env: Mapping[str, str], raw: bytes | None = None) -> tuple[Any, list[Problem]]:
+    """``data`` with every ``${...}`` in its string values resolved, and the problems found.
+
+    ``raw``: ``data`` as orjson writes it, when the caller has it (``json_of``): one serialization
+    then serves this check, the text checks and the cache.
+    """
+    if _nothing_to_do(data if raw is None else raw):
         return data, []
     problems: list[Problem] = []
     return _walk(data, env, [], problems), problems
 
 
-def _nothing_to_do(data: Any) -> bool:
-    """Whether every ``$`` in ``data`` belongs to a well-formed ``${secret:NAME}`` (one C pass)."""
+def json_of(data: Any) -> bytes | None:
+    """``data`` as orjson writes it, or None when JSON cannot hold it."""
     try:
-        raw = orjson.dumps(data)
+        return orjson.dumps(data)
     except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
+def _nothing_to_do(data: Any) -> bool:
+    """Whether every ``$`` in ``data`` (or its JSON) is part of a well-formed ``${secret:NAME}`` (in C)."""
+    raw = data if type(data) is bytes else json_of(data)
+    if raw is None:
         return False
     dollars = raw.count(b"$")
     return dollars == 0 or dollars == len(_SECRET_BYTES.findall(raw))

@@ -25,12 +25,15 @@ ANY = None  # a path pattern item that matches any key or index
 _MARK = b"${secret:"
 
 
-def misplaced_secrets(data: Any) -> list[Problem]:
-    """An E507 problem for every string holding ``${secret:NAME}`` outside the allowed places."""
+def misplaced_secrets(data: Any, raw: bytes | None = None) -> list[Problem]:
+    """An E507 problem for every string holding ``${secret:NAME}`` outside the allowed places.
+
+    ``raw``: ``data`` as orjson writes it, when the caller has it; else it is written here.
+    """
     if not isinstance(data, dict):
         return []
     try:
-        if _MARK not in orjson.dumps(data):
+        if _MARK not in (orjson.dumps(data) if raw is None else raw):
             return []
     except (orjson.JSONEncodeError, TypeError):
         pass  # data JSON cannot hold: walk it all

@@ -40,9 +40,17 @@ LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
 _SUSPECT = BIDI | ZERO_WIDTH
 
 
-def text_problems(data: Any) -> list[TextProblem]:
-    """The NUL, invisible-character and mixed-script problems of one document."""
-    problems = list(_nul_problems(data, ()))
+def text_problems(data: Any, raw: bytes | None = None) -> list[TextProblem]:
+    """The NUL, invisible-character and mixed-script problems of one document.
+
+    ``raw``: ``data`` as orjson writes it, when the caller has it. orjson
+    writes a NUL as ``\\u0000`` and every other character but the escaped
+    ones as itself, so JSON without ``\\u0000`` holds no NUL and pure ASCII
+    JSON no invisible or look-alike letter: the walks run only when needed.
+    """
+    if raw is not None and b"\\u0000" not in raw and raw.isascii():
+        return []
+    problems = list(_nul_problems(data, ()) if raw is None or b"\\u0000" in raw else ())
     spec = data.get("spec") if isinstance(data, dict) else None
     if isinstance(spec, dict | list):
         keys = COMMAND_NAME_KEYS if data.get("kind") == "Command" else NAME_KEYS

@@ -117,7 +117,7 @@ def compile_file(
 ) -> FileUnit:
     """Load, interpolate and schema-check one file; ``record``: note what the cache needs."""
     from hlb.compiler import schema
-    from hlb.compiler.interpolate import interpolate
+    from hlb.compiler.interpolate import interpolate, json_of
     from hlb.compiler.secret_places import misplaced_secrets
     from hlb.compiler.text import text_problems
 
@@ -133,13 +133,18 @@ def compile_file(
     doc_problems: list[Diagnostic] = []
     checked: list[Checked] = []
     failed: list[Failed] = []
+    blobs: dict[int, bytes | None] = {}
     for doc in docs:
-        data, unresolved = interpolate(doc.data, environ)
+        raw = json_of(doc.data)  # one serialization for interpolation, the text checks and the cache
+        data, unresolved = interpolate(doc.data, environ, raw)
+        if data is not doc.data:
+            raw = json_of(data)
+        blobs[doc.index] = raw
         spots = {tuple(path) for path, _, _ in unresolved}
-        unresolved += [p for p in misplaced_secrets(data) if tuple(p[0]) not in spots]
+        unresolved += [p for p in misplaced_secrets(data, raw) if tuple(p[0]) not in spots]
         doc_problems.extend(at(doc, path, code, message) for path, code, message in unresolved)
         reported = {tuple(path) for path, _, _ in unresolved}  # one problem per spot: the unset variable
-        texts = text_problems(data)
+        texts = text_problems(data, raw)
         doc_problems.extend(at(doc, path, code, message, severity) for path, code, message, severity in texts)
         schema_problems = [
             p for p in schema.validate_document(data, reference=reference) if tuple(p.path) not in reported
@@ -159,10 +164,10 @@ def compile_file(
         failed=failed,
     )
     if isinstance(environ, RecordingEnv):
-        try:
-            unit.blobs = {item.doc.index: orjson.dumps(item.data) for item in checked}
-        except (orjson.JSONEncodeError, TypeError):
+        ready = {item.doc.index: blobs[item.doc.index] for item in checked}
+        if None in ready.values():
             return unit  # data JSON cannot hold: the file is not cached, its drafts not fingerprinted
+        unit.blobs = {index: blob for index, blob in ready.items() if blob is not None}
         unit.env = environ.read
         unit.fingerprints = {
             item.doc.index: fingerprint(item.doc, unit.blobs[item.doc.index]) for item in checked

@@ -51,11 +51,12 @@ def main() -> None:
 @click.option("--reference", is_flag=True, hidden=True, help="Use the slow reference parser and validator.")
 def validate(paths: tuple[str, ...], fmt: str, reference: bool) -> None:
     """Check spec files offline and report every problem as file:line:col."""
+    from hlb.compile_cache import default_cache
     from hlb.compiler.compile import compile_paths
     from hlb.compiler.diagnostics import render_diagnostics
     from hlb.compiler.wording import Paint, colour_wanted, validate_verdict
 
-    result = compile_paths(paths, reference=reference)
+    result = compile_paths(paths, reference=reference, cache=None if reference else default_cache())
     paint = Paint(fmt == "text" and colour_wanted(sys.stdout))
     if result.diagnostics or fmt in ("json", "sarif"):
         out = render_diagnostics(result.diagnostics, fmt, paint=paint)

@@ -120,11 +120,12 @@ def known_failure(exc: Exception) -> str | None:
 
 
 def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool = False) -> Any:
+    from hlb.compile_cache import default_cache
     from hlb.compiler.compile import compile_paths
     from hlb.compiler.diagnostics import render_diagnostics
     from hlb.compiler.wording import Paint, colour_wanted, plural
 
-    result = compile_paths(paths, reference=reference)
+    result = compile_paths(paths, reference=reference, cache=None if reference else default_cache())
     gc.freeze()  # the compiled specs live as long as this process: spare the collector walking them
     paint = Paint(fmt == "text" and colour_wanted(sys.stderr))
     if result.diagnostics:

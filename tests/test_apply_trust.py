@@ -283,7 +283,7 @@ def test_desired_objects_compile_again_to_the_same_hashes(specs: Path, tmp_path:
         )
         (tmp_path / "tricky.yaml").write_text(channels_yaml, encoding="utf-8")
         paths.append(str(tmp_path / "tricky.yaml"))
-    result = compile_paths(paths, {"HOME": "/root"}, cache=False)
+    result = compile_paths(paths, {"HOME": "/root"})
     assert result.model is not None, [d.format_text() for d in result.diagnostics]
     from hlb.plans.saved_plan import PlannedOn
 

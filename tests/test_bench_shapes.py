@@ -50,11 +50,11 @@ def test_each_shape_has_its_counts_within_discords_ceilings(shape: str) -> None:
 @pytest.mark.parametrize("shape", ["homelab", "community"])
 def test_the_single_guild_shapes_compile_clean(tmp_path: Path, shape: str) -> None:
     count = generate_shape(tmp_path, shape, seed=1)
-    result = compile_paths([str(tmp_path)], env={}, cache=False)
+    result = compile_paths([str(tmp_path)], env={})
     assert result.ok, [str(d) for d in result.diagnostics]
     assert result.documents == count
     changed = tmp_path.parent / f"{shape}-changed"
     generate_shape(changed, shape, seed=1, change_percent=1.0)
-    again = compile_paths([str(changed)], env={}, cache=False)
+    again = compile_paths([str(changed)], env={})
     assert again.ok and again.model is not None and result.model is not None
     assert again.model != result.model

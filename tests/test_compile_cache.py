@@ -20,7 +20,7 @@ import pytest
 from ruamel.yaml import YAML
 from test_bad_input import BAD, GUILD
 
-from hlb.compiler.cache import CompileCache
+from hlb.compile_cache import CompileCache
 from hlb.compiler.compile import CompileResult, compile_paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def exact(result: CompileResult) -> str:
 
 def three_ways(paths: list[str], env: Mapping[str, str], store: Path) -> tuple[str, CompileCache]:
     """Compile without a cache, cold and warm; assert all three agree and the warm one read every file."""
-    plain = exact(compile_paths(paths, dict(env), cache=False))
+    plain = exact(compile_paths(paths, dict(env)))
     cold_cache = CompileCache(store)
     cold = exact(compile_paths(paths, dict(env), cache=cold_cache))
     warm_cache = CompileCache(store)
@@ -112,7 +112,7 @@ def test_generated_sets_are_the_same_cold_warm_and_after_changes(tmp_path: Path)
             target.write_bytes(path.read_bytes())
     store = CompileCache(tmp_path / "cache")
     got = exact(compile_paths([str(base)], {}, cache=store))
-    assert got == exact(compile_paths([str(base)], {}, cache=False))
+    assert got == exact(compile_paths([str(base)], {}))
     assert 0 < store.hits < len(list(base.rglob("*.yaml")))
 
 

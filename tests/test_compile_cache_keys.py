@@ -22,8 +22,9 @@ import pytest
 from test_bad_input import GUILD
 from test_compile_cache import exact, write_files
 
+from hlb import compile_cache
+from hlb.compile_cache import CompileCache, default_cache
 from hlb.compiler import cache as cache_module
-from hlb.compiler.cache import CompileCache, default_cache
 from hlb.compiler.compile import CompileResult, compile_paths
 from hlb.compiler.loader import Document
 from hlb.compiler.sources import SourceFile
@@ -60,7 +61,7 @@ def small_set(root: Path) -> None:
 def compile_both(root: Path, store: Path, env: Mapping[str, str]) -> tuple[CompileResult, CompileCache]:
     cache = CompileCache(store)
     result = compile_paths([str(root)], dict(env), cache=cache)
-    assert exact(result) == exact(compile_paths([str(root)], dict(env), cache=False))
+    assert exact(result) == exact(compile_paths([str(root)], dict(env)))
     return result, cache
 
 
@@ -219,7 +220,7 @@ def test_trim_keeps_this_runs_entries_and_drops_the_oldest_others(
     dead_tmp = store / ".tmp-1-1-x.json"
     dead_tmp.write_bytes(b"x")
     os.utime(dead_tmp, (1, 1))
-    monkeypatch.setattr(cache_module, "MAX_ENTRIES", 7)
+    monkeypatch.setattr(compile_cache, "MAX_ENTRIES", 7)
     small_set(tmp_path / "s")
     cache = CompileCache(store)
     compile_paths([str(tmp_path / "s")], {}, cache=cache)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_compile_cache import exact
 
-from hlb.compiler.cache import CompileCache
+from hlb.compile_cache import CompileCache
 from hlb.compiler.compile import compile_paths
 
 HEAD = "apiVersion: hlb/v1\n"
@@ -74,7 +74,7 @@ def test_the_cache_never_changes_a_result(steps: list[tuple[dict[str, str | None
                     target.unlink(missing_ok=True)
                 else:
                     target.write_text(text, encoding="utf-8")
-            without = exact(compile_paths([str(root)], env, cache=False))
+            without = exact(compile_paths([str(root)], env))
             with_cache = exact(compile_paths([str(root)], env, cache=CompileCache(store)))
             assert with_cache == without
             again = CompileCache(store)

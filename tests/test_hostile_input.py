@@ -210,7 +210,7 @@ def commands(count: int) -> str:
 
 def ceiling_errors(root: Path) -> list[tuple[str, int, str, str]]:
     """The E402s of a compile on both paths (which must agree), and of a warm cache run."""
-    from hlb.compiler.cache import CompileCache
+    from hlb.compile_cache import CompileCache
 
     results = [
         compile_paths([str(root)], env={}, reference=True),

@@ -189,7 +189,7 @@ def test_compile_and_apply_start_no_thread(
     """The compile (with its cache) and the apply run on the caller's thread: no helper to wait for."""
     import threading
 
-    from hlb.compiler.cache import CompileCache
+    from hlb.compile_cache import CompileCache
     from hlb.compiler.compile import compile_paths
     from hlb.store.apply import apply_model
 

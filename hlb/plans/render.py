@@ -35,9 +35,12 @@ SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
+_SHORT = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
 def short(value: Any) -> str:
     """A value as compact JSON on one line, whole: a reviewer sees what will be written."""
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    return _SHORT.encode(value)
 
 
 def summary_line(plan: Plan) -> str:
