@@ -112,7 +112,7 @@ class BotMetrics:
     @classmethod
     def create(cls, source: Callable[[], Snapshot] = Snapshot) -> BotMetrics:
         """New metrics in a new registry; ``source`` tells the bot's state at each scrape."""
-        r = CollectorRegistry(auto_describe=True)
+        r = CollectorRegistry()
         made = cls(
             registry=r,
             api_errors=Counter(
