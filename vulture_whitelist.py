@@ -10,13 +10,14 @@ defined. Add a name only with the reason it is live; remove dead code instead.
 _ = object()
 
 # Settings read by libraries, not by hlb's code.
-_.default_flow_style  # ruamel.yaml's YAML() emitter option (compiler/export.py, bot/import_writer.py)
+_.default_flow_style  # ruamel.yaml's YAML() emitter option (compiler/export.py, hlb/runtime/import_specs.py)
 _.allow_unicode  # ruamel.yaml's YAML() emitter option
 _.BASE  # disnake.http.Route.BASE: where the bot's REST calls go (bot/rest.py point_at)
 _.guild_messages  # a disnake.Intents flag the bot asks the gateway for (bot/runner.py)
 _.intercepted_binops  # jinja2 sandbox hook: the operators hlb.templating.engine counts against limits
 _.code_generator_class  # jinja2 Environment hook: the generator that inserts hlb's limit ticks
 _.convert  # click.ParamType.convert, called by click for the Duration option (hlb/cli_apply.py)
+_.collect  # prometheus_client calls a registered collector's collect() at each scrape (bot/metrics.py)
 
 # Schema objects registered on hlb.store.models.metadata: alembic and the store read them through it.
 _.workflows
@@ -30,9 +31,9 @@ _.interaction_claims
 # Read by tests and logs to observe a running component.
 _.hits  # hlb.compiler.cache: how many files the compile cache served (tests/test_compile_cache*.py)
 _.passes  # hlb.bot.runner.Bot: reconcile passes made (logged; tests wait on it)
-_.duration_ms  # hlb.bot.workflows.StepResult: stored in workflow_runs.steps through asdict()
+_.duration_ms  # hlb.runtime.workflows.StepResult: stored in workflow_runs.steps through asdict()
 
 # Library API used by the tests; it stays until its module moves to the store package (issue 13, part 3).
 _.recent_events  # hlb.store.runtime_tables: the runtime store's reader of reconcile_events
-_.check_bot_access  # hlb.grants: the synchronous twin of check_bot_access_async
-_.bot_url  # hlb.grants: the bot role's URL, used by the tests that connect as that role
+_.check_bot_access  # hlb.store.grants: the synchronous twin of check_bot_access_async
+_.bot_url  # hlb.store.grants: the bot role's URL, used by the tests that connect as that role

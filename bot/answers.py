@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import disnake
 from disnake.interactions import Interaction, MessageInteraction
@@ -21,6 +21,9 @@ from hlb.bot.effects import DEFERRED_UPDATE, DiscordEffects
 from hlb.compiler.model import SpecObject
 from hlb.runtime.invocation import Actor, Invocation
 from hlb.runtime.render import MAX_CONTENT, clip
+
+if TYPE_CHECKING:
+    from hlb.runtime.workflows import RunResult
 
 # one logger for all the answers to interactions, wherever they are made
 log = logging.getLogger("hlb.bot.interactions")
@@ -114,8 +117,6 @@ async def run_for_interaction(
         # one that replies gets its own (maybe ephemeral) message, never an edit of the dashboard.
         update = ephemeral is None and isinstance(inter, MessageInteraction)
         await effects.defer(ephemeral=True if ephemeral is None else ephemeral, update=update)
-    from hlb.runtime.workflows import run_workflow  # the engine, imported when first needed
-
     invocation = Invocation(
         guild=guild,
         workflow=workflow,
@@ -125,7 +126,7 @@ async def run_for_interaction(
         inputs=dict(inputs),
         extra_context=dict(extra),
     )
-    result = await run_workflow(invocation, effects, http=ctx.sources, secrets=ctx.secrets, conn=ctx.conn)
+    result = await _run(ctx, invocation, effects)
     log.info(
         "event=workflow workflow=%s trigger=%s user=%s run=%s outcome=%s",
         workflow.key,
@@ -151,17 +152,24 @@ async def run_scheduled(client: disnake.Client, ctx: BotContext, workflow: SpecO
             "event=workflow workflow=%s trigger=schedule outcome=skipped reason=no-guild", workflow.key
         )
         return None
-    from hlb.runtime.workflows import run_workflow
-
     invocation = Invocation(guild=guild, workflow=workflow, trigger="schedule")
-    effects = DiscordEffects(client, ctx, guild)
-    result = await run_workflow(invocation, effects, http=ctx.sources, secrets=ctx.secrets, conn=ctx.conn)
+    result = await _run(ctx, invocation, DiscordEffects(client, ctx, guild))
     log.info(
         "event=workflow workflow=%s trigger=schedule run=%s outcome=%s",
         workflow.key,
         result.run_id,
         result.status,
     )
+    return result
+
+
+async def _run(ctx: BotContext, invocation: Invocation, effects: DiscordEffects) -> RunResult:
+    """Run the workflow through the engine and count the run in the bot's metrics."""
+    from hlb.runtime.workflows import run_workflow  # the engine, imported when first needed
+
+    result = await run_workflow(invocation, effects, http=ctx.sources, secrets=ctx.secrets, conn=ctx.conn)
+    if ctx.metrics is not None:
+        ctx.metrics.workflow_ran(invocation.workflow.key, result)
     return result
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import psycopg
@@ -17,6 +17,9 @@ import psycopg
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.state import Binding
 from hlb.runtime.secrets import Secrets
+
+if TYPE_CHECKING:
+    from hlb.bot.metrics import BotMetrics
 
 Refresh = Callable[[str, str], Awaitable[None]]  # (guild name, dashboard name)
 
@@ -36,6 +39,7 @@ class BotContext:
     model: Model = field(default_factory=Model)
     bindings: dict[ObjectKey, Binding] = field(default_factory=dict)
     refresh: Refresh = _no_refresh
+    metrics: BotMetrics | None = None  # the bot's metrics (None: not counted, as in tests of handlers)
 
     def guild_by_id(self, guild_id: int | None) -> SpecObject | None:
         if guild_id is None:

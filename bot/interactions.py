@@ -63,6 +63,7 @@ from hlb.bot.components import (
     parse_custom_id,
 )
 from hlb.bot.context import BotContext
+from hlb.bot.discord_metrics import answering
 from hlb.bot.effects import DiscordEffects
 from hlb.compiler.model import SpecObject
 from hlb.runtime.invocation import Actor, Message, StepFailed
@@ -271,12 +272,14 @@ def install(client: disnake.Client, ctx: BotContext) -> None:
     async def on_application_command(inter: ApplicationCommandInteraction) -> None:
         if inter.data.type is not disnake.ApplicationCommandType.chat_input:
             return
-        if await _claim(ctx, inter):
-            await _guarded(f"/{inter.data.name}", inter, handle_command(client, ctx, inter))
+        with answering(ctx.metrics):  # from receipt: the claim is part of the time to answer
+            if await _claim(ctx, inter):
+                await _guarded(f"/{inter.data.name}", inter, handle_command(client, ctx, inter))
 
     async def on_message_interaction(inter: MessageInteraction) -> None:
-        if await _claim(ctx, inter):
-            await _guarded("component", inter, handle_component(client, ctx, inter))
+        with answering(ctx.metrics):
+            if await _claim(ctx, inter):
+                await _guarded("component", inter, handle_component(client, ctx, inter))
 
     client.add_listener(on_application_command, "on_application_command")
     client.add_listener(on_message_interaction, "on_message_interaction")

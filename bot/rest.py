@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import aiohttp
@@ -23,6 +24,7 @@ from hlb.bot import failures
 RETRIES = 4
 FIRST_DELAY = 0.2  # seconds; doubled after each failed attempt
 T = TypeVar("T")
+_ATTEMPT: ContextVar[int] = ContextVar("hlb_rest_attempt", default=0)  # per task: ``retry_number``
 
 
 class RestError(Exception):
@@ -61,6 +63,7 @@ async def retrying(attempt: Callable[[], Awaitable[T]], what: str) -> T:
     """Run ``attempt`` until it succeeds, retrying what disnake gave up on that may pass later."""
     delay = FIRST_DELAY
     for tries in range(RETRIES + 1):
+        now = _ATTEMPT.set(tries)
         try:
             return await attempt()
         except disnake.HTTPException as error:
@@ -69,10 +72,17 @@ async def retrying(attempt: Callable[[], Awaitable[T]], what: str) -> T:
                 raise failure from None
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             failure = TemporaryError(f"{what}: {type(error).__name__}: {error}")
+        finally:
+            _ATTEMPT.reset(now)
         if tries < RETRIES:
             await asyncio.sleep(delay)
             delay *= 2
     raise failure
+
+
+def retry_number() -> int:
+    """Which try of ``retrying`` the request being sent now is: 0 the first, 1 the first retry..."""
+    return _ATTEMPT.get()
 
 
 def _classify(what: str, error: disnake.HTTPException) -> RestError:

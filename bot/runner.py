@@ -29,9 +29,12 @@ import psycopg
 
 from hlb.bot import rest
 from hlb.bot.context import BotContext
+from hlb.bot.discord_metrics import GatewayWatch, watch_http
 from hlb.bot.echoes import DELETED, DriftWatch, changed
 from hlb.bot.execute import Outcome
-from hlb.bot.reconcile import GuildReport, Session, load_model, reconcile_pass
+from hlb.bot.health import Address, serving
+from hlb.bot.metrics import BotMetrics, Snapshot
+from hlb.bot.reconcile import GuildReport, Session, reconcile_pass
 from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
 from hlb.bot.session import log_in
 from hlb.compiler.model import Model, ObjectKey, SpecObject
@@ -57,6 +60,7 @@ class BotOptions:
     debounce: float = 0.05  # events arriving together make one reconcile
     health: float = 2.0  # seconds between checks that the database connections still answer
     backoff: Backoff = field(default_factory=Backoff)  # between reconnection tries (capped at 5 s)
+    metrics: Address | None = None  # where to serve /metrics, /healthz and /readyz (None: nowhere)
 
 
 def preflight(url: str) -> Model:
@@ -93,9 +97,13 @@ class Runner:
     _elect_now: asyncio.Event = field(default_factory=asyncio.Event)
     _lock_conn: psycopg.AsyncConnection[Any] | None = None  # the session holding the leader lock
     conditions: Conditions = field(default_factory=Conditions)  # logged once at start, once at end
+    revision: int | None = None  # the applied revision the model is from
+    metrics_address: Address | None = None  # where /metrics is served (the port bound, if 0 was asked)
 
     def __post_init__(self) -> None:
         self.drift = DriftWatch(self._owner, self.request)  # gateway events: drift, or own echoes
+        self.metrics = BotMetrics.create(self._snapshot)  # this bot's own registry
+        self.gateway = GatewayWatch(self.metrics)
 
     async def run(self, stop: asyncio.Event) -> None:
         model = await asyncio.to_thread(preflight, self.url)
@@ -104,6 +112,9 @@ class Runner:
         self.client = disnake.Client(intents=intents, chunk_guilds_at_startup=False, guild_ready_timeout=0.5)
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.client.close)
+            await self._serve(stack)
+            watch_http(self.client.http, self.metrics)
+            self.gateway.install(self.client)
             application_id = await log_in(self.client, self.settings)
             # "reconcile": bookkeeping and refresh requests; "runs": workflow runs and claims
             self.links = Links(self.url, ("reconcile", "runs"), self.options.backoff)
@@ -119,6 +130,7 @@ class Runner:
                 model=model,
                 bindings=await runtime.load_bindings(self.conn),
                 refresh=self._ask_refresh,
+                metrics=self.metrics,
             )
             self._install_listeners()
             tasks = [
@@ -146,6 +158,23 @@ class Runner:
             if task is not stopper and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
 
+    async def _serve(self, stack: contextlib.AsyncExitStack) -> None:
+        """Serve /metrics, /healthz and /readyz from this loop, where the options say (if anywhere)."""
+        if self.options.metrics is not None:
+            serve = serving(self.options.metrics, self.metrics.registry, self._readiness)
+            self.metrics_address = await stack.enter_async_context(serve)
+            log.info("event=metrics_listening addr=%s", self.metrics_address)
+
+    def _readiness(self) -> dict[str, bool]:
+        links: Links | None = getattr(self, "links", None)
+        return {"database": links is not None and links.connected, "gateway": self.gateway.connected}
+
+    def _snapshot(self) -> Snapshot:
+        ctx: BotContext | None = getattr(self, "ctx", None)
+        if ctx is None:
+            return Snapshot(self.leader, self.revision)
+        return Snapshot(self.leader, self.revision, ctx.model, ctx.bindings)
+
     @property
     def conn(self) -> psycopg.AsyncConnection[Any]:
         """The reconcile bookkeeping connection (a new one after the database came back)."""
@@ -162,6 +191,8 @@ class Runner:
             except LOST as error:
                 failures = failures if time.monotonic() - started < self.options.backoff.cap else 0
                 recovered = await self._recover(error) or self.links.outages != outages
+                if not recovered:
+                    self.metrics.db_reconnects.inc()  # this loop's own session: opened again next
                 if not recovered and failures == 0:
                     # the database answers: only this loop's own session was lost
                     reason = why(self.url, error)
@@ -182,6 +213,7 @@ class Runner:
         """Wait until the shared connections answer again; True when they had to be reopened."""
         if not await self.links.recover(error):
             return False
+        self.metrics.db_reconnects.inc()
         self.ctx.conn = self.links.conns["runs"]
         self._elect_now.set()  # the leader lock lived on a session too: check it now
         self.request(None, reload=True)
@@ -298,7 +330,7 @@ class Runner:
             dashboards, self._dashboards = self._dashboards, set()
             if self._reload:
                 self._reload = False
-                self.ctx.model = await load_model(self.url)
+                self.revision, self.ctx.model = await asyncio.to_thread(_stored_model, self.url)
             if await self._leading():
                 named: list[str | None] = [g for g in sorted(g for g in dirty if g)]
                 guilds = [None] if None in dirty else named
@@ -339,6 +371,7 @@ class Runner:
     async def _pass(self, guild: str | None) -> list[GuildReport]:
         session = self._session()
         self.drift.passing = True
+        started = time.perf_counter()
         try:
             reports = await reconcile_pass(session, self.ctx.model, guild=guild, on_outcome=self._wrote)
         except LOST:
@@ -357,6 +390,8 @@ class Runner:
         finally:
             self.drift.passing = False
         self.passes += 1
+        done = [r.guild for r in reports if r.error is None]
+        self.metrics.passed(time.perf_counter() - started, done, self.clock().timestamp())
         for report in reports:
             writes = report.writes
             log.info(
@@ -372,6 +407,8 @@ class Runner:
 
     def _wrote(self, outcome: Outcome) -> None:
         _log_outcome(outcome)
+        if outcome.action.writes:
+            self.metrics.acted(outcome.action.key, outcome.action.verb, outcome.ok)
         self.drift.echoes.wrote(outcome)
 
     # -- schedules, live dashboards, periodic resync -----------------------------------------
@@ -444,6 +481,12 @@ class Runner:
 
     async def _on_message_delete(self, payload: disnake.RawMessageDeleteEvent) -> None:
         self.drift.seen(payload.message_id, frozenset({DELETED}))
+
+
+def _stored_model(url: str) -> tuple[int | None, Model]:
+    from hlb.store.apply import stored_model
+
+    return stored_model(url)
 
 
 def _log_outcome(outcome: Outcome) -> None:

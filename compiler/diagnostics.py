@@ -101,6 +101,7 @@ CODES: dict[str, str] = {
     # the bot and Discord
     "E701": "cannot talk to Discord (token or API base)",
     "E702": "the bot's packages are not installed",
+    "E703": "the bot cannot serve metrics at the address given",
 }
 
 

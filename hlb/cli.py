@@ -343,17 +343,26 @@ def bot() -> None:
 @click.option(
     "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING"])
 )
+@click.option(
+    "--metrics-addr",
+    envvar="HLB_METRICS_ADDR",
+    default="127.0.0.1:9464",
+    show_default=True,
+    help="HOST:PORT serving /metrics, /healthz and /readyz; 'off' serves nothing. Env: HLB_METRICS_ADDR.",
+)
 @guarded
-def bot_run(resync: float, election: float, log_level: str) -> None:
+def bot_run(resync: float, election: float, log_level: str, metrics_addr: str) -> None:
     """Run the bot until SIGTERM or Ctrl-C. Needs DISCORD_TOKEN and an applied database.
 
     Several replicas may run against one database: one leads (reconciles, fires schedules,
-    refreshes dashboards), all answer interactions."""
+    refreshes dashboards), all answer interactions. Each serves Prometheus metrics and
+    health checks on --metrics-addr."""
     import asyncio
     import logging
     import os
     import signal
 
+    from hlb.bot.health import parse_address
     from hlb.bot.runner import BotOptions, Runner
     from hlb.runtime.secrets import MaskSecrets, Secrets
     from hlb.settings import load_settings
@@ -364,7 +373,7 @@ def bot_run(resync: float, election: float, log_level: str) -> None:
     secrets = Secrets.from_env(os.environ)  # the one provider of this process: its values are masked in logs
     for handler in logging.getLogger().handlers:
         handler.addFilter(MaskSecrets(secrets))
-    options = BotOptions(resync=resync, election=election)
+    options = BotOptions(resync=resync, election=election, metrics=parse_address(metrics_addr))
     runner = Runner(load_settings(), database_url(), options, secrets=secrets)
 
     async def serve() -> None:

@@ -109,7 +109,7 @@ def known_failure(exc: Exception) -> str | None:
         return f"{exc.code} {exc}"
     if isinstance(exc, ConfigError):
         return f"{exc.code} {exc}"
-    if isinstance(exc, ModuleNotFoundError) and exc.name in ("disnake", "aiohttp"):
+    if isinstance(exc, ModuleNotFoundError) and exc.name in ("disnake", "aiohttp", "prometheus_client"):
         return f"E702 this command needs the bot's packages ({exc.name}): pip install 'hlb[bot]'"
     if db.lost_connection(exc):
         return (

@@ -26,6 +26,9 @@ from hlb.store import db, embedded
 pytest_plugins = ["hlb.testing.pytest_plugin"]
 
 _counter = itertools.count()
+# Bots started by tests (`hlb bot run`, in-process or as processes) serve their metrics on a free
+# port, never on the default 9464 that concurrent test runs would fight over.
+os.environ.setdefault("HLB_METRICS_ADDR", "127.0.0.1:0")
 
 
 def database_url(url: str, database: str) -> str:

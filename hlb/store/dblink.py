@@ -88,6 +88,12 @@ class Links:
         for role in self.roles:
             self.conns[role] = await db.connect_async(self.url, role=role)
 
+    @property
+    def connected(self) -> bool:
+        """Every shared connection is open and no outage is under way (as the last check found)."""
+        conns = [self.conns.get(role) for role in self.roles]
+        return self._since is None and all(c is not None and not c.closed for c in conns)
+
     async def close(self) -> None:
         for conn in self.conns.values():
             await close_quietly(conn)
