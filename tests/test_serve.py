@@ -297,3 +297,81 @@ def test_the_pages_in_headless_chromium(served: tuple[str, Path], world: tuple[s
         finally:
             browser.close()
     assert TOKEN not in log.read_text()
+
+
+def test_an_apply_reaches_open_pages_as_a_server_sent_event(db_url: str) -> None:
+    from hlb.compiler.apply import apply_model
+    from hlb.compiler.compile import compile_paths
+
+    model = compile_paths([str(ROOT / "specs")], {"HLB_GUILD_ID": "100000000000000001"}).model
+    assert model is not None
+
+    async def main() -> str:
+        async with TestClient(TestServer(make_app(ServeConfig(db_url)))) as client:
+            response = await client.get("/events")
+            assert response.headers["Content-Type"] == "text/event-stream"
+            assert await response.content.readline() == b": listening\n"
+            await asyncio.to_thread(apply_model, db_url, model, author="t", echo=lambda _line: None)
+            lines = []
+            while not lines or not lines[-1].startswith("data:"):
+                line = (await asyncio.wait_for(response.content.readline(), 10)).decode().strip()
+                lines += [line] if line else []
+            return "\n".join(lines)
+
+    assert asyncio.run(main()) == "event: applied\ndata: 1"
+
+
+def test_unknown_names_are_404_with_a_reason(world: tuple[str, Built]) -> None:
+    url, _built = world
+    paths = ["/api/v1/revisions/999", "/api/v1/guilds/nowhere", "/api/v1/objects/homelab/Channel/nothing"]
+    paths += ["/api/v1/objects/homelab/Widget/logs", "/revisions/999", "/previews/nothing.html"]
+    answers = get(ServeConfig(url), *paths)
+    for path, (status, text, _headers) in zip(paths, answers, strict=True):
+        assert status == 404, (path, text)
+        if path.startswith("/api/"):
+            jsonschema.validate(json.loads(text), schema("error"))
+    assert "revision 999 does not exist" in answers[0][1] and "'Widget' is not a kind" in answers[3][1]
+
+
+def test_the_bot_page_shows_which_replica_leads_and_when_none_runs(db_url: str, tmp_path: Path) -> None:
+    from reconcile_world import World, run_world
+    from test_bot import FAST, eventually
+
+    from hlb.bot.runner import LEADER_LOCK, Runner
+    from hlb.serve.queries import LEADER_LOCK as SEEN_AS
+    from hlb.settings import Settings
+
+    assert SEEN_AS == LEADER_LOCK
+
+    async def replicas(client: TestClient) -> dict[str, Any]:
+        response = await client.get("/api/v1/replicas")
+        body = await response.json()
+        jsonschema.validate(body, schema("replicas"))
+        return dict(body)
+
+    async def scenario(w: World) -> None:
+        w.apply()
+        settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+        bots = [Runner(settings, w.url, FAST) for _ in range(2)]
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(bot.run(stop)) for bot in bots]
+        async with TestClient(TestServer(make_app(ServeConfig(w.url)))) as client:
+            await eventually(lambda: any(bot.ready.is_set() for bot in bots))  # the leader made a pass
+            for _ in range(100):  # the standby's election session may still be opening
+                if len((seen := await replicas(client))["replicas"]) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert seen["running"] and len(seen["replicas"]) == 2
+            assert sorted(r["leader"] for r in seen["replicas"]) == [False, True]
+            assert all(r["last_heartbeat"] for r in seen["replicas"])
+            stop.set()
+            await asyncio.gather(*tasks)
+            for _ in range(100):
+                if not (seen := await replicas(client))["running"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert seen["replicas"] == [] and [p["guild"] for p in seen["last_passes"]] == ["homelab"]
+            page = await (await client.get("/replicas")).text()
+            assert "No bot is running" in page
+
+    run_world(db_url, tmp_path, scenario)
