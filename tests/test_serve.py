@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import _fresh_database
 from serve_world import GIT_SHA, MESSAGE, Built, build
+from test_db import free_port
 from test_workflows import SECRET
 
 from hlb.serve.app import URL, make_app
@@ -163,12 +163,6 @@ def test_writes_get_405_and_a_token_is_needed_on_every_request(world: tuple[str,
     assert status == 200 and TOKEN not in text
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_an_unreachable_database_gives_a_clear_page_and_json_error() -> None:
     url = f"postgresql://hlb:pa55word@127.0.0.1:{free_port()}/nothing"
     (page, api) = get(ServeConfig(url), "/guilds", "/api/v1/revisions")
@@ -192,6 +186,15 @@ def test_a_network_address_without_a_token_is_refused(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     done = hlb("serve", "--addr", "nonsense", env=env)
     assert done.returncode == 2 and "is not HOST:PORT" in done.stderr
+    done = hlb("serve", "--addr", "127.0.0.1:0", "--token", " ", env=env)
+    assert done.returncode == 2 and "the token is empty" in done.stderr
+
+
+def test_without_aiohttp_serve_says_which_extra_to_install(db_url: str) -> None:
+    hide = "import sys; sys.modules['aiohttp'] = None; from hlb.cli import main; main()"
+    env = {**os.environ, "DATABASE_URL": db_url}
+    done = subprocess.run([sys.executable, "-c", hide, "serve"], env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "E702 `hlb serve` needs aiohttp: pip install 'hlb[serve]'" in done.stderr
 
 
 @pytest.fixture(scope="module")

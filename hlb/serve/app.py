@@ -156,10 +156,13 @@ async def _events(request: web.Request) -> web.StreamResponse:
         )
         await response.prepare(request)
         await response.write(b": listening\n\n")
-        while True:
-            async for notify in conn.notifies(timeout=KEEPALIVE):
-                await response.write(f"event: applied\ndata: {notify.payload}\n\n".encode())
-            await response.write(b": keepalive\n\n")
+        try:
+            while True:
+                async for notify in conn.notifies(timeout=KEEPALIVE):
+                    await response.write(f"event: applied\ndata: {notify.payload}\n\n".encode())
+                await response.write(b": keepalive\n\n")
+        except psycopg.OperationalError:  # the database went away: end the stream, the browser reconnects
+            return response
     finally:
         await conn.close()
 
