@@ -29,7 +29,7 @@ from serve_world import GIT_SHA, MESSAGE, Built, build
 from test_db import free_port
 from test_workflows import SECRET
 
-from hlb.serve.app import URL, make_app
+from hlb.serve.app import ROUTES, URL, make_app
 from hlb.serve.config import ServeConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,7 @@ def test_every_page_and_api_route_answers_and_the_json_matches_its_schema(world:
     for (status, text, headers), path in zip(pages, ["/", *paths, "previews"], strict=False):
         assert status == 200 and headers["Content-Type"].startswith("text/html"), (path, text)
         assert SECRET not in text
+    assert {route.schema for route in ROUTES} == set(PAGES.values()), "a route without a test or schema"
     for name in {*PAGES.values(), "error"}:
         jsonschema.Draft202012Validator.check_schema(schema(name))
 
@@ -94,22 +95,10 @@ def test_every_page_and_api_route_answers_and_the_json_matches_its_schema(world:
 def test_the_pages_say_what_the_database_holds(world: tuple[str, Built]) -> None:
     url, built = world
     config = ServeConfig(url)
-    (history, revision, guild, runs, failed, home) = (
-        json.loads(t) if p.startswith("/api") else t
-        for (_s, t, _h), p in zip(
-            get(
-                config,
-                "/api/v1/revisions",
-                f"/api/v1/revisions/{built.revision}",
-                "/api/v1/guilds/homelab",
-                "/api/v1/runs",
-                "/api/v1/runs?outcome=error",
-                "/",
-            ),
-            ["/api", "/api", "/api", "/api", "/api", "/"],
-            strict=True,
-        )
-    )
+    paths = ["revisions", f"revisions/{built.revision}", "guilds/homelab", "runs", "runs?outcome=error"]
+    answers = get(config, *(f"/api/v1/{p}" for p in paths), "/")
+    history, revision, guild, runs, failed = (json.loads(text) for _status, text, _headers in answers[:-1])
+    home = answers[-1][1]
     last = history["revisions"][0]
     assert (last["id"], last["git_sha"], last["message"], last["author"]) == (
         built.revision,
@@ -315,7 +304,7 @@ def test_an_apply_reaches_open_pages_as_a_server_sent_event(db_url: str) -> None
             assert response.headers["Content-Type"] == "text/event-stream"
             assert await response.content.readline() == b": listening\n"
             await asyncio.to_thread(apply_model, db_url, model, author="t", echo=lambda _line: None)
-            lines = []
+            lines: list[str] = []
             while not lines or not lines[-1].startswith("data:"):
                 line = (await asyncio.wait_for(response.content.readline(), 10)).decode().strip()
                 lines += [line] if line else []

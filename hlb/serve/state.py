@@ -53,16 +53,19 @@ def _stored(url: str) -> tuple[int | None, Model]:
 
 def guilds(url: str) -> dict[str, Any]:
     """Each applied Guild with its objects' counts per Discord state and the bot's last pass."""
+    from hlb.bot.status import summary
+
     revision, model = _stored(url)
     with connect(url) as conn:
         last = dict(conn.execute(_LAST_PASS).fetchall()) if readable(conn, url) else {}
-    out = []
-    for guild in model.of_kind("Guild"):
-        name = guild.key.name
-        rows = _rows(url, model, name)
-        from hlb.bot.status import summary
-
-        out.append({"name": name, "summary": summary(rows), "last_reconcile": _when(last.get(name))})
+    out = [
+        {
+            "name": g.key.name,
+            "summary": summary(_rows(url, model, g.key.name)),
+            "last_reconcile": _when(last.get(g.key.name)),
+        }
+        for g in model.of_kind("Guild")
+    ]
     return {"revision": revision, "guilds": out}
 
 
