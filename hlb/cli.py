@@ -20,6 +20,7 @@ from hlb.cli_db import db
 from hlb.cli_import import import_discord
 from hlb.cli_preview import preview
 from hlb.cli_scaffold import init_command, schema_command
+from hlb.cli_serve import serve_command
 from hlb.cli_version import completion, version_option
 
 
@@ -393,7 +394,7 @@ def bot_run(resync: float, election: float, log_level: str, metrics_addr: str) -
 
 
 # Commands kept in their own modules (each imports its heavy parts lazily).
-for _command in (init_command, schema_command, import_discord, preview, db, completion):
+for _command in (init_command, schema_command, import_discord, preview, serve_command, db, completion):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
