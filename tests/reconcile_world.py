@@ -46,9 +46,7 @@ class World:
     now: datetime = FIXED_NOW
 
     def apply(self, env: dict[str, str] | None = None) -> None:
-        result = compile_paths([str(self.specs)], {"HLB_GUILD_ID": str(GUILD_ID), **(env or {})})
-        assert result.ok, [str(d) for d in result.diagnostics]
-        apply_model(self.url, result.model, author="test", echo=lambda _line: None)
+        apply_in_process(self.url, self.specs, {"HLB_GUILD_ID": str(GUILD_ID), **(env or {})})
 
     def edit_spec(self, file: str, old: str, new: str) -> None:
         path = self.specs / file
@@ -77,6 +75,21 @@ class World:
 
 
 Scenario = Callable[[World], Awaitable[None]]
+
+
+def apply_in_process(url: str, specs: Path, env: Mapping[str, str], author: str = "test") -> None:
+    """``hlb apply specs`` without a process of its own (about 1 s of imports less), for setups."""
+    result = compile_paths([str(specs)], dict(env))
+    assert result.ok and result.model is not None, [str(d) for d in result.diagnostics]
+    apply_model(url, result.model, author=author, echo=lambda _line: None)
+
+
+def reconcile_in_process(url: str, emu: Emulator) -> list[GuildReport]:
+    """``hlb reconcile`` once without a process of its own, for setups; checks nothing failed."""
+    settings = Settings(discord_token=emu.token, discord_api_base=emu.base_url)
+    reports = asyncio.run(run_reconcile(settings, url))
+    assert not any(r.failed or r.held for r in reports), reports
+    return reports
 
 
 def seed_homelab(emu: Emulator) -> None:
@@ -117,8 +130,8 @@ def only_ok(reports: list[GuildReport]) -> GuildReport:
 def applied_specs(
     url: str, emu: Emulator, specs: Path, files: Mapping[str, str] | None = None, **extra_env: str
 ) -> dict[str, str]:
-    """Copy the reference specs (and ``files``: name -> text) to ``specs`` and ``hlb apply`` them as a
-    process; the environment ``hlb`` needs against ``url`` and the emulator (plus ``extra_env``)."""
+    """Copy the reference specs (and ``files``: name -> text) to ``specs`` and apply them (in this
+    process); the environment ``hlb`` needs against ``url`` and the emulator (plus ``extra_env``)."""
     shutil.copytree(ROOT / "specs", specs)
     for name, text in (files or {}).items():
         (specs / name).write_text(text)
@@ -130,7 +143,7 @@ def applied_specs(
         "HLB_GUILD_ID": str(GUILD_ID),
         **extra_env,
     }
-    subprocess.run([*HLB, "apply", str(specs)], env=env, check=True, capture_output=True)
+    apply_in_process(url, specs, env)
     return env
 
 

@@ -186,8 +186,8 @@ def test_the_emulator_prints_lines_a_shell_can_paste() -> None:
 def installed_from_git(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This repository's HEAD installed by pip from its git URL (so pip writes a PEP 610 vcs_info)."""
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
-    if head.returncode != 0:
-        pytest.skip("not a git checkout: nothing to install from a git URL")
+    if head.returncode != 0:  # e.g. an unpacked sdist: the message says why
+        pytest.skip(f"not a git checkout ({head.stderr.strip()}): nothing to install from a git URL")
     target = tmp_path_factory.mktemp("site")
     url = f"git+{ROOT.as_uri()}@{head.stdout.strip()}"
     done = subprocess.run(
@@ -196,8 +196,8 @@ def installed_from_git(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
         text=True,
         timeout=300,
     )
-    if done.returncode != 0:  # pip needs setuptools and wheel for the build: offline without them
-        pytest.skip(f"pip could not build hlb from {url}: {done.stderr.strip().splitlines()[-1:]}")
+    # a failed build is a packaging regression (or no package index for setuptools): never a skip
+    assert done.returncode == 0, f"pip could not build hlb from {url}:\n{done.stderr}"
     return target, head.stdout.strip()
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reconcile_world import GUILD_ID, seed_homelab
+from reconcile_world import GUILD_ID, apply_in_process, reconcile_in_process, seed_homelab
 from terminal import read_terminal
 
 from hlb.compiler.permissions import to_bits
@@ -87,12 +87,13 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture
 def synced(db_url: str, emu: Emulator, tmp_path: Path) -> dict[str, str]:
-    """The specs applied and reconciled once: Discord matches, nothing drifted."""
+    """The specs applied and reconciled once: Discord matches, nothing drifted.
+
+    In this process: the CLI runs that follow are what the tests are about."""
     (tmp_path / "specs.yaml").write_text(GUILD)
     env = cli_env(db_url, emu, tmp_path)
-    for args in (["apply", "specs.yaml"], ["reconcile"]):
-        done = hlb(env, tmp_path, *args)
-        assert done.returncode == 0, done.stdout + done.stderr
+    apply_in_process(db_url, tmp_path / "specs.yaml", env, author="scripts-tester")
+    reconcile_in_process(db_url, emu)
     return env
 
 
