@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
+import disnake
+
 from hlb.bot.execute import Outcome
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler import actions as a
@@ -91,6 +93,22 @@ class DriftWatch:
             self._pending.append((key, discord_id, what))
         else:
             self._judge(key, discord_id, what)
+
+    def install(self, client: disnake.Client) -> None:
+        """Listen to the gateway events that show a managed object changed or deleted."""
+
+        async def channel_deleted(channel: disnake.abc.GuildChannel) -> None:
+            self.seen(channel.id, frozenset({DELETED}))
+
+        async def channel_updated(before: disnake.abc.GuildChannel, after: disnake.abc.GuildChannel) -> None:
+            self.seen(after.id, changed(before, after))
+
+        async def message_deleted(payload: disnake.RawMessageDeleteEvent) -> None:
+            self.seen(payload.message_id, frozenset({DELETED}))
+
+        client.add_listener(channel_deleted, "on_guild_channel_delete")
+        client.add_listener(channel_updated, "on_guild_channel_update")
+        client.add_listener(message_deleted, "on_raw_message_delete")
 
     def after_pass(self) -> None:
         pending, self._pending = self._pending, []

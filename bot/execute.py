@@ -11,6 +11,7 @@ that was true. Ids of objects created in the pass are filled into the bindings a
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,6 +25,8 @@ from hlb.compiler.model import ObjectKey
 from hlb.reconciler import actions as a
 from hlb.reconciler.plan import ReconcilePlan
 from hlb.reconciler.state import ERROR, Binding
+
+log = logging.getLogger("hlb.bot")
 
 
 @dataclass(frozen=True)
@@ -325,3 +328,21 @@ def _failed(
 def _forget(plan: ReconcilePlan, outcomes: list[Outcome]) -> tuple[ObjectKey, ...]:
     failed = {o.action.key for o in outcomes if not o.ok}
     return tuple(k for k in plan.forget if k not in failed)
+
+
+def log_outcome(outcome: Outcome) -> None:
+    """One log line per write sent to Discord, with its outcome (reads are not logged)."""
+    action = outcome.action
+    if not action.writes:
+        return
+    if outcome.ok:
+        log.info("event=action action=%r key=%s reason=%r outcome=ok", action.verb, action.key, action.reason)
+    else:  # every attempt is on record; the warning is the object's condition (``conditions``)
+        log.info(
+            "event=action action=%r key=%s reason=%r outcome=error error_kind=%s error=%r",
+            action.verb,
+            action.key,
+            action.reason,
+            outcome.failure.kind if outcome.failure else "",
+            outcome.error,
+        )

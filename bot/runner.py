@@ -30,24 +30,25 @@ import psycopg
 from hlb.bot import rest
 from hlb.bot.context import BotContext
 from hlb.bot.discord_metrics import GatewayWatch, watch_http
-from hlb.bot.echoes import DELETED, DriftWatch, changed
-from hlb.bot.execute import Outcome
+from hlb.bot.echoes import DriftWatch
+from hlb.bot.execute import Outcome, log_outcome
 from hlb.bot.health import Address, serving
 from hlb.bot.metrics import BotMetrics, Snapshot
 from hlb.bot.reconcile import GuildReport, Session, reconcile_pass
 from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
 from hlb.bot.session import log_in
-from hlb.compiler.model import Model, ObjectKey, SpecObject
+from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.runtime.conditions import Conditions
-from hlb.runtime.invocation import due_schedules
+from hlb.runtime.invocation import due_refreshes, due_schedules
 from hlb.runtime.secrets import Secrets
-from hlb.settings import ConfigError, Settings
+from hlb.settings import Settings
 from hlb.store import db
 from hlb.store import runtime_tables as runtime
-from hlb.store.dblink import LOST, Backoff, Links, answers, close_quietly, why
+from hlb.store.apply import preflight, stored_model
+from hlb.store.dblink import LOST, Backoff, Links, why
 from hlb.store.grants import check_bot_access_async
+from hlb.store.leadership import Leadership
 
-LEADER_LOCK = 0x686C62_6C656164  # "hlb" "lead": one key per database
 REFRESH_CHANNEL = "hlb_refresh"  # any replica asks the leader to re-render a dashboard (or a guild)
 log = logging.getLogger("hlb.bot")
 
@@ -63,19 +64,6 @@ class BotOptions:
     metrics: Address | None = None  # where to serve /metrics, /healthz and /readyz (None: nowhere)
 
 
-def preflight(url: str) -> Model:
-    """Refuse to start against a database that is not at the migration head or holds no revision."""
-    from hlb.store.apply import stored_model
-
-    db.ensure_schema(url, upgrade=False)
-    revision, model = stored_model(url)
-    if revision is None:
-        raise ConfigError(
-            f"the database at {db.describe(url)} holds no revision yet: run `hlb apply SPECS` first"
-        )
-    return model
-
-
 @dataclass
 class Runner:
     """One bot process. ``run(stop)`` returns after ``stop`` is set (SIGTERM) and all is closed."""
@@ -84,7 +72,6 @@ class Runner:
     url: str
     options: BotOptions = field(default_factory=BotOptions)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    leader: bool = False
     passes: int = 0  # reconcile passes made (tests and logs)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _dirty: set[str | None] = field(default_factory=set)
@@ -94,8 +81,6 @@ class Runner:
     _next_refresh: dict[ObjectKey, datetime] = field(default_factory=dict)
     _running: set[asyncio.Task[None]] = field(default_factory=set)  # scheduled runs in flight
     secrets: Secrets | None = None  # None: from this process's environment
-    _elect_now: asyncio.Event = field(default_factory=asyncio.Event)
-    _lock_conn: psycopg.AsyncConnection[Any] | None = None  # the session holding the leader lock
     conditions: Conditions = field(default_factory=Conditions)  # logged once at start, once at end
     revision: int | None = None  # the applied revision the model is from
     metrics_address: Address | None = None  # where /metrics is served (the port bound, if 0 was asked)
@@ -104,6 +89,12 @@ class Runner:
         self.drift = DriftWatch(self._owner, self.request)  # gateway events: drift, or own echoes
         self.metrics = BotMetrics.create(self._snapshot)  # this bot's own registry
         self.gateway = GatewayWatch(self.metrics)
+        self.leadership = Leadership(self.url, self.options.election, lambda: self.request(None, reload=True))
+
+    @property
+    def leader(self) -> bool:
+        """True while this replica's election session holds the leader lock."""
+        return self.leadership.leader
 
     async def run(self, stop: asyncio.Event) -> None:
         model = await asyncio.to_thread(preflight, self.url)
@@ -137,7 +128,7 @@ class Runner:
                 asyncio.create_task(coro, name=name)
                 for name, coro in (
                     ("gateway", self.client.connect(reconnect=True)),
-                    ("election", self._resilient("election", self._elect)),
+                    ("election", self._resilient("election", self.leadership.run)),
                     ("listen", self._resilient("listen", self._listen)),
                     ("reconcile", self._resilient("reconcile", self._reconcile_loop)),
                     ("ticker", self._resilient("ticker", self._ticker)),
@@ -215,7 +206,7 @@ class Runner:
             return False
         self.metrics.db_reconnects.inc()
         self.ctx.conn = self.links.conns["runs"]
-        self._elect_now.set()  # the leader lock lived on a session too: check it now
+        self.leadership.check_now()  # the leader lock lived on a session too: check it now
         self.request(None, reload=True)
         return True
 
@@ -224,57 +215,6 @@ class Runner:
         while True:
             await asyncio.sleep(self.options.health)
             await self._recover()
-
-    # -- leadership -------------------------------------------------------------------------
-
-    async def _elect(self) -> None:
-        """Claim the leader lock (or check it is still held) every ``election`` seconds.
-
-        The lock belongs to a session: when that session is lost, so is leadership."""
-        try:
-            while True:
-                if self._lock_conn is None or self._lock_conn.closed:
-                    self._lock_conn = await db.connect_async(self.url, role="leader")
-                if not self.leader:
-                    cur = await self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
-                    row = await cur.fetchone()
-                    if row and row[0]:
-                        self.leader = True
-                        log.info("event=leader elected=true")
-                        self.request(None, reload=True)
-                else:
-                    await self._lock_conn.execute("SELECT 1")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._elect_now.wait(), self.options.election)
-                self._elect_now.clear()
-        except LOST as error:
-            await self._abdicate(self._lock_conn, type(error).__name__)
-            raise
-        finally:  # stopped, or lost: the lock goes with the session
-            self.leader = False
-            conn, self._lock_conn = self._lock_conn, None
-            await close_quietly(conn)
-
-    async def _abdicate(self, conn: psycopg.AsyncConnection[Any] | None, reason: str) -> None:
-        """Leadership lived on ``conn``, which was lost: stop leading, drop the session."""
-        if conn is None or conn is not self._lock_conn:
-            return  # a newer session already holds (or seeks) the lock
-        if self.leader:
-            log.warning("event=leader elected=false reason=%s", reason)
-        self.leader, self._lock_conn = False, None
-        await close_quietly(conn)
-
-    async def _leading(self) -> bool:
-        """True only while the leader lock's session answers: never lead on a lost session."""
-        if not self.leader:
-            return False
-        conn = self._lock_conn
-        lost = await answers(conn)
-        if lost is not None:
-            await self._abdicate(conn, type(lost).__name__)
-            self._elect_now.set()
-            return False
-        return True
 
     # -- following applies and refresh requests --------------------------------------------
 
@@ -330,8 +270,8 @@ class Runner:
             dashboards, self._dashboards = self._dashboards, set()
             if self._reload:
                 self._reload = False
-                self.revision, self.ctx.model = await asyncio.to_thread(_stored_model, self.url)
-            if await self._leading():
+                self.revision, self.ctx.model = await asyncio.to_thread(stored_model, self.url)
+            if await self.leadership.leading():
                 named: list[str | None] = [g for g in sorted(g for g in dirty if g)]
                 guilds = [None] if None in dirty else named
                 reports = [r for guild in guilds for r in await self._pass(guild)]
@@ -406,7 +346,7 @@ class Runner:
         return reports
 
     def _wrote(self, outcome: Outcome) -> None:
-        _log_outcome(outcome)
+        log_outcome(outcome)
         if outcome.action.writes:
             self.metrics.acted(outcome.action.key, outcome.action.verb, outcome.ok)
         self.drift.echoes.wrote(outcome)
@@ -430,17 +370,8 @@ class Runner:
                     run = asyncio.create_task(self._run_scheduled(workflow))
                     self._running.add(run)
                     run.add_done_callback(self._running.discard)
-            self._due_refreshes(now)
-
-    def _due_refreshes(self, now: datetime) -> None:
-        for dashboard in self.ctx.model.of_kind("Dashboard"):
-            period = dashboard.spec.get("refresh")
-            if not period:
-                continue
-            due = self._next_refresh.setdefault(dashboard.key, now + timedelta(seconds=float(period)))
-            if now >= due:
-                self._next_refresh[dashboard.key] = now + timedelta(seconds=float(period))
-                self.request(dashboard.key.guild)
+            for guild in due_refreshes(self.ctx.model, now, self._next_refresh):
+                self.request(guild)
 
     async def _run_scheduled(self, workflow: SpecObject) -> None:
         from hlb.bot.interactions import run_scheduled
@@ -457,50 +388,11 @@ class Runner:
 
         interactions.install(self.client, self.ctx)
         self.client.add_listener(self._on_ready, "on_ready")
-        self.client.add_listener(self._on_channel_change, "on_guild_channel_delete")
-        self.client.add_listener(self._on_channel_update, "on_guild_channel_update")
-        self.client.add_listener(self._on_message_delete, "on_raw_message_delete")
+        self.drift.install(self.client)
 
     def _owner(self, discord_id: int) -> ObjectKey | None:
-        for key, binding in self.ctx.bindings.items():
-            if binding.discord_id == discord_id:
-                return key
-        return None
+        return next((key for key, b in self.ctx.bindings.items() if b.discord_id == discord_id), None)
 
     async def _on_ready(self) -> None:
         log.info("event=gateway_ready guilds=%d", len(self.client.guilds))
         self.request(None, reload=True)
-
-    async def _on_channel_change(self, channel: disnake.abc.GuildChannel) -> None:
-        self.drift.seen(channel.id, frozenset({DELETED}))
-
-    async def _on_channel_update(
-        self, before: disnake.abc.GuildChannel, after: disnake.abc.GuildChannel
-    ) -> None:
-        self.drift.seen(after.id, changed(before, after))
-
-    async def _on_message_delete(self, payload: disnake.RawMessageDeleteEvent) -> None:
-        self.drift.seen(payload.message_id, frozenset({DELETED}))
-
-
-def _stored_model(url: str) -> tuple[int | None, Model]:
-    from hlb.store.apply import stored_model
-
-    return stored_model(url)
-
-
-def _log_outcome(outcome: Outcome) -> None:
-    action = outcome.action
-    if not action.writes:
-        return
-    if outcome.ok:
-        log.info("event=action action=%r key=%s reason=%r outcome=ok", action.verb, action.key, action.reason)
-    else:  # every attempt is on record; the warning is the object's condition (``conditions``)
-        log.info(
-            "event=action action=%r key=%s reason=%r outcome=error error_kind=%s error=%r",
-            action.verb,
-            action.key,
-            action.reason,
-            outcome.failure.kind if outcome.failure else "",
-            outcome.error,
-        )

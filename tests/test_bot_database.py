@@ -20,9 +20,10 @@ import pytest
 from reconcile_world import GUILD_ID, HLB, World, applied_specs, bot_process, run_world
 from test_bot import eventually, logs_topic, runner
 
-from hlb.bot.runner import LEADER_LOCK, Runner
+from hlb.bot.runner import Runner
 from hlb.store import db, embedded
 from hlb.store.dblink import Backoff
+from hlb.store.leadership import LEADER_LOCK
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(120)
@@ -126,17 +127,17 @@ def test_a_replica_that_lost_its_lock_session_stops_leading(db_url: str, tmp_pat
         tasks = [asyncio.create_task(b.run(s)) for b, s in zip(bots, stops, strict=True)]
         await eventually(lambda: any(b.leader for b in bots))
         leader = next(b for b in bots if b.leader)
-        holder = leader._lock_conn
+        holder = leader.leadership.conn
         assert holder is not None
         with psycopg.connect(w.url, autocommit=True) as conn:
             conn.execute("SELECT pg_terminate_backend(%s)", (holder.info.backend_pid,))
-        await eventually(lambda: leader._lock_conn is not holder)
+        await eventually(lambda: leader.leadership.conn is not holder)
         await eventually(lambda: sum(b.leader for b in bots) == 1)
         for _ in range(20):  # whoever believes it leads holds the lock on its current session
             leading = [b for b in bots if b.leader]
             assert len(leading) <= 1
             for bot in leading:
-                assert bot._lock_conn is not None and not bot._lock_conn.closed
+                assert bot.leadership.conn is not None and not bot.leadership.conn.closed
             await asyncio.sleep(0.05)
         assert lock_holder(w.url) == "hlb-bot leader"
         for stop in stops:
@@ -170,7 +171,8 @@ def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
         await eventually(lambda: bool(lines(caplog, LOST_LINE)), within=5)
         await asyncio.sleep(2.5)  # several tries fail meanwhile
         assert not bot.leader  # its lock went with its session
-        assert bot.conn.closed  # meanwhile its users get "closed" errors, not a missing connection
+        # meanwhile its users get "closed" errors, not a missing connection (once the health check ran)
+        await eventually(lambda: bot.conn.closed, within=5)
         await asyncio.to_thread(embedded.ensure_running, home)
         took = await converges_after(w)
         print(f"restart -> apply in Discord: {took * 1000:.0f} ms")

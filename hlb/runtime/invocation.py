@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hlb.compiler.model import Model, SpecObject
+from hlb.compiler.model import Model, ObjectKey, SpecObject
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,18 @@ def due_schedules(model: Model, now: datetime, grace: timedelta = GRACE) -> list
         if slot is not None:
             found.append((workflow, slot))
     return found
+
+
+def due_refreshes(model: Model, now: datetime, next_refresh: dict[ObjectKey, datetime]) -> list[str]:
+    """The guilds of the live dashboards (``refresh:``) due at ``now``; ``next_refresh`` keeps
+    each dashboard's next time between calls (a dashboard first seen is due one period later)."""
+    due_guilds: list[str] = []
+    for dashboard in model.of_kind("Dashboard"):
+        period = dashboard.spec.get("refresh")
+        if not period:
+            continue
+        due = next_refresh.setdefault(dashboard.key, now + timedelta(seconds=float(period)))
+        if now >= due:
+            next_refresh[dashboard.key] = now + timedelta(seconds=float(period))
+            due_guilds.append(dashboard.key.guild)
+    return due_guilds

@@ -21,10 +21,6 @@ from hlb.store.db import connect, readable
 from hlb.store.revisions import short_sha
 
 READ_ONLY = "-c default_transaction_read_only=on"
-# hlb.bot.runner.LEADER_LOCK, split as pg_locks shows an advisory lock on one bigint key
-# (a test keeps them equal; importing the runner would need disnake).
-LEADER_LOCK = 0x686C62_6C656164
-ELECTION_APP = "hlb-bot leader"  # every replica's election session, leader or not (hlb.bot.runner)
 
 
 class NotFound(LookupError):

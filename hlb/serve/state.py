@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hlb.compiler.model import Model, ObjectKey
-from hlb.serve.queries import ELECTION_APP, LEADER_LOCK, NotFound, RunFilter
+from hlb.serve.queries import NotFound, RunFilter
 from hlb.store.db import connect, readable
+from hlb.store.leadership import ELECTION_APP, LEADER_LOCK
 
 _LAST_ACTIONS = """
 SELECT DISTINCT ON (kind, name) kind, name, at, action, detail, outcome, error

@@ -21,9 +21,10 @@ import psycopg
 from hlb.compiler.model import Model
 from hlb.compiler.plan import Plan, compute_plan
 from hlb.plans.saved_plan import PlannedOn
+from hlb.settings import ConfigError
 from hlb.store import objects as store
 from hlb.store import revisions
-from hlb.store.db import connect, ensure_schema, readable
+from hlb.store.db import connect, describe, ensure_schema, readable
 from hlb.store.lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 
 NOTIFY_CHANNEL = "hlb_applied"
@@ -144,6 +145,18 @@ def stored_model(url: str) -> tuple[int | None, Model]:
         return state.revision, Model.of(store.load_objects(conn, None).values())
 
 
+def preflight(url: str) -> Model:
+    """What the bot serves: refused (ConfigError) unless the database is at the migration head
+    and holds a revision."""
+    ensure_schema(url, upgrade=False)
+    revision, model = stored_model(url)
+    if revision is None:
+        raise ConfigError(
+            f"the database at {describe(url)} holds no revision yet: run `hlb apply SPECS` first"
+        )
+    return model
+
+
 __all__ = [
     "ApplyResult",
     "OtherDatabase",
@@ -151,5 +164,6 @@ __all__ = [
     "apply_model",
     "check_planned_on",
     "plan_against",
+    "preflight",
     "stored_model",
 ]
