@@ -116,9 +116,9 @@ def test_total_output_and_text_written_along_the_way_are_capped() -> None:
 
 def test_time_per_render_is_capped_cooperatively() -> None:
     tree = "{% macro m(n) %}{% if n %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(40) }}"
-    started = time.monotonic()
+    started = time.thread_time()  # the budget is this thread's CPU time: a busy machine changes nothing
     assert refused(tree).startswith("over the template limit on time")
-    assert time.monotonic() - started < limits.MAX_RENDER_SECONDS + 1.5
+    assert time.thread_time() - started < limits.MAX_RENDER_SECONDS + 0.5
     busy = "{% for i in range(9000) %}{{ range(9000) | sum }}{% endfor %}"
     assert refused(busy, seconds=limits.MAX_RENDER_SECONDS + 1.5).startswith("over the template limit on")
 
@@ -310,9 +310,9 @@ def test_a_dashboards_templates_share_a_time_budget(tmp_path: Path) -> None:
     result = compile_paths([tmp_path], {})
     assert result.model is not None, [str(d) for d in result.diagnostics]
     (obj,) = result.model.of_kind("Dashboard")
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time of this thread, which renders: what the budget counts
     message = render_dashboard(obj, {})
-    took = time.monotonic() - started
+    took = time.thread_time() - started
     assert limits.MAX_MESSAGE_SECONDS <= took < limits.MAX_MESSAGE_SECONDS + 1.0, took
     assert len(message.problems) == 8 and message.payload["content"] == "fine"
     alone = [p for p in message.problems if "the render took longer than 1 s" in p]

@@ -4,9 +4,12 @@ The limits are plain numbers, documented in docs/templates.md. A template that g
 raises ``LimitExceeded`` naming the limit; the renderer turns it into that object's render error.
 
 Time is checked cooperatively, never with signals: a render's ``Budget`` (held in a context
-variable for the duration of one render) is consulted by the sandbox hooks (calls, attribute and
-item access, operators), by every loop iteration and by every piece of text written. The code
-generator here routes loops and text through those checks; ``guard_loops`` marks the loops.
+variable for the duration of one render) counts the CPU time of the thread that renders, not the
+wall clock (a busy machine slows a render down without the template costing more), with a
+wall-clock cap ``WALL_GRACE_SECONDS`` later so nothing waits long for a starved render. It is
+consulted by the sandbox hooks (calls, attribute and item access, operators), by every loop
+iteration and by every piece of text written. The code generator here routes loops and text
+through those checks; ``guard_loops`` marks the loops.
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ from jinja2.utils import generate_lorem_ipsum
 
 MAX_OUTPUT = 100_000  # characters one render may produce; also the longest value it may build
 MAX_WRITTEN = 10 * MAX_OUTPUT  # characters written or built in all: `set` blocks, macros, `*`, `~`...
-MAX_RENDER_SECONDS = 1.0  # time one render (or one `when` expression) may take
-MAX_MESSAGE_SECONDS = 3.0  # time all the templates of one dashboard message may take together
+MAX_RENDER_SECONDS = 1.0  # CPU time one render (or one `when` expression) may take
+MAX_MESSAGE_SECONDS = 3.0  # CPU time all the templates of one dashboard message may take together
 MAX_INTEGER_BITS = 4096  # size of an integer a template may compute (about 1,230 decimal digits)
 MAX_RANGE = 10_000  # items of one range(...)
 MAX_LOOP_ITERATIONS = 100_000  # loop iterations in one render, all loops together
 MAX_LIPSUM_WORDS = 10_000  # words lipsum(n, html, min, max) may write (n * max)
+# A render also stops this long after its CPU time would be up on the wall clock: on a machine so
+# busy that the render gets a small share of a core, the bot (and SIGTERM) does not wait for it.
+WALL_GRACE_SECONDS = 2.0
 BREATH_SECONDS = 0.001  # a render in a worker thread lets other threads run this often (see Budget)
 
 _COUNTED = f"{__name__}.counted"  # the function every `for` loop's iterable goes through
@@ -58,12 +64,14 @@ class Budget:
     Every check of the deadline is also a chance for other threads to run: a render holds
     Python's GIL, and a thread waiting for it (the bot's event loop, while a dashboard renders
     in a worker thread) would otherwise wait 5 ms each time. So, in a worker thread, every
-    ``BREATH_SECONDS`` the render lets go of the GIL for a moment (``time.sleep(0)``)."""
+    ``BREATH_SECONDS`` of rendering the render lets go of the GIL for a moment (``time.sleep(0)``)."""
 
-    __slots__ = ("breath", "deadline", "iterations", "late", "written")
+    __slots__ = ("breath", "deadline", "iterations", "late", "thread", "wall_deadline", "written")
 
     def __init__(self, seconds: float = MAX_RENDER_SECONDS, late: str = "") -> None:
-        self.deadline = time.monotonic() + seconds
+        self.thread = threading.get_ident()  # the deadline is on this thread's CPU clock
+        self.deadline = time.thread_time() + seconds
+        self.wall_deadline = time.monotonic() + seconds + WALL_GRACE_SECONDS
         self.late = late or f"the render took longer than {seconds:g} s"  # why the deadline is there
         self.iterations = 0
         self.written = 0
@@ -72,8 +80,8 @@ class Budget:
         self.breath = math.inf if threading.current_thread() is threading.main_thread() else 0.0
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if now > self.deadline:
+        now = time.thread_time()
+        if now > self.deadline or time.monotonic() > self.wall_deadline:
             raise _over("time", self.late)
         if now >= self.breath:
             time.sleep(0)  # lets go of the GIL: a waiting thread gets it now, not in 5 ms
@@ -88,8 +96,10 @@ def budget(seconds: float = MAX_RENDER_SECONDS, late: str = "") -> Iterator[Budg
     """A fresh budget for the renders that run inside this block; within an outer budget (a whole
     dashboard message) it also ends no later than the outer one. ``late`` says what took too long."""
     spent, outer = Budget(seconds, late), _BUDGET.get()
-    if outer is not None and outer.deadline < spent.deadline:
+    if outer is not None and outer.thread == spent.thread and outer.deadline < spent.deadline:
         spent.deadline, spent.late = outer.deadline, outer.late
+    if outer is not None:
+        spent.wall_deadline = min(spent.wall_deadline, outer.wall_deadline)
     token = _BUDGET.set(spent)
     try:
         yield spent
