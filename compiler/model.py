@@ -18,7 +18,7 @@ import orjson
 API_VERSION = "hlb/v1"
 # The kind registry, the one list of kinds: the order objects are created in (deletes run in
 # reverse). Each layer finds a kind's module by its name (hlb.compiler.kinds.Kind says where).
-KIND_ORDER: tuple[str, ...] = ("Guild", "Channel", "Workflow", "Dashboard", "Command")
+KIND_ORDER: tuple[str, ...] = ("Guild", "Role", "Channel", "Workflow", "Dashboard", "Command")
 
 
 @dataclass(frozen=True, order=True)
@@ -83,6 +83,8 @@ class SpecObject:
         if self.labels:
             doc["labels"] = dict(self.labels)
         doc["spec"] = _kept_fields(self.spec) if self.key.kind == "Channel" else self.spec
+        if self.key.kind == "Role":  # its rank is its place among the documents, not a field
+            doc["spec"] = {k: v for k, v in self.spec.items() if k != "rank"}
         return doc
 
     def to_snapshot(self) -> dict[str, Any]:
