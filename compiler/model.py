@@ -111,7 +111,10 @@ class Model:
 
     @classmethod
     def of(cls, objects: Iterable[SpecObject]) -> Model:
-        return cls(tuple(sorted(objects, key=lambda o: o.key.sort_key())))
+        """The objects in registry order; a guild's roles in their hierarchy (``rank``), the others by name.
+
+        So an export, a saved plan and a plan list roles in the order that makes them, top first."""
+        return cls(tuple(sorted(objects, key=_order)))
 
     def __iter__(self) -> Iterator[SpecObject]:
         return iter(self.objects)
@@ -131,6 +134,12 @@ class Model:
     @classmethod
     def from_snapshot(cls, items: Iterable[Mapping[str, Any]]) -> Model:
         return cls.of(SpecObject.from_snapshot(item) for item in items)
+
+
+def _order(obj: SpecObject) -> tuple[str, int, int, str]:
+    guild, kind, name = obj.key.sort_key()
+    rank = obj.spec.get("rank", -1) if obj.key.kind == "Role" else 0
+    return (guild, kind, rank if isinstance(rank, int) else -1, name)
 
 
 def _kept_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
