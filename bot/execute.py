@@ -167,10 +167,7 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             if action.parent is not None:
                 body["parent_id"] = str(run.resolve(action.parent))
             route = Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id)
-            created = await rest.call(http, route, json=body)
-            run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/channels")
-            await run.created(action.key, run.ids[action.key])
-            return run.ids[action.key]
+            return await _create(run, action.key, route, body)
         case a.AdoptChannel():
             run.ids[action.key] = action.channel_id
             return action.channel_id
@@ -216,10 +213,7 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             run.command_ids.update(_command_ids(result, route.path))
         case a.CreateRole():
             route = Route("POST", "/guilds/{guild_id}/roles", guild_id=action.guild_id)
-            created = await rest.call(http, route, json=dict(action.payload))
-            run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/roles")
-            await run.created(action.key, run.ids[action.key])
-            return run.ids[action.key]
+            return await _create(run, action.key, route, dict(action.payload))
         case a.AdoptRole():
             run.ids[action.key] = action.role_id
             return action.role_id
@@ -235,6 +229,14 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         case _:
             assert_never(action)
     return None
+
+
+async def _create(run: _Run, key: ObjectKey, route: Route, body: dict[str, Any]) -> int:
+    """POST ``body`` to ``route``; the new object's id, kept for the pass and checkpointed."""
+    created = await rest.call(run.http, route, json=body)
+    run.ids[key] = failures.snowflake(created, f"{route.method} {route.path}")
+    await run.created(key, run.ids[key])
+    return run.ids[key]
 
 
 def _role_route(method: str, guild_id: int, role_id: int) -> Route:

@@ -23,7 +23,7 @@ from hlb.cli_common import fail, guarded
     help="Directory to write guild.yaml, channels.yaml and roles.yaml into.",
 )
 @click.option("--name", help="Object name of the Guild (default: a slug of the server's name).")
-@click.option("--force", is_flag=True, help="Overwrite guild.yaml, channels.yaml and roles.yaml if they exist.")
+@click.option("--force", is_flag=True, help="Overwrite the files it writes if they exist.")
 @guarded
 def import_discord(guild_id: str, out_dir: Path, name: str | None, force: bool) -> None:
     """Write specs for an existing server's roles, channels, categories and permission overwrites.

@@ -72,7 +72,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
         if isinstance(parent, ObjectKey) and (parent in draft.blocked or parent in draft.waiting):
             draft.blocked[obj.key] = f"its category {parent.name} is not reconciled yet"
             continue
-        reason = _reason(binding, obj, observed)
+        reason = change_reason(binding, obj, observed)
         if observed is not None and observed.type != _type(obj) and not _convertible(observed, obj):
             reason = "type changed: re-created"
             draft.actions.append(DeleteChannel(obj.key, reason, observed.id, observed.type == 4))
@@ -129,7 +129,8 @@ def _display_name(obj: SpecObject) -> str:
     return str(obj.spec.get("display_name") or obj.key.name)
 
 
-def _reason(binding: Any, obj: SpecObject, observed: ObservedChannel | None) -> str:
+def change_reason(binding: Any, obj: SpecObject, observed: object | None) -> str:
+    """Why an object is written: new, missing, changed in Discord (drift) or in the spec (any kind)."""
     if binding is None or binding.discord_id is None:
         return "new"
     if observed is None:

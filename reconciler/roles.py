@@ -16,6 +16,7 @@ from hlb.compiler.kinds.role import EVERYONE, color_value
 from hlb.compiler.model import ObjectKey, SpecObject
 from hlb.compiler.permissions import to_bits
 from hlb.reconciler.actions import AdoptRole, Change, CreateRole, DeleteRole, Ref, ReorderRoles, UpdateRole
+from hlb.reconciler.channels import change_reason
 from hlb.reconciler.plan import Draft, GuildInput
 from hlb.reconciler.state import DRIFTED, ObservedRole
 
@@ -38,7 +39,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
                 draft.role_refs[obj.key.name] = observed.id
                 order.append((observed.id, observed.position))
             continue
-        reason = _reason(binding, obj, observed)
+        reason = change_reason(binding, obj, observed)
         if observed is None and ctx.adopt_by_name:
             observed = _adoptable(ctx, obj, taken)
             if observed is not None:
@@ -135,14 +136,6 @@ def reorder(order: list[tuple[Ref, int | None]]) -> tuple[tuple[Ref, int], ...]:
 
 def _everyone(ctx: GuildInput) -> ObservedRole | None:
     return ctx.observed.role(ctx.observed.id)
-
-
-def _reason(binding: Any, obj: SpecObject, observed: ObservedRole | None) -> str:
-    if binding is None or binding.discord_id is None:
-        return "new"
-    if observed is None:
-        return "drift: deleted in Discord" if binding.spec_hash == obj.hash else "missing in Discord"
-    return "drift: changed in Discord" if binding.spec_hash == obj.hash else "spec changed"
 
 
 def _adoptable(ctx: GuildInput, obj: SpecObject, taken: set[int]) -> ObservedRole | None:

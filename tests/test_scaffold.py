@@ -23,7 +23,9 @@ from hlb.compiler.schema import kind_names, schema_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELINE = "# yaml-language-server: $schema=../schemas/hlb.schema.json"
-SPEC_FILES = ["guild.yaml", "roles.yaml", "channels.yaml", "dashboards.yaml", "commands.yaml", "workflows.yaml"]
+SPEC_FILES = [
+    "guild.yaml", "roles.yaml", "channels.yaml", "dashboards.yaml", "commands.yaml", "workflows.yaml"
+]
 GUILD_ID = "123456789012345678"
 
 
