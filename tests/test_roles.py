@@ -92,6 +92,11 @@ def run(url: str, tmp_path: Path, scenario: object) -> World:
     return run_world(url, tmp_path, scenario, specs=write_specs(tmp_path))  # type: ignore[arg-type]
 
 
+def swap_first_two(path: Path) -> None:
+    first, second, *rest = path.read_text().split("---\n")
+    path.write_text("---\n".join([second, first, *rest]))
+
+
 def role(guild: Guild, name: str) -> Role:
     return guild.role_named(name)
 
@@ -133,13 +138,8 @@ def test_a_guild_converges_from_empty_with_roles_and_role_targeted_overwrites(
 
 def test_one_changed_colour_is_exactly_one_patch_with_only_that_field(db_url: str, tmp_path: Path) -> None:
     async def scenario(w: World) -> None:
-        w.apply()
-        only_ok(await w.reconcile())
-        before = len(w.emu.calls)
-        w.edit_spec("roles.yaml", 'color: "#E67E22"', 'color: "#3498db"')
-        w.apply()
-        only_ok(await w.reconcile())
-        writes = [c for c in w.emu.calls[before:] if c.is_write]
+        recolour = lambda: w.edit_spec("roles.yaml", 'color: "#E67E22"', 'color: "#3498db"')  # noqa: E731
+        writes = await w.writes_after(recolour)
         assert [(c.method, c.route, c.body) for c in writes] == [("PATCH", ROLE, {"color": 0x3498DB})]
         assert role(w.emu.state.guilds[GUILD_ID], "operators").color == 0x3498DB
 
@@ -148,15 +148,7 @@ def test_one_changed_colour_is_exactly_one_patch_with_only_that_field(db_url: st
 
 def test_two_swapped_roles_are_one_positions_call(db_url: str, tmp_path: Path) -> None:
     async def scenario(w: World) -> None:
-        w.apply()
-        only_ok(await w.reconcile())
-        before = len(w.emu.calls)
-        text = (w.specs / "roles.yaml").read_text()
-        first, second, *rest = text.split("---\n")
-        (w.specs / "roles.yaml").write_text("---\n".join([second, first, *rest]))
-        w.apply()
-        only_ok(await w.reconcile())
-        writes = [c for c in w.emu.calls[before:] if c.is_write]
+        writes = await w.writes_after(lambda: swap_first_two(w.specs / "roles.yaml"))
         assert [(c.method, c.route) for c in writes] == [("PATCH", ROLES)]
         top = hierarchy(w.emu.state.guilds[GUILD_ID])
         assert top.index("members") < top.index("operators") < top.index("bots")
