@@ -140,6 +140,8 @@ def written(action: a.Action) -> frozenset[str]:
             return frozenset({*ATTRIBUTES.values(), POSITION, OVERWRITES})
         case a.AdoptChannel() | a.PostMessage() | a.EditMessage() | a.OverwriteCommands():
             return frozenset()  # no channel event follows (messages and commands are not watched)
+        case a.CreateRole() | a.AdoptRole() | a.UpdateRole() | a.ReorderRoles() | a.DeleteRole():
+            return frozenset()  # role events are not watched: the next pass compares roles
         case _:
             assert_never(action)
 

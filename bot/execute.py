@@ -163,13 +163,14 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
     match action:
         case a.CreateChannel():
             body = dict(action.payload)
+            body["permission_overwrites"] = [  # a role created in this pass is named by its key
+                o if isinstance(o["id"], str) else {**o, "id": str(run.resolve(o["id"]))}
+                for o in body.get("permission_overwrites") or ()
+            ]
             if action.parent is not None:
                 body["parent_id"] = str(run.resolve(action.parent))
             route = Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id)
-            created = await rest.call(http, route, json=body)
-            run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/channels")
-            await run.created(action.key, run.ids[action.key])
-            return run.ids[action.key]
+            return await _create(run, action.key, route, body)
         case a.AdoptChannel():
             run.ids[action.key] = action.channel_id
             return action.channel_id
@@ -184,7 +185,8 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         case a.PutOverwrite():
             channel_id = run.resolve(action.channel)
             body = {"type": action.type, "allow": str(action.allow), "deny": str(action.deny)}
-            await rest.call(http, _overwrite_route("PUT", channel_id, action.target), json=body)
+            target = run.resolve(action.target)
+            await rest.call(http, _overwrite_route("PUT", channel_id, target), json=body)
         case a.DeleteOverwrite():
             await _gone_is_fine(http, _overwrite_route("DELETE", action.channel_id, action.target))
         case a.ReorderChannels():
@@ -212,9 +214,36 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             )
             result = await rest.call(http, route, json=[dict(c) for c in action.payload])
             run.command_ids.update(_command_ids(result, route.path))
+        case a.CreateRole():
+            route = Route("POST", "/guilds/{guild_id}/roles", guild_id=action.guild_id)
+            return await _create(run, action.key, route, dict(action.payload))
+        case a.AdoptRole():
+            run.ids[action.key] = action.role_id
+            return action.role_id
+        case a.UpdateRole():
+            route = _role_route("PATCH", action.guild_id, action.role_id)
+            await rest.call(http, route, json=dict(action.fields))
+        case a.ReorderRoles():
+            moves = [{"id": str(run.resolve(ref)), "position": pos} for ref, pos in action.positions]
+            route = Route("PATCH", "/guilds/{guild_id}/roles", guild_id=action.guild_id)
+            await rest.call(http, route, json=moves)
+        case a.DeleteRole():
+            await _gone_is_fine(http, _role_route("DELETE", action.guild_id, action.role_id))
         case _:
             assert_never(action)
     return None
+
+
+async def _create(run: _Run, key: ObjectKey, route: Route, body: dict[str, Any]) -> int:
+    """POST ``body`` to ``route``; the new object's id, kept for the pass and checkpointed."""
+    created = await rest.call(run.http, route, json=body)
+    run.ids[key] = failures.snowflake(created, f"{route.method} {route.path}")
+    await run.created(key, run.ids[key])
+    return run.ids[key]
+
+
+def _role_route(method: str, guild_id: int, role_id: int) -> Route:
+    return Route(method, "/guilds/{guild_id}/roles/{role_id}", guild_id=guild_id, role_id=role_id)
 
 
 def _command_ids(result: Any, what: str) -> dict[str, int]:
@@ -274,13 +303,15 @@ def _settle(
     failed = _failures_by_key(outcomes)
     for key, reason in plan.blocked.items():
         failed[key] = ("blocked", Failure(failures.TEMPORARY, reason, sent=False))
+    for key, reason in plan.refused.items():
+        failed[key] = ("refused", Failure(failures.PERMANENT, reason, sent=False))
     settled: list[Binding] = []
     for key, target in plan.bindings.items():
         binding = _with_ids(run, key, target)
         if key in failed:
             binding = _failed(binding, previous.get(key), failed[key], now, target.spec_hash)
         settled.append(binding)
-    for key in plan.blocked:
+    for key in (*plan.blocked, *plan.refused):
         if key not in plan.bindings:
             base = previous.get(key) or Binding(key)
             settled.append(_failed(base, previous.get(key), failed[key], now, None))

@@ -1,6 +1,7 @@
 """Observe a guild over Discord's REST API: channels, roles, the bound dashboard messages, commands.
 
-Reads only. One call each for the guild (with its roles), its channels and its commands,
+Reads only. One call each for the guild (with its roles), its channels, its commands and the
+bot's own member (its roles give the highest role the bot may edit below),
 plus one per bound dashboard message, run concurrently (they are in different buckets).
 A guild payload without ``roles`` means the roles were not sent, not that there are none:
 they are then read with ``GET /guilds/{id}/roles``. A reply the bot cannot read raises
@@ -41,12 +42,14 @@ async def observe_guild(
         guild_id=guild_id,
     )
     commands = _visible(rest.call(http, route), guild_id)
-    base, listed = await asyncio.gather(read_guild(http, guild_id), commands)
+    base, listed, top = await asyncio.gather(
+        read_guild(http, guild_id), commands, _bot_top(http, guild_id, application_id)
+    )
     exists = await asyncio.gather(*(_message_exists(http, c, m) for c, m in pairs))
     found = {m: ok for (_, m), ok in zip(pairs, exists, strict=True)}
     if not isinstance(listed, list) or not all(isinstance(c, Mapping) for c in listed):
         raise MalformedReply(f"guild {guild_id}'s commands: expected a list of commands")
-    return replace(base, messages=found, commands=tuple(listed))
+    return replace(base, messages=found, commands=tuple(listed), bot_top=_top_of(top, base))
 
 
 async def read_guild(http: HTTPClient, guild_id: int) -> ObservedGuild:
@@ -65,7 +68,7 @@ async def read_guild(http: HTTPClient, guild_id: int) -> ObservedGuild:
             id=guild_id,
             name=str(guild.get("name", "")),
             channels=tuple(observed_channel(c) for c in channels),
-            roles=tuple(ObservedRole(int(r["id"]), str(r["name"])) for r in roles),
+            roles=tuple(observed_role(r) for r in roles),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise MalformedReply(
@@ -98,6 +101,41 @@ async def _message_exists(http: HTTPClient, channel_id: int, message_id: int) ->
             return False
         raise
     return True
+
+
+def observed_role(data: Mapping[str, Any]) -> ObservedRole:
+    """A role from Discord's JSON (``colors.primary_color`` is the colour where ``color`` is gone)."""
+    colors = data.get("colors") if isinstance(data.get("colors"), Mapping) else {}
+    color = data.get("color", colors.get("primary_color") if colors else 0)
+    return ObservedRole(
+        id=int(data["id"]),
+        name=str(data["name"]),
+        permissions=int(data.get("permissions") or 0),
+        position=int(data.get("position") or 0),
+        color=int(color or 0),
+        hoist=bool(data.get("hoist", False)),
+        mentionable=bool(data.get("mentionable", False)),
+        managed=bool(data.get("managed", False)),
+        unicode_emoji=data.get("unicode_emoji") or None,
+    )
+
+
+async def _bot_top(http: HTTPClient, guild_id: int, user_id: int) -> list[int] | None:
+    """The role ids of the bot's own member (the application's user), or None when not readable."""
+    route = Route("GET", "/guilds/{guild_id}/members/{user_id}", guild_id=guild_id, user_id=user_id)
+    try:
+        member = await rest.call(http, route)
+    except rest.PermanentError:
+        return None
+    roles = member.get("roles") if isinstance(member, Mapping) else None
+    return [int(r) for r in roles] if isinstance(roles, list) else None
+
+
+def _top_of(bot_roles: list[int] | None, guild: ObservedGuild) -> int | None:
+    """The position of the bot's highest role (0: only @everyone); None when its roles are unknown."""
+    if bot_roles is None:
+        return None
+    return max((r.position for r in guild.roles if r.id in bot_roles), default=0)
 
 
 def observed_channel(data: Mapping[str, Any]) -> ObservedChannel:

@@ -6,7 +6,8 @@ at its name, or at its ``spec.category``):
 
 - 500 channels per guild, categories included;
 - 50 channels per category;
-- 100 guild slash commands.
+- 100 guild slash commands;
+- 250 roles per guild (@everyone included).
 
 Objects count in document order (files in path order), so the object named
 is the first one over the ceiling; one diagnostic per ceiling and guild (or
@@ -29,6 +30,7 @@ from hlb.compiler.units import at
 MAX_CHANNELS = 500  # per guild, categories included
 MAX_PER_CATEGORY = 50
 MAX_COMMANDS = 100  # guild slash commands
+MAX_ROLES = 250  # per guild, @everyone included
 
 
 def ceiling_problems(rows: Iterable[Row], objects: Iterable[SpecObject]) -> list[Diagnostic]:
@@ -67,5 +69,9 @@ def ceiling_problems(rows: Iterable[Row], objects: Iterable[SpecObject]) -> list
             message = (f"Command '{name}' is slash command {MAX_COMMANDS + 1} of guild '{guild}'; Discord "
                        f"allows at most {MAX_COMMANDS} guild slash commands: remove some, or turn some "
                        "into options of one command")
+            problems.append(at(item.doc, ("name",), "E402", message))
+        if kind == "Role" and over(("roles", guild), MAX_ROLES):
+            message = (f"Role '{name}' is role {MAX_ROLES + 1} of guild '{guild}'; Discord allows at most "
+                       f"{MAX_ROLES} roles per guild, @everyone included: remove some")
             problems.append(at(item.doc, ("name",), "E402", message))
     return problems

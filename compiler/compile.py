@@ -31,6 +31,7 @@ from hlb.compiler.ceilings import ceiling_problems
 from hlb.compiler.checks import Key, Row, check_rows
 from hlb.compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from hlb.compiler.document import Document
+from hlb.compiler.kinds.role import ranked
 from hlb.compiler.model import Model
 from hlb.compiler.sources import SourceFile, discover, read_source
 from hlb.compiler.units import Checked, Failed, FileUnit, at, compile_file
@@ -114,6 +115,7 @@ def _compile(
     failed = [who for unit in units for who in unit.failed]
     rows, broken = _guilds([item for unit in units for item in unit.checked], failed, diagnostics)
     objects, fresh = check_rows(rows, units, diagnostics, broken)
+    objects = ranked(objects)  # a Role's place in the hierarchy is its place among the documents
     diagnostics.extend(ceiling_problems(rows, objects))
 
     by_file = {s.path: s for s in sources}

@@ -65,6 +65,7 @@ CODES: dict[str, str] = {
     "E306": "unknown permission name",
     "E307": "field not valid for this channel type",
     "E308": "guild id used twice",
+    "E320": "@everyone takes permissions only",
     # Discord limits
     "E401": "text longer than Discord allows",
     "E402": "too many items",

@@ -18,7 +18,7 @@ import orjson
 API_VERSION = "hlb/v1"
 # The kind registry, the one list of kinds: the order objects are created in (deletes run in
 # reverse). Each layer finds a kind's module by its name (hlb.compiler.kinds.Kind says where).
-KIND_ORDER: tuple[str, ...] = ("Guild", "Channel", "Workflow", "Dashboard", "Command")
+KIND_ORDER: tuple[str, ...] = ("Guild", "Role", "Channel", "Workflow", "Dashboard", "Command")
 
 
 @dataclass(frozen=True, order=True)
@@ -83,6 +83,8 @@ class SpecObject:
         if self.labels:
             doc["labels"] = dict(self.labels)
         doc["spec"] = _kept_fields(self.spec) if self.key.kind == "Channel" else self.spec
+        if self.key.kind == "Role":  # its rank is its place among the documents, not a field
+            doc["spec"] = {k: v for k, v in self.spec.items() if k != "rank"}
         return doc
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -109,7 +111,10 @@ class Model:
 
     @classmethod
     def of(cls, objects: Iterable[SpecObject]) -> Model:
-        return cls(tuple(sorted(objects, key=lambda o: o.key.sort_key())))
+        """The objects in registry order; a guild's roles in their hierarchy (``rank``), the others by name.
+
+        So an export, a saved plan and a plan list roles in the order that makes them, top first."""
+        return cls(tuple(sorted(objects, key=_order)))
 
     def __iter__(self) -> Iterator[SpecObject]:
         return iter(self.objects)
@@ -129,6 +134,12 @@ class Model:
     @classmethod
     def from_snapshot(cls, items: Iterable[Mapping[str, Any]]) -> Model:
         return cls.of(SpecObject.from_snapshot(item) for item in items)
+
+
+def _order(obj: SpecObject) -> tuple[str, int, int, str]:
+    guild, kind, name = obj.key.sort_key()
+    rank = obj.spec.get("rank", -1) if obj.key.kind == "Role" else 0
+    return (guild, kind, rank if isinstance(rank, int) else -1, name)
 
 
 def _kept_fields(spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,17 +20,18 @@ from hlb.cli_common import fail, guarded
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory to write guild.yaml and channels.yaml into.",
+    help="Directory to write guild.yaml, channels.yaml and roles.yaml into.",
 )
 @click.option("--name", help="Object name of the Guild (default: a slug of the server's name).")
-@click.option("--force", is_flag=True, help="Overwrite guild.yaml and channels.yaml if they exist.")
+@click.option("--force", is_flag=True, help="Overwrite the files it writes if they exist.")
 @guarded
 def import_discord(guild_id: str, out_dir: Path, name: str | None, force: bool) -> None:
-    """Write specs for an existing server's channels, categories and permission overwrites.
+    """Write specs for an existing server's roles, channels, categories and permission overwrites.
 
     Reads the server over REST with the bot's token (DISCORD_TOKEN; HLB_DISCORD_API_BASE points
     it at another Discord-compatible server). The Guild is written with adopt: by-name and
-    prune: false, so `hlb apply DIR` then `hlb reconcile` adopts the channels without changing them."""
+    prune: false, so `hlb apply DIR` then `hlb reconcile` adopts the roles and channels without
+    changing them."""
     import asyncio
 
     from hlb.bot import rest
@@ -53,6 +54,8 @@ def import_discord(guild_id: str, out_dir: Path, name: str | None, force: bool) 
     categories = sum(1 for d in channels if d["spec"]["type"] == "category")
     click.echo(f"wrote {written[0]} (Guild {result.guild['name']}, id {result.guild_id})")
     click.echo(f"wrote {written[1]} ({len(channels) - categories} channels, {categories} categories)")
+    if result.roles:
+        click.echo(f"wrote {written[2]} ({len(result.roles)} roles, top first)")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(

@@ -16,7 +16,10 @@ from hlb.compiler.model import ObjectKey
 
 Ref = int | ObjectKey  # a Discord id, or the key of an object created earlier in this pass
 
-# Phases, in execution order.
+# Phases, in execution order. Roles come first: channel overwrites may name a role created now.
+CREATE_ROLES = 2
+UPDATE_ROLES = 4
+REORDER_ROLES = 6
 CREATE_CATEGORIES = 10
 CREATE_CHANNELS = 20
 UPDATE_CHANNELS = 30
@@ -28,6 +31,7 @@ COMMANDS = 80
 DELETE_MESSAGES = 90
 DELETE_CHANNELS = 100
 DELETE_CATEGORIES = 110
+DELETE_ROLES = 120
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class PutOverwrite(ActionBase):
     """Add or change one permission overwrite (added before any is removed: no open window)."""
 
     channel: Ref
-    target: int
+    target: Ref  # a role created in this pass is its key
     type: int  # 0 role, 1 member
     allow: int
     deny: int
@@ -237,6 +241,85 @@ class OverwriteCommands(ActionBase):
         return f"{self.symbol} {self.verb} of {self.key}: {names} ({self.reason})"
 
 
+@dataclass(frozen=True)
+class CreateRole(ActionBase):
+    guild_id: int
+    payload: Mapping[str, Any]  # POST /guilds/{id}/roles body
+
+    verb: ClassVar[str] = "create role"
+    symbol: ClassVar[str] = "+"
+
+    @property
+    def phase(self) -> int:
+        return CREATE_ROLES
+
+
+@dataclass(frozen=True)
+class AdoptRole(ActionBase):
+    """Bind an existing role of the same name that hlb does not manage yet (``adopt: by-name``)."""
+
+    role_id: int
+
+    verb: ClassVar[str] = "adopt role"
+    symbol: ClassVar[str] = "="
+    writes: ClassVar[bool] = False
+
+    @property
+    def phase(self) -> int:
+        return CREATE_ROLES
+
+    def describe(self) -> str:
+        return f"{self.symbol} {self.verb} {self.key} (existing role {self.role_id}, {self.reason})"
+
+
+@dataclass(frozen=True)
+class UpdateRole(ActionBase):
+    guild_id: int
+    role_id: int
+    fields: Mapping[str, Any]  # only the Discord fields that differ (PATCH /guilds/{id}/roles/{role_id})
+    changes: tuple[Change, ...] = ()
+
+    verb: ClassVar[str] = "update role"
+
+    @property
+    def phase(self) -> int:
+        return UPDATE_ROLES
+
+    def describe(self) -> str:
+        names = ", ".join(c.field for c in self.changes) or ", ".join(self.fields)
+        return f"{self.symbol} {self.verb} {self.key}: {names} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class ReorderRoles(ActionBase):
+    """One call setting the positions of the managed roles (``key`` is the Guild's)."""
+
+    guild_id: int
+    positions: tuple[tuple[Ref, int], ...]
+
+    verb: ClassVar[str] = "reorder roles"
+
+    @property
+    def phase(self) -> int:
+        return REORDER_ROLES
+
+    def describe(self) -> str:
+        return f"{self.symbol} {self.verb} in {self.key} ({len(self.positions)} roles, {self.reason})"
+
+
+@dataclass(frozen=True)
+class DeleteRole(ActionBase):
+    guild_id: int
+    role_id: int
+
+    verb: ClassVar[str] = "delete role"
+    symbol: ClassVar[str] = "-"
+
+    @property
+    def phase(self) -> int:
+        return DELETE_ROLES
+
+
 # Every action there is. The executor and the other dispatchers ``match`` on it and end with
 # ``assert_never``, so mypy names each place a new action must be handled; tests/test_reconciler_pure.py
 # checks that every ActionBase subclass is in this union.
@@ -252,4 +335,9 @@ Action = (
     | EditMessage
     | DeleteMessage
     | OverwriteCommands
+    | CreateRole
+    | AdoptRole
+    | UpdateRole
+    | ReorderRoles
+    | DeleteRole
 )

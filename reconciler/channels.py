@@ -37,7 +37,8 @@ NSFW_TYPES = frozenset({0, 2, 5, 13, 15})
 VOICE_TYPES = frozenset({2, 13})
 CONVERTIBLE = frozenset({0, 5})  # Discord converts text <-> announcement in place
 
-Overwrites = dict[int, tuple[int, int, int, str]]  # target -> (type, allow, deny, label)
+# target (a role created in this pass: its key) -> (type, allow, deny, label)
+Overwrites = dict[Ref, tuple[int, int, int, str]]
 
 
 class UnknownRole(Exception):
@@ -62,7 +63,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
                 draft.channel_refs[obj.key] = binding.discord_id
             continue
         try:
-            overwrites = desired_overwrites(ctx, obj)
+            overwrites = desired_overwrites(ctx, obj, draft.role_refs)
         except UnknownRole as error:
             draft.blocked[obj.key] = str(error)
             continue
@@ -71,7 +72,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
         if isinstance(parent, ObjectKey) and (parent in draft.blocked or parent in draft.waiting):
             draft.blocked[obj.key] = f"its category {parent.name} is not reconciled yet"
             continue
-        reason = _reason(binding, obj, observed)
+        reason = change_reason(binding, obj, observed)
         if observed is not None and observed.type != _type(obj) and not _convertible(observed, obj):
             reason = "type changed: re-created"
             draft.actions.append(DeleteChannel(obj.key, reason, observed.id, observed.type == 4))
@@ -128,7 +129,8 @@ def _display_name(obj: SpecObject) -> str:
     return str(obj.spec.get("display_name") or obj.key.name)
 
 
-def _reason(binding: Any, obj: SpecObject, observed: ObservedChannel | None) -> str:
+def change_reason(binding: Any, obj: SpecObject, observed: object | None) -> str:
+    """Why an object is written: new, missing, changed in Discord (drift) or in the spec (any kind)."""
     if binding is None or binding.discord_id is None:
         return "new"
     if observed is None:
@@ -144,8 +146,13 @@ def _parent_ref(ctx: GuildInput, draft: Draft, obj: SpecObject) -> Ref | None:
     return draft.channel_refs.get(key, key)
 
 
-def resolve_target(ctx: GuildInput, entry: Mapping[str, Any]) -> tuple[int, int, str]:
-    """An overwrite entry's (target id, type, label): @everyone, a role name or id, or a member id."""
+def resolve_target(
+    ctx: GuildInput, entry: Mapping[str, Any], roles: Mapping[str, Ref] | None = None
+) -> tuple[Ref, int, str]:
+    """An overwrite entry's (target, type, label): @everyone, a role name or id, or a member id.
+
+    A role name is first a Role spec (``roles``: its id, or its key when it is created in this
+    pass), then a role of the guild as observed."""
     if "member" in entry:
         return int(entry["member"]), 1, f"member {entry['member']}"
     role = str(entry["role"])
@@ -153,20 +160,24 @@ def resolve_target(ctx: GuildInput, entry: Mapping[str, Any]) -> tuple[int, int,
         return ctx.observed.id, 0, "@everyone"
     if role.isdigit():
         return int(role), 0, f"role {role}"
+    if roles and role in roles:
+        return roles[role], 0, f"role {role}"
     matches = [r.id for r in ctx.observed.roles if r.name == role]
     if len(matches) != 1:
         problem = "has no role" if not matches else f"has {len(matches)} roles"
         raise UnknownRole(
-            f"guild {ctx.guild.key.name} {problem} named {role!r}; create it in Discord "
-            f"or use the role id in the channel's permissions"
+            f"guild {ctx.guild.key.name} {problem} named {role!r}; add a Role spec named {role!r}, "
+            f"create it in Discord, or use the role id in the channel's permissions"
         )
     return matches[0], 0, f"role {role}"
 
 
-def desired_overwrites(ctx: GuildInput, obj: SpecObject) -> Overwrites:
+def desired_overwrites(
+    ctx: GuildInput, obj: SpecObject, roles: Mapping[str, Ref] | None = None
+) -> Overwrites:
     result: Overwrites = {}
     for entry in obj.spec.get("permissions") or ():
-        target, kind, label = resolve_target(ctx, entry)
+        target, kind, label = resolve_target(ctx, entry, roles)
         result[target] = (kind, to_bits(entry.get("allow") or ()), to_bits(entry.get("deny") or ()), label)
     return result
 
@@ -178,11 +189,17 @@ def create_payload(obj: SpecObject, overwrites: Overwrites) -> dict[str, Any]:
     body.update({f: v for f, v in _settings(obj, kind).items() if v is not None})
     if obj.spec.get("position") is not None:
         body["position"] = int(obj.spec["position"])
-    body["permission_overwrites"] = [
-        {"id": str(target), "type": t, "allow": str(allow), "deny": str(deny)}
-        for target, (t, allow, deny, _label) in sorted(overwrites.items())
+    body["permission_overwrites"] = [  # a role created in this pass: its key, resolved when executed
+        {"id": target if isinstance(target, ObjectKey) else str(target), "type": t, "allow": str(allow),
+         "deny": str(deny)}
+        for target, (t, allow, deny, _label) in sorted(overwrites.items(), key=_target_order)
     ]
     return body
+
+
+def _target_order(item: tuple[Ref, Any]) -> tuple[int, int | str]:
+    target = item[0]
+    return (0, target) if isinstance(target, int) else (1, target.name)
 
 
 def _settings(obj: SpecObject, kind: int) -> dict[str, Any]:
@@ -239,8 +256,8 @@ def _overwrites(
     draft: Draft, obj: SpecObject, observed: ObservedChannel, desired: Overwrites, reason: str
 ) -> None:
     current: dict[int, ObservedOverwrite] = {o.target: o for o in observed.overwrites}
-    for target, (kind, allow, deny, label) in sorted(desired.items()):
-        have = current.get(target)
+    for target, (kind, allow, deny, label) in sorted(desired.items(), key=_target_order):
+        have = current.get(target) if isinstance(target, int) else None
         if have is None or (have.type, have.allow, have.deny) != (kind, allow, deny):
             draft.actions.append(PutOverwrite(obj.key, reason, observed.id, target, kind, allow, deny, label))
     for target in sorted(set(current) - set(desired)):

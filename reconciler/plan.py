@@ -71,6 +71,8 @@ class Draft:
     drifted: list[ObjectKey] = field(default_factory=list)
     damped: list[ObjectKey] = field(default_factory=list)
     channel_refs: dict[ObjectKey, int | ObjectKey] = field(default_factory=dict)
+    role_refs: dict[str, int | ObjectKey] = field(default_factory=dict)  # Role spec name -> id or key
+    refused: dict[ObjectKey, str] = field(default_factory=dict)  # never possible: permanent errors
 
     def hold(self, ctx: GuildInput, obj: SpecObject) -> None:
         """Leave ``obj`` as it is (no action) while it backs off: its binding keeps its failure."""
@@ -108,6 +110,8 @@ class ReconcilePlan:
     (stored as their error, no Discord call). ``waiting``: failed objects still backing off.
     ``drifted``: objects whose Discord state was changed by hand and is being healed.
     ``damped``: objects whose values do not stick (``damping``): left as they are this pass.
+    ``refused``: objects whose spec asks what the bot may never do (edit a role above its own):
+    a permanent error with the reason, no Discord call.
     """
 
     guild: ObjectKey
@@ -119,6 +123,7 @@ class ReconcilePlan:
     waiting: tuple[ObjectKey, ...] = ()
     drifted: tuple[ObjectKey, ...] = ()
     damped: tuple[ObjectKey, ...] = ()
+    refused: Mapping[ObjectKey, str] = field(default_factory=dict)
 
     @property
     def writes(self) -> tuple[Action, ...]:
@@ -163,6 +168,7 @@ def reconcile_guild(ctx: GuildInput) -> ReconcilePlan:
         waiting=tuple(draft.waiting),
         drifted=tuple(dict.fromkeys(draft.drifted)),
         damped=tuple(draft.damped),
+        refused=dict(draft.refused),
     )
 
 

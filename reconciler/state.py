@@ -96,13 +96,25 @@ class ObservedChannel:
 
 @dataclass(frozen=True)
 class ObservedRole:
+    """A guild role as Discord reports it (the fields hlb manages, and whether an integration owns it)."""
+
     id: int
     name: str
+    permissions: int = 0
+    position: int = 0
+    color: int = 0
+    hoist: bool = False
+    mentionable: bool = False
+    managed: bool = False
+    unicode_emoji: str | None = None
 
 
 @dataclass(frozen=True)
 class ObservedGuild:
     """A snapshot of one guild: channels, roles, the bound dashboard messages and the command set.
+
+    ``bot_top`` is the position of the bot's highest role: the bot can edit, move or delete
+    only roles below it.
 
     ``messages`` maps the message ids the bindings name to whether they still exist;
     ``commands`` is the guild's application commands (raw Discord JSON) or ``None`` when
@@ -115,6 +127,10 @@ class ObservedGuild:
     roles: tuple[ObservedRole, ...] = ()
     messages: Mapping[int, bool] = field(default_factory=dict)
     commands: tuple[Mapping[str, Any], ...] | None = None
+    bot_top: int | None = None  # position of the bot's highest role; None when not read
+
+    def role(self, role_id: int | None) -> ObservedRole | None:
+        return next((r for r in self.roles if r.id == role_id), None) if role_id is not None else None
 
     def channel(self, channel_id: int | None) -> ObservedChannel | None:
         if channel_id is None:

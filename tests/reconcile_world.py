@@ -30,7 +30,7 @@ from hlb.settings import Settings
 from hlb.store import db
 from hlb.store.apply import apply_model
 from hlb.store.runtime_tables import load_bindings_sync
-from hlb.testing import Emulator
+from hlb.testing import Call, Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD_ID = 100000000000000001
@@ -72,6 +72,16 @@ class World:
 
     def writes(self) -> int:
         return len(self.emu.writes())
+
+    async def writes_after(self, edit: Callable[[], None]) -> list[Call]:
+        """Converge, ``edit`` the specs, apply, reconcile again: the writes of that last pass."""
+        self.apply()
+        only_ok(await self.reconcile())
+        edit()
+        self.apply()
+        before = len(self.emu.calls)
+        only_ok(await self.reconcile())
+        return [c for c in self.emu.calls[before:] if c.is_write]
 
 
 Scenario = Callable[[World], Awaitable[None]]

@@ -98,7 +98,7 @@ def test_removed_objects_are_deleted_in_reverse_order(db_url: str) -> None:
     deleted = [op.key for op in plan.ops if isinstance(op, DeleteOp)]
     assert plan.summary() == {"create": 0, "update": 0, "delete": len(full) - len(keep)}
     assert set(deleted) == {o.key for o in full if o.key.kind not in ("Guild", "Channel")}
-    order = ["Guild", "Channel", "Workflow", "Dashboard", "Command"]
+    order = ["Guild", "Role", "Channel", "Workflow", "Dashboard", "Command"]
     kinds = [k.kind for k in deleted]
     assert kinds == sorted(kinds, key=order.index, reverse=True)
     markdown = render_markdown(plan)
@@ -196,6 +196,7 @@ def test_export_validates_and_reapplies_with_no_changes(db_url: str, tmp_path: P
     files = write_export(stored, tmp_path / "export", revision)
     assert {f.name for f in files} == {
         "guilds.yaml",
+        "roles.yaml",
         "channels.yaml",
         "workflows.yaml",
         "dashboards.yaml",

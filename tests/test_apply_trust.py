@@ -92,8 +92,8 @@ def test_saved_plan_is_indented_json_with_digest_and_database(db_url: str, work:
     assert row is not None and data["database_id"] == row[0]
     assert data["base_revision"] == 1 and data["digest"] == digest_of(data)
     assert text.count("\n") > len(data["desired"]) + 10  # readable: indented, one line per object
-    assert "WARNING: mass delete" in out.stdout  # 29 of 30 objects go: plan says so loudly
-    assert data["mass_delete"]["deletes"] == 29 and data["mass_delete"]["managed"] == 30
+    assert "WARNING: mass delete" in out.stdout  # 30 of 31 objects go: plan says so loudly
+    assert data["mass_delete"]["deletes"] == 30 and data["mass_delete"]["managed"] == 31
 
 
 def test_an_edited_saved_plan_is_refused(db_url: str, work: Path) -> None:
@@ -163,8 +163,8 @@ def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal
     assert hlb(db_url, work, "apply", "specs").returncode == 0
     refused = hlb(db_url, work, "apply", "specs/guild.yaml")  # meant: specs/
     assert refused.returncode == 1
-    assert "E609" in refused.stderr and "29 of the 30 objects" in refused.stderr
-    assert "It would delete 14 Channels, " in refused.stderr  # counted in words, as the plan counts
+    assert "E609" in refused.stderr and "30 of the 31 objects" in refused.stderr
+    assert "It would delete 1 Role, 14 Channels, " in refused.stderr  # counted in words, as the plan counts
     assert "Channel alerts (guild homelab)" in refused.stderr and "--allow-mass-delete" in refused.stderr
     assert state(db_url) == (1, 14)
     # an empty desired state deletes the Guild: refused even from a clean, digest-checked plan
@@ -180,7 +180,7 @@ def test_a_mistyped_path_that_deletes_most_objects_is_refused_without_a_terminal
     allowed = hlb(db_url, work, "apply", "specs/guild.yaml", "--allow-mass-delete")
     assert allowed.returncode == 0, allowed.stderr
     assert state(db_url) == (2, 0)
-    # creating needs no flag, nor does a small delete (5 Commands of 30 objects)
+    # creating needs no flag, nor does a small delete (5 Commands of 31 objects)
     assert hlb(db_url, work, "apply", "specs").returncode == 0
     (work / "specs" / "commands.yaml").unlink()
     small = hlb(db_url, work, "apply", "specs")

@@ -146,7 +146,8 @@ def test_rest_changes_reach_the_bot_cache() -> None:
 
     emu = run(scenario)
     [guild] = emu.state.guilds.values()
-    assert [r.name for r in guild.roles.values()] == ["@everyone", "operators"]
+    # the bot's own (managed) role comes with the guild, as on Discord
+    assert [r.name for r in guild.roles.values()] == ["@everyone", "hlb-test-bot", "operators"]
     assert guild.channels == {} and emu.state.messages == {}
 
 
@@ -166,7 +167,8 @@ def test_member_roles_over_rest() -> None:
         await until(lambda: [r.name for r in guild.get_member(1001).roles] == ["@everyone", "oncall"])  # type: ignore[union-attr]
         fetched = await guild.fetch_members(limit=None).flatten()
         assert sorted(m.id for m in fetched) == sorted([emu.state.owner.id, emu.application_id, 1001])
-        assert {r.name for r in await guild.fetch_roles()} == {"@everyone", "staff", "oncall"}
+        names = {r.name for r in await guild.fetch_roles()}
+        assert names == {"@everyone", "hlb-test-bot", "staff", "oncall"}
         with pytest.raises(disnake.NotFound) as info:
             await bot.http.add_role(guild_id, 1001, 42)
         assert info.value.code == 10011

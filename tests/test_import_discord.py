@@ -19,7 +19,7 @@ from hlb.cli import main
 from hlb.cli_import import import_discord
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.permissions import PERMISSIONS, to_bits
-from hlb.reconciler.actions import AdoptChannel
+from hlb.reconciler.actions import AdoptChannel, AdoptRole
 from hlb.reconciler.state import ObservedChannel, ObservedGuild, ObservedOverwrite, ObservedRole
 from hlb.settings import Settings
 from hlb.store import db
@@ -91,10 +91,15 @@ def test_an_imported_guild_is_adopted_with_zero_discord_writes(
     settings = settings_for(emu)
     result = asyncio.run(import_guild(settings, GUILD_ID))
     assert [w for w in result.warnings if "gallery" in w and "media" in w]
-    assert len(result.warnings) == 1, result.warnings
+    assert [w for w in result.warnings if "'helpers' not imported: 2 roles have this name" in w]
+    assert [w for w in result.warnings if "'2024' not imported: the name reads as an id" in w]
+    assert len(result.warnings) == 3, result.warnings
+    # roles top first (the newest is highest below the bot's role), @everyone last; the bot's own
+    # (managed) role and the ambiguous names are left out
+    assert [d["name"] for d in result.roles] == ["mods", "@everyone"]
     out = tmp_path / "imported"
     write_specs(result, out)
-    assert sorted(p.name for p in out.iterdir()) == ["channels.yaml", "guild.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == ["channels.yaml", "guild.yaml", "roles.yaml"]
 
     compiled = compile_paths([str(out)], env={})
     assert compiled.ok and compiled.diagnostics == [], [d.format_text() for d in compiled.diagnostics]
@@ -113,7 +118,10 @@ def test_an_imported_guild_is_adopted_with_zero_discord_writes(
     assert len(reports) == 1 and reports[0].error is None, reports
     plan = reports[0].plan
     assert plan is not None and not plan.blocked
-    assert all(isinstance(a, AdoptChannel) for a in plan.actions), [a.describe() for a in plan.actions]
+    assert all(isinstance(a, AdoptChannel | AdoptRole) for a in plan.actions), [
+        a.describe() for a in plan.actions
+    ]
+    assert {a.key.name for a in plan.actions if isinstance(a, AdoptRole)} == {"mods"}
     assert {a.key.name: a.channel_id for a in plan.actions if isinstance(a, AdoptChannel)} == ids
 
     with db.connect(db_url) as conn:
@@ -266,9 +274,32 @@ def test_overwrite_targets_and_permissions() -> None:
         {"role": "99", "deny": ["view_channel"]},
         {"member": str(ALICE), "allow": ["view_channel"]},
     ]
-    assert len(result.warnings) == 2
+    assert len(result.warnings) == 4, result.warnings
     assert "role admins has permission bits hlb does not know (0x800000000000)" in result.warnings[0]
     assert "role 99 names no role of the guild" in result.warnings[1]
+    assert "role 'twins' not imported: 2 roles have this name" in result.warnings[2]
+    assert "role '1234' not imported: the name reads as an id" in result.warnings[3]
+    assert [d["name"] for d in result.roles] == ["admins", "@everyone"]
+
+
+def test_roles_are_imported_top_first_as_discord_holds_them() -> None:
+    roles = (
+        ObservedRole(GUILD_ID, "@everyone", permissions=to_bits(["view_channel"]) | 1 << 47),
+        ObservedRole(41, "low", position=1, color=0x00FF00, mentionable=True),
+        ObservedRole(42, "high", position=3, permissions=to_bits(["kick_members"]), hoist=True,
+                     unicode_emoji="🛠"),
+        ObservedRole(43, "hlb-bot", position=4, managed=True),
+    )
+    result = guild_to_documents(ObservedGuild(GUILD_ID, "Test", roles=roles))
+    assert [(d["name"], d["spec"]) for d in result.roles] == [
+        ("high", {"permissions": ["kick_members"], "hoist": True, "unicode_emoji": "🛠"}),
+        ("low", {"permissions": [], "color": "#00ff00", "mentionable": True}),
+        ("@everyone", {"permissions": ["view_channel"]}),
+    ]
+    assert result.warnings == [
+        "role '@everyone': permission bits hlb does not know (0x800000000000) left out, so the first "
+        "reconcile clears them"
+    ]
 
 
 def test_layout_fields_per_type_and_unsupported_types() -> None:

@@ -64,7 +64,7 @@ def test_registry_follows_kind_order() -> None:
     assert tuple(k.name for k in KINDS) == KIND_ORDER
     assert rules_for("Channel") is kind_for("Channel").rules
     with pytest.raises(KeyError):
-        kind_for("Role")
+        kind_for("Sticker")
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)

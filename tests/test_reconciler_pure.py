@@ -240,4 +240,72 @@ def test_every_action_class_is_in_the_action_union() -> None:
         return {c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))}
 
     assert set(typing.get_args(a.Action)) == subclasses(a.ActionBase)
-    assert len(typing.get_args(a.Action)) == 11
+    assert len(typing.get_args(a.Action)) == 16
+
+
+# --- roles ----------------------------------------------------------------------------------------
+
+
+def role(name: str, rank: int, **spec: Any) -> SpecObject:
+    base = {"permissions": [], "color": "#000000", "hoist": False, "mentionable": False, "protect": False}
+    return obj("Role", name, **{**base, "rank": rank, **spec})
+
+
+def seen_roles(*roles: ObservedRole, top: int = 10) -> ObservedGuild:
+    return ObservedGuild(GID, "G", (), (ObservedRole(GID, "@everyone"), *roles), bot_top=top)
+
+
+def test_a_channel_created_with_a_new_role_names_it_by_key_and_roles_come_first() -> None:
+    ops = role("ops", 0)
+    chat = channel("chat", permissions=[{"role": "ops", "allow": ["view_channel"], "deny": []}])
+    p = plan([ops, chat], seen_roles(), [])
+    assert kinds(p) == ["CreateRole", "CreateChannel"]
+    create = p.actions[1]
+    assert isinstance(create, a.CreateChannel)
+    assert [o["id"] for o in create.payload["permission_overwrites"]] == [ops.key]
+    assert p.actions[0].phase < create.phase
+
+
+def test_a_managed_role_or_one_above_the_bot_is_refused_only_when_the_spec_asks_a_change() -> None:
+    boost = role("boosters", 0, color="#ff0000")
+    high = role("high", 1)
+    low = role("low", 2, hoist=True)
+    roles = (
+        ObservedRole(70, "boosters", position=3, managed=True),
+        ObservedRole(71, "high", position=12),  # above the bot's role (10), but as the spec says
+        ObservedRole(72, "low", position=2),
+    )
+    p = plan([boost, high, low], seen_roles(*roles), [bound(boost, 70), bound(high, 71), bound(low, 72)])
+    assert "managed by an integration" in p.refused[boost.key]
+    assert high.key not in p.refused and p.bindings[high.key].discord_id == 71
+    [update] = p.actions
+    assert isinstance(update, a.UpdateRole) and dict(update.fields) == {"hoist": True}
+
+
+def test_role_order_one_positions_call_only_when_the_order_differs() -> None:
+    first, second = role("first", 0), role("second", 1)
+    right = (ObservedRole(81, "first", position=5), ObservedRole(82, "second", position=3))
+    wrong = (ObservedRole(81, "first", position=3), ObservedRole(82, "second", position=5))
+    bindings = [bound(first, 81), bound(second, 82)]
+    assert plan([first, second], seen_roles(*right), bindings).actions == ()
+    [reorder] = plan([first, second], seen_roles(*wrong), bindings).actions
+    assert isinstance(reorder, a.ReorderRoles) and reorder.positions == ((81, 5), (82, 3))
+    # a new role at the bottom is created there; one placed above the others needs the call
+    third = role("third", 2)
+    assert kinds(plan([first, second, third], seen_roles(*right), bindings)) == ["CreateRole"]
+    top = role("top", 0)
+    shifted = [role("first", 1), role("second", 2)]
+    again = [bound(shifted[0], 81), bound(shifted[1], 82)]
+    p = plan([top, *shifted], seen_roles(*right), again)
+    assert kinds(p) == ["CreateRole", "ReorderRoles"]
+    assert p.actions[1].positions == ((top.key, 6), (81, 4), (82, 1))  # type: ignore[union-attr]
+
+
+def test_pruning_spares_protected_managed_and_higher_roles() -> None:
+    gone, kept, high = role("gone", 0), role("kept", 1, protect=True), role("high", 2)
+    roles = (ObservedRole(91, "gone", position=2), ObservedRole(92, "kept", position=3),
+             ObservedRole(93, "high", position=11))
+    bindings = [bound(gone, 91), bound(kept, 92, protect=True), bound(high, 93)]
+    p = plan([], seen_roles(*roles), bindings)
+    assert [(type(x).__name__, x.key.name) for x in p.actions] == [("DeleteRole", "gone")]
+    assert set(p.forget) == {gone.key, kept.key, high.key}

@@ -23,7 +23,9 @@ from hlb.compiler.schema import kind_names, schema_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELINE = "# yaml-language-server: $schema=../schemas/hlb.schema.json"
-SPEC_FILES = ["guild.yaml", "channels.yaml", "dashboards.yaml", "commands.yaml", "workflows.yaml"]
+SPEC_FILES = [
+    "guild.yaml", "roles.yaml", "channels.yaml", "dashboards.yaml", "commands.yaml", "workflows.yaml"
+]
 GUILD_ID = "123456789012345678"
 
 
@@ -96,6 +98,10 @@ def test_the_scaffold_compiles_without_a_single_diagnostic(scaffolded: Path) -> 
     channels = load_all(scaffolded / "specs" / "channels.yaml")
     assert {c["spec"].get("type") for c in channels} >= {"category", "text"}
     assert any(c["spec"].get("permissions") for c in channels)
+    # the example role is used: by a channel's overwrite and by a workflow's allowed_roles
+    [role] = load_all(scaffolded / "specs" / "roles.yaml")
+    assert any(o.get("role") == role["name"] for c in channels for o in c["spec"].get("permissions") or ())
+    assert role["name"] in load_all(scaffolded / "specs" / "workflows.yaml")[0]["spec"]["allowed_roles"]
     workflows = (scaffolded / "specs" / "workflows.yaml").read_text(encoding="utf-8")
     assert "${secret:" in workflows and "http:" in workflows and "reply:" in workflows
 

@@ -29,7 +29,8 @@ from typing import Any, assert_never
 from hlb.compiler.model import KIND_ORDER
 from hlb.compiler.plan import PLAN_FORMAT_VERSION, CreateOp, DeleteOp, Op, Plan, UpdateOp, action_of
 from hlb.compiler.wording import PLAIN, Paint, plural
-from hlb.plans.review import PermissionChange, permission_changes, render_review
+from hlb.plans.admin import admin_changes, admin_line, admin_markdown
+from hlb.plans.review import IN_WORDS, PermissionChange, permission_changes, render_review
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _PAST = {"create": "created", "update": "updated", "delete": "deleted"}
@@ -69,6 +70,9 @@ def render_text(plan: Plan, *, paint: Paint = PLAIN) -> str:
     found = mass_delete(plan)
     if found is not None:
         lines += ["", paint.warning(warning_line(found))]
+    admin = admin_changes(plan)
+    if admin:
+        lines += ["", paint.warning(admin_line(admin))]
     return "\n".join(lines)
 
 
@@ -112,7 +116,7 @@ def _op_lines(op: Op) -> list[str]:
     key = op.key
     head = f"  {symbol} {key.kind} {key.name}" + (f" (guild {key.guild})" if key.kind != "Guild" else "")
     words = [_permission_line(c) for c in permission_changes(op)]
-    in_words = op.key.kind == "Channel"  # a Channel's permission overwrites are told in words
+    in_words = op.key.kind in IN_WORDS  # a Channel's overwrites and a Role's permissions: in words
     match op:
         case CreateOp():
             origin = f"  # {op.new.origin.file}:{op.new.origin.line}" if op.new.origin else ""
@@ -175,6 +179,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "summary": plan.summary(),
         "changes": changes,
         "mass_delete": None if (found := mass_delete(plan)) is None else found.to_json(),
+        "administrator": [c.to_json() for c in admin_changes(plan)],
     }
     return payload
 
@@ -186,11 +191,13 @@ def render_json(plan: Plan) -> str:
 def render_markdown(plan: Plan) -> str:
     """The plan as a pull-request comment (GitHub-flavoured Markdown); see ``hlb.plans.review``."""
     review = render_review(plan)
-    found = mass_delete(plan)
-    if found is None:
+    found, admin = mass_delete(plan), admin_changes(plan)
+    if found is None and not admin:
         return review
     marker, _, rest = review.partition("\n")
-    return f"{marker}\n> [!CAUTION]\n> **Mass delete**: {found.reason}.\n\n{rest}"
+    blocks = [] if found is None else [f"> [!CAUTION]\n> **Mass delete**: {found.reason}."]
+    blocks += [admin_markdown(admin)] if admin else []
+    return f"{marker}\n" + "\n\n".join(blocks) + f"\n\n{rest}"
 
 
 # --- the mass-delete guard --------------------------------------------------------------------------

@@ -8,7 +8,8 @@ version. docs/plan-format.md describes it.
 
 ``permission_changes`` compares the ``permissions`` lists of a Channel by
 target (a role or a member), not by list index, and says what changed in
-words: "role admins gains view_channel in #🔧-ops".
+words: "role admins gains view_channel in #🔧-ops"; for a Role, its
+server-wide permissions: "role moderators gains manage_messages".
 
 Everything here is a pure function of the plan: no database, no clock, no
 environment, so the same plan always renders to the same text. Values from
@@ -71,9 +72,10 @@ class PermissionChange:
         return self.verb in _TAKES_AWAY or self.note == "overwrite removed"
 
     def sentence(self) -> str:
-        """Plain text: ``role admins loses send_messages in #🚨-alerts``."""
+        """Plain text: ``role admins loses send_messages in #🚨-alerts`` (a Role's: no channel)."""
         note = f" ({self.note})" if self.note else ""
-        return f"{self.target} {self.verb} {', '.join(self.permissions)} in {self.channel}{note}"
+        where = f" in {self.channel}" if self.channel else ""
+        return f"{self.target} {self.verb} {', '.join(self.permissions)}{where}{note}"
 
     def markdown(self) -> str:
         """The sentence with names in code spans (no mentions, no markup from user values)."""
@@ -81,7 +83,8 @@ class PermissionChange:
         target = f"{kind} {code(name)}" if name else code(self.target)
         perms = ", ".join(code(p) for p in self.permissions)
         note = f" ({self.note})" if self.note else ""
-        return f"{target} **{self.verb}** {perms} in {code(self.channel)}{note}"
+        where = f" in {code(self.channel)}" if self.channel else ""
+        return f"{target} **{self.verb}** {perms}{where}{note}"
 
 
 def channel_label(spec: Mapping[str, Any], name: str) -> str:
@@ -118,10 +121,15 @@ def _ordered(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda n: (PERMISSIONS.get(n, 1 << 10), n)))
 
 
+IN_WORDS = frozenset({"Channel", "Role"})  # kinds whose spec.permissions the plan tells in words
+
+
 def permission_changes(op: Op) -> list[PermissionChange]:
-    """The permission changes of one Channel op, in words; [] for other kinds and for deletes."""
-    if op.key.kind != "Channel" or isinstance(op, DeleteOp):
+    """The permission changes of one Channel or Role op, in words; [] for other kinds and for deletes."""
+    if op.key.kind not in IN_WORDS or isinstance(op, DeleteOp):
         return []
+    if op.key.kind == "Role":
+        return role_changes(op)
     label = channel_label(op.new.spec, op.key.name)
     new = _by_target(op.new.spec.get("permissions"))
     changes: list[PermissionChange] = []
@@ -147,6 +155,17 @@ def permission_changes(op: Op) -> list[PermissionChange]:
             if verb in moved:
                 changes.append(PermissionChange(label, who, verb, _ordered(moved[verb]), note))
     return changes
+
+
+def role_changes(op: CreateOp | UpdateOp) -> list[PermissionChange]:
+    """A Role's server-wide permissions in words: what a new role can do, what a changed one gains, loses."""
+    who = _target_label(("role", op.key.name))
+    new = {str(p) for p in op.new.spec.get("permissions") or ()}
+    if isinstance(op, CreateOp):
+        return [PermissionChange("", who, CAN, _ordered(new))] if new else []
+    old = {str(p) for p in op.old.spec.get("permissions") or ()}
+    moved = [(GAINS, new - old), (LOSES, old - new)]
+    return [PermissionChange("", who, verb, _ordered(perms)) for verb, perms in moved if perms]
 
 
 def _states(overwrite: tuple[set[str], set[str]] | None) -> dict[str, str]:
@@ -289,7 +308,7 @@ def _object_block(op: Op, many_guilds: bool) -> list[str]:
         lines += [f"- {c.markdown()}" for c in perms] + [""]
     elif isinstance(op, UpdateOp) and any(c.path[:2] == ("spec", "permissions") for c in op.changes):
         lines += ["- Permission overwrites reordered; no permission changes.", ""]
-    body = _diff_lines(op, skip_permissions=op.key.kind == "Channel")
+    body = _diff_lines(op, skip_permissions=op.key.kind in IN_WORDS)
     if body:
         lines += [*fenced(body), ""]
     lines += ["</details>", ""]

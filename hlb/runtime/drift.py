@@ -19,16 +19,21 @@ from hlb.compiler.permissions import from_bits
 from hlb.reconciler.actions import (
     Action,
     AdoptChannel,
+    AdoptRole,
     CreateChannel,
+    CreateRole,
     DeleteChannel,
     DeleteMessage,
     DeleteOverwrite,
+    DeleteRole,
     EditMessage,
     OverwriteCommands,
     PostMessage,
     PutOverwrite,
     ReorderChannels,
+    ReorderRoles,
     UpdateChannel,
+    UpdateRole,
 )
 from hlb.reconciler.commands import normalize
 from hlb.reconciler.plan import ReconcilePlan
@@ -116,8 +121,16 @@ def _action_fields(
             return [(key, FieldDrift("message", ABSENT if key not in plan.bindings else "moved", PRESENT))]
         case OverwriteCommands():
             return _commands(action, observed)
-        case AdoptChannel():
-            return []  # binds a channel that is already as the spec says: no write, no difference
+        case AdoptChannel() | AdoptRole():
+            return []  # binds an object that is already as the spec says: no write, no difference
+        case UpdateRole():
+            return [(key, FieldDrift(c.field, _value(c.new), _value(c.old))) for c in action.changes]
+        case CreateRole():
+            return [(key, FieldDrift("role", PRESENT, MISSING))]
+        case DeleteRole():
+            return [(key, FieldDrift("role", ABSENT, PRESENT))]
+        case ReorderRoles():
+            return [(key, FieldDrift("role order", "as in the specs", "different"))]
         case _:
             assert_never(action)
 
@@ -167,7 +180,7 @@ def overwrite_words(allow: int, deny: int) -> str:
     return f"allow {allowed}; deny {denied}"
 
 
-def _overwrite(overwrites: tuple[ObservedOverwrite, ...], target: int) -> str:
+def _overwrite(overwrites: tuple[ObservedOverwrite, ...], target: int | ObjectKey) -> str:
     for overwrite in overwrites:
         if overwrite.target == target:
             return overwrite_words(overwrite.allow, overwrite.deny)

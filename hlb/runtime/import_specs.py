@@ -1,4 +1,4 @@
-"""Import: an observed guild (``ObservedGuild``) as Guild and Channel spec documents, and as files.
+"""Import: an observed guild (``ObservedGuild``) as Guild, Channel and Role spec documents, and as files.
 
 ``guild_to_documents`` makes no I/O and needs no Discord client: it is what ``hlb.bot.importer``
 runs on the guild it reads over REST, and what the tests run on hand-made snapshots. Every field
@@ -41,6 +41,7 @@ from hlb.reconciler.state import (
     ObservedOverwrite,
     ObservedRole,
 )
+from hlb.runtime.import_roles import role_documents
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_NAME = 64
@@ -73,6 +74,7 @@ class ImportResult:
     documents: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     role_notes: dict[str, str] = field(default_factory=dict)  # role id -> who it is, when written as an id
+    roles: list[dict[str, Any]] = field(default_factory=list)  # Role documents, top first
 
     @property
     def guild(self) -> dict[str, Any]:
@@ -164,7 +166,8 @@ def guild_to_documents(observed: ObservedGuild, *, name: str | None = None) -> I
                 "spec": spec,
             }
         )
-    return ImportResult(observed.id, observed.name, documents, warnings, role_notes)
+    roles_docs = role_documents(observed, guild_name, warnings)
+    return ImportResult(observed.id, observed.name, documents, warnings, role_notes, roles_docs)
 
 
 def _label(channel: ObservedChannel) -> str:
@@ -299,11 +302,12 @@ def _overwrite(
 
 GUILD_FILE = "guild.yaml"
 CHANNELS_FILE = "channels.yaml"
+ROLES_FILE = "roles.yaml"
 PRUNE_NOTE = "imported: deleting a document releases its channel; see docs/import.md"
 
 
 def output_files(out_dir: Path) -> list[Path]:
-    return [out_dir / GUILD_FILE, out_dir / CHANNELS_FILE]
+    return [out_dir / GUILD_FILE, out_dir / CHANNELS_FILE, out_dir / ROLES_FILE]
 
 
 def refuse_overwrite(out_dir: Path, force: bool) -> None:
@@ -318,7 +322,8 @@ def refuse_overwrite(out_dir: Path, force: bool) -> None:
 def write_specs(
     result: ImportResult, out_dir: Path, *, force: bool = False, now: datetime | None = None
 ) -> list[Path]:
-    """Write ``guild.yaml`` and ``channels.yaml`` into ``out_dir``; refuse to overwrite unless ``force``."""
+    """Write ``guild.yaml``, ``channels.yaml`` and (when the guild has roles to import) ``roles.yaml``
+    into ``out_dir``; refuse to overwrite unless ``force``."""
     refuse_overwrite(out_dir, force)
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     guild_name = " ".join(result.guild_name.split())
@@ -328,10 +333,13 @@ def write_specs(
         "# existing channels are adopted as they are, not re-created.\n"
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    guild_path, channels_path = output_files(out_dir)
+    guild_path, channels_path, roles_path = output_files(out_dir)
     guild_path.write_text(header + render_documents([result.guild]), encoding="utf-8")
     channels_path.write_text(header + render_documents(result.channels, result.role_notes), encoding="utf-8")
-    return [guild_path, channels_path]
+    if not result.roles:
+        return [guild_path, channels_path]
+    roles_path.write_text(header + render_documents(result.roles), encoding="utf-8")
+    return [guild_path, channels_path, roles_path]
 
 
 def render_documents(documents: list[dict[str, Any]], role_notes: Mapping[str, str] | None = None) -> str:

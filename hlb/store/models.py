@@ -138,6 +138,25 @@ channels = Table(
     schema=CONFIG_SCHEMA,
 )
 
+roles = Table(
+    "roles",
+    metadata,
+    Column("guild", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("permissions", JSONB, nullable=False),
+    Column("color", Text),
+    Column("hoist", Boolean),
+    Column("mentionable", Boolean),
+    Column("unicode_emoji", Text),
+    Column("protect", Boolean),
+    Column("rank", Integer),
+    *_object_columns(),
+    _guild_fk(),
+    CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color"),
+    CheckConstraint("rank >= 0", name="rank"),
+    schema=CONFIG_SCHEMA,
+)
+
 workflows = Table(
     "workflows",
     metadata,

@@ -6,6 +6,8 @@ Use ``async with Emulator() as emu`` in tests, point disnake's ``Route.BASE`` at
 ``emu.click_button`` and the ``emu.human_*`` helpers. Inject faults with ``emu.fail_next``,
 ``emu.rate_limit_storm``, ``emu.forbid``, ``emu.fail_route``, ``emu.reply_without`` and
 ``emu.ignore_on_write``; ``emu.heal`` clears them. ``python -m hlb.testing`` runs one standalone.
+Each guild gives the bot a managed role of its own; roles at or above it answer 403/50013 to
+the bot's edits, moves and deletes (Discord's hierarchy rule).
 """
 
 from __future__ import annotations

@@ -89,6 +89,13 @@ class Changes:
         role.apply(body)
         self.gateway.publish("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role.to_json()})
 
+    def move_roles(self, guild_id: int, moves: dict[int, int]) -> None:
+        self.state.move_roles(guild_id, moves)
+        guild = self.state.guilds[guild_id]
+        for role_id in moves:
+            role = guild.roles[role_id].to_json()
+            self.gateway.publish("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role})
+
     def delete_role(self, guild_id: int, role_id: int) -> None:
         self.state.delete_role(guild_id, role_id)
         self.gateway.publish("GUILD_ROLE_DELETE", {"guild_id": str(guild_id), "role_id": str(role_id)})

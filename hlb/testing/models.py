@@ -127,6 +127,7 @@ class Role:
     hoist: bool = False
     mentionable: bool = False
     managed: bool = False
+    unicode_emoji: str | None = None
 
     def to_json(self) -> Json:
         return {
@@ -140,7 +141,7 @@ class Role:
             "mentionable": self.mentionable,
             "managed": self.managed,
             "icon": None,
-            "unicode_emoji": None,
+            "unicode_emoji": self.unicode_emoji,
             "flags": 0,
         }
 
@@ -149,6 +150,8 @@ class Role:
         for key in ("name", "hoist", "mentionable"):
             if body.get(key) is not None:
                 setattr(self, key, body[key])
+        if "unicode_emoji" in body:
+            self.unicode_emoji = body["unicode_emoji"] or None
         if body.get("permissions") is not None:
             self.permissions = int(body["permissions"])
         colors = body.get("colors") or {}
@@ -271,6 +274,10 @@ class Guild:
         if len(found) != 1:
             raise KeyError(f"{len(found)} roles named {name!r}")
         return found[0]
+
+    def top_position(self, member: Member) -> int:
+        """The position of ``member``'s highest role (0: only @everyone)."""
+        return max((self.roles[r].position for r in member.roles if r in self.roles), default=0)
 
     def command_named(self, name: str) -> Command:
         """The chat-input command called ``name``; KeyError if the guild has none."""

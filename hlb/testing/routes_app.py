@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 UNKNOWN_APPLICATION = 10002
 UNKNOWN_MEMBER = 10007
 UNKNOWN_ROLE = 10011
+MISSING_PERMISSIONS = 50013
 INVALID_ROLE = 50028
 MAX_MEMBERS_PAGE = 1000
 
@@ -104,17 +105,47 @@ class AppRoutes(Routes):
         guild = self._guild(request)
         return respond(self._role(request, guild).to_json())
 
+    def _below_bot(self, guild: Guild, role: Role) -> None:
+        """Discord's hierarchy rule: the bot changes only roles below its highest role."""
+        if role.id != guild.id and role.position >= self.state.bot_top(guild.id):
+            raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
+
     async def edit_role(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
         role = self._role(request, guild)
-        self.changes.edit_role(guild.id, role, request[BODY] or {})
+        body: Json = request[BODY] or {}
+        if role.managed:
+            raise ApiError(400, INVALID_ROLE, "Invalid Role")
+        self._below_bot(guild, role)
+        if role.id == guild.id and "name" in body:
+            raise form_error("name", "The @everyone role cannot be renamed.")
+        self.changes.edit_role(guild.id, role, body)
         return respond(role.to_json())
+
+    async def reorder_roles(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        items: list[Json] = request[BODY] or []
+        moves: dict[int, int] = {}
+        for item in items:
+            role = guild.roles.get(int(item["id"]))
+            if role is None:
+                raise form_error("id", f"Role {item['id']} is not in this guild.")
+            if role.id == guild.id:
+                raise form_error("id", "The @everyone role cannot be moved.")
+            position = int(item.get("position") or 0)
+            self._below_bot(guild, role)
+            if position >= self.state.bot_top(guild.id):
+                raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
+            moves[role.id] = position
+        self.changes.move_roles(guild.id, moves)
+        return respond([r.to_json() for r in sorted(guild.roles.values(), key=lambda r: r.position)])
 
     async def delete_role(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
         role = self._role(request, guild)
         if role.id == guild.id or role.managed:
             raise ApiError(400, INVALID_ROLE, "Invalid Role")
+        self._below_bot(guild, role)
         self.changes.delete_role(guild.id, role.id)
         return no_content()
 
@@ -169,6 +200,7 @@ def add_app_routes(app: web.Application, emu: Emulator, prefix: str) -> None:
         ("DELETE", original, r.delete_original),
         ("GET", "/guilds/{guild_id}/roles", r.list_roles),
         ("POST", "/guilds/{guild_id}/roles", r.create_role),
+        ("PATCH", "/guilds/{guild_id}/roles", r.reorder_roles),
         ("GET", "/guilds/{guild_id}/roles/{role_id}", r.get_role),
         ("PATCH", "/guilds/{guild_id}/roles/{role_id}", r.edit_role),
         ("DELETE", "/guilds/{guild_id}/roles/{role_id}", r.delete_role),

@@ -59,7 +59,11 @@ class EmulatorState:
         gid = guild_id or self.ids.next()
         guild = Guild(id=gid, name=name, owner_id=self.owner.id)
         guild.roles[gid] = Role(id=gid, name="@everyone", permissions=EVERYONE_PERMISSIONS)
-        guild.members[self.bot_user.id] = Member(user=self.bot_user)
+        # The bot's own role, as Discord makes one when a bot joins: managed, and the highest role
+        # the bot may edit roles below (the hierarchy rule).
+        bot_role = Role(id=self.ids.next(), name=self.bot_user.username, position=1, managed=True)
+        guild.roles[bot_role.id] = bot_role
+        guild.members[self.bot_user.id] = Member(user=self.bot_user, roles=[bot_role.id])
         guild.members[self.owner.id] = Member(user=self.owner)
         self.guilds[gid] = guild
         return guild
@@ -68,15 +72,32 @@ class EmulatorState:
         return self.create_role(guild_id, {"name": name, "permissions": permissions})
 
     def create_role(self, guild_id: int, body: Json) -> Role:
+        """A new role at position 1, just above @everyone, lifting every other role by one (as Discord)."""
         guild = self.guilds[guild_id]
-        role = Role(id=self.ids.next(), name="new role", position=len(guild.roles))
+        for other in guild.roles.values():
+            if other.id != guild_id:
+                other.position += 1
+        role = Role(id=self.ids.next(), name="new role", position=1)
         role.apply(body)
         guild.roles[role.id] = role
         return role
 
+    def bot_top(self, guild_id: int) -> int:
+        """The position of the bot's highest role in ``guild_id``."""
+        guild = self.guilds[guild_id]
+        return guild.top_position(guild.members[self.bot_user.id])
+
+    def move_roles(self, guild_id: int, moves: dict[int, int]) -> None:
+        """Set the positions of some roles (role id -> position)."""
+        for role_id, position in moves.items():
+            self.guilds[guild_id].roles[role_id].position = position
+
     def delete_role(self, guild_id: int, role_id: int) -> None:
         guild = self.guilds[guild_id]
-        del guild.roles[role_id]
+        gone = guild.roles.pop(role_id)
+        for other in guild.roles.values():
+            if other.position > gone.position:
+                other.position -= 1
         for member in guild.members.values():
             if role_id in member.roles:
                 member.roles.remove(role_id)

@@ -41,6 +41,20 @@ COLUMNS: dict[str, tuple[tuple[str, ColumnType], ...]] = {
         ("extra", "json"),
         ("content_hash", "text"),
     ),
+    "roles": (
+        ("guild", "text"),
+        ("name", "text"),
+        ("permissions", "json"),
+        ("color", "text"),
+        ("hoist", "bool"),
+        ("mentionable", "bool"),
+        ("unicode_emoji", "text"),
+        ("protect", "bool"),
+        ("rank", "int"),
+        ("labels", "json"),
+        ("extra", "json"),
+        ("content_hash", "text"),
+    ),
     "workflows": (
         ("guild", "text"),
         ("name", "text"),
@@ -122,6 +136,7 @@ COLUMNS: dict[str, tuple[tuple[str, ColumnType], ...]] = {
 KEYS: dict[str, tuple[str, ...]] = {
     "guilds": ("name",),
     "channels": ("guild", "name"),
+    "roles": ("guild", "name"),
     "workflows": ("guild", "name"),
     "commands": ("guild", "name"),
     "dashboards": ("guild", "name"),
