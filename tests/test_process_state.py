@@ -231,7 +231,10 @@ def test_the_program_tunes_its_own_collector(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = "import atexit, gc\natexit.register(lambda: print(gc.get_threshold()))\nfrom hlb.cli import run\nrun()"
+    code = (
+        "import atexit, gc\natexit.register(lambda: print(gc.get_threshold()))\n"
+        "from hlb.cli import run\nrun()"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code, "validate", str(ROOT / "specs")],
         capture_output=True, text=True, cwd=tmp_path, timeout=120,
