@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from hlb.cli_apply import apply_options, approval, saved_plan_input
-from hlb.cli_common import PATHS, compile_or_exit, database_url, fail, guarded
+from hlb.cli_common import OWN_PROCESS, PATHS, compile_or_exit, database_url, fail, guarded
 from hlb.cli_db import db
 from hlb.cli_import import import_discord
 from hlb.cli_preview import preview
@@ -35,9 +35,16 @@ def main() -> None:
     ./.hlb when it is unset: the first `hlb apply` starts it, it keeps running
     between commands, and `hlb db stop` stops it.
     """
+
+
+def run() -> None:
+    """The `hlb` program (its installed script and `python -m hlb.cli`): tune this process, run the group.
+
+    The tuning belongs to the process, not the group: tests invoke `main` in their own process."""
     # A command builds many small containers and frees few: the default thresholds make the
     # cyclic GC rescan them over and over (over half the time of compiling 10,000 objects).
     gc.set_threshold(100_000, 50, 100)
+    main(obj=OWN_PROCESS)
 
 
 @main.command()
@@ -398,4 +405,4 @@ for _command in (init_command, schema_command, import_discord, preview, serve_co
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -18,6 +18,10 @@ import click
 if TYPE_CHECKING:
     from hlb.compiler.model import Model
 
+# The root context's ``obj`` when `hlb` runs as its own program (``hlb.cli.run``): only then may a
+# command tune the process (the collector); a test invoking the group in its process gets ``None``.
+OWN_PROCESS = "hlb-owns-this-process"
+
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 
 
@@ -126,7 +130,9 @@ def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool 
     from hlb.compiler.wording import Paint, colour_wanted, plural
 
     result = compile_paths(paths, reference=reference, cache=None if reference else default_cache())
-    gc.freeze()  # the compiled specs live as long as this process: spare the collector walking them
+    context = click.get_current_context(silent=True)
+    if context is not None and context.find_root().obj == OWN_PROCESS:
+        gc.freeze()  # the compiled specs live as long as this process: spare the collector walking them
     paint = Paint(fmt == "text" and colour_wanted(sys.stderr))
     if result.diagnostics:
         out = render_diagnostics(result.diagnostics, fmt, paint=paint)

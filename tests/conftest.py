@@ -45,15 +45,16 @@ def _admin(url: str) -> psycopg.Connection[Any]:
 # workers of `pytest -n` start them early and finish together instead of one waiting on the last.
 LONG_TESTS = (
     "test_quality.py::test_mypy_is_clean",
-    "test_preview.py::test_the_pages_render_in_headless_chromium",
     "test_getting_started.py::test_walk_the_getting_started_guide",
+    "test_preview.py::test_the_pages_render_in_headless_chromium",
     "test_loader_differential.py::test_both_paths_read_back_what_ruamel_wrote",
-    "test_reconcile_faults.py::test_cli_status_live_shows_the_error_and_retry_failed_retries_it",
-    "test_status_live.py::test_a_dashboard_whose_data_changed_is_not_drift_but_a_write",
-    "test_bot_database.py::test_hlb_bot_run_rides_out_a_database_restart",
-    "test_status_live.py::test_reconcile_dry_run_detailed_exitcode_is_2_when_it_would_write",
-    "test_plan_text.py::test_colour_on_a_terminal_only",
     "test_first_hour.py::test_an_install_from_git_pins_the_workflow_and_the_version",
+    "test_first_hour.py::test_the_embedded_database_lifecycle",
+    "test_bot_database.py::test_hlb_bot_run_rides_out_a_database_restart",
+    "test_reference_apply.py::test_reference_apply_writes_the_rows_hlb_apply_writes",
+    "test_embedded_security.py::test_the_first_command_after_the_server_died_starts_it_again",
+    "test_schema.py::test_mutations_get_the_same_verdict_on_both_paths",
+    "test_status_live.py::test_a_slow_reconcile_shows_progress_on_a_terminal",
 )
 
 

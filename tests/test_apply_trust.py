@@ -1,7 +1,7 @@
 """Trusting an apply: a saved plan only as `hlb plan` wrote it, for this database; no mass delete unasked.
 
-The CLI runs as a subprocess (stdin is not a terminal, as in CI) or on a pseudo
-terminal where it asks; every refusal must leave the database unchanged.
+The CLI runs in this process with stdin not a terminal, as in CI (``cli_inprocess``), or as
+a process on a pseudo terminal where it asks; every refusal must leave the database unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli_inprocess
 import psycopg
 import pytest
 from terminal import read_terminal
@@ -28,10 +29,7 @@ SPECS = ROOT / "specs"
 
 
 def hlb(db_url: str, cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hlb.cli", *args], cwd=cwd, env=cli_env(db_url, cwd), input=stdin,
-        capture_output=True, text=True, timeout=120,
-    )
+    return cli_inprocess.hlb(cli_env(db_url, cwd), cwd, *args, stdin=stdin)
 
 
 def cli_env(db_url: str, cwd: Path, **extra: str) -> dict[str, str]:

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cli_inprocess
 import psycopg
 import pytest
 from click.testing import CliRunner
-from reconcile_world import GUILD_ID, HLB, ROOT, World, applied_specs, bot_process, run_world, seed_homelab
+from reconcile_world import GUILD_ID, ROOT, World, applied_specs, bot_process, run_world, seed_homelab
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.cli import main
@@ -152,7 +152,8 @@ def test_two_bot_processes_one_leads_and_the_other_takes_over(
         infra.write_text(
             infra.read_text().replace("topic: Noisy machine output", "topic: Quieter machine output")
         )
-        subprocess.run([*HLB, "apply", str(specs)], env=env, check=True, capture_output=True)
+        applied = cli_inprocess.hlb(env, Path.cwd(), "apply", str(specs))  # the bots are the processes here
+        assert applied.returncode == 0, applied.stderr
         deadline = time.monotonic() + 15
         while not logs_topic(emu).startswith("Quieter"):
             assert time.monotonic() < deadline, [log.read_text() for log in logs]

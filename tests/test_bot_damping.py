@@ -12,12 +12,12 @@ import asyncio
 import logging
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import cli_inprocess
 import pytest
 from reconcile_world import GUILD_ID, ROOT, World, run_world
 from test_bot import FAST, eventually, logs_topic
@@ -200,9 +200,9 @@ def test_cli_reconcile_and_status_live_show_a_drifted_channel_and_retry_failed_w
             "HLB_HOME": str(tmp_path / ".hlb"),
         }
 
-        def hlb(*args: str) -> subprocess.CompletedProcess[str]:
-            command = [sys.executable, "-m", "hlb.cli", *args]
-            return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        def hlb(*args: str) -> subprocess.CompletedProcess[str]:  # in this process: the output is the point
+
+            return cli_inprocess.hlb(env, ROOT, *args)
 
         logs = w.emu.state.guilds[GUILD_ID].channel_named("📜-logs", 0)
         patches = sum(1 for c in w.emu.calls if c.method == "PATCH" and c.path == f"/channels/{logs.id}")

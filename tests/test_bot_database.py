@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cli_inprocess
 import psycopg
 import pytest
-from reconcile_world import GUILD_ID, HLB, World, applied_specs, bot_process, run_world
+from reconcile_world import GUILD_ID, World, applied_specs, bot_process, run_world
 from test_bot import eventually, logs_topic, runner
 
 from hlb.bot.runner import Runner
@@ -229,7 +229,8 @@ def test_hlb_bot_run_rides_out_a_database_restart(
         embedded.ensure_running(home)
         infra = specs / "channels" / "infra.yaml"
         infra.write_text(infra.read_text().replace("topic: Noisy machine output", "topic: Quieter"))
-        subprocess.run([*HLB, "apply", str(specs)], env=env, check=True, capture_output=True)
+        applied = cli_inprocess.hlb(env, Path.cwd(), "apply", str(specs))  # the bots are the processes here
+        assert applied.returncode == 0, applied.stderr
         took = wait_until(lambda: logs_topic(emu).startswith("Quieter"), 10, log.read_text)
         print(f"hlb apply after a restart -> Discord: {took * 1000:.0f} ms")
     finally:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli_inprocess
 import pytest
 
 from hlb.compiler.compile import compile_paths
@@ -24,10 +25,15 @@ GUILD = 'apiVersion: hlb/v1\nkind: Guild\nname: home\nspec: {id: "12345678901234
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 
 
-def cli(*args: str, cwd: Path, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``hlb ARGS`` as a user runs it; the timeout turns a regression that blocks into a failure."""
+def cli(
+    *args: str, cwd: Path, extra: dict[str, str] | None = None, process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``hlb ARGS`` as a user runs it: in this process, or as a process when ``process`` (where a
+    regression would block, the timeout turns it into a failure)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "HLB_DATABASE_URL")}
     env.update({"HLB_NO_CACHE": "1", "HLB_HOME": str(cwd / ".home"), **(extra or {})})
+    if not process:
+        return cli_inprocess.hlb(env, cwd, *args)
     return subprocess.run(
         [*HLB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -42,7 +48,7 @@ def test_a_fifo_in_a_specs_directory_is_e113_and_never_opened(tmp_path: Path) ->
     specs.mkdir()
     (specs / "guild.yaml").write_text(GUILD, encoding="utf-8")
     os.mkfifo(specs / "pipe.yaml")
-    result = cli("validate", "specs", cwd=tmp_path)
+    result = cli("validate", "specs", cwd=tmp_path, process=True)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith("specs/pipe.yaml:1:1: E113 is a FIFO (named pipe)"), result.stdout
     assert "Traceback" not in result.stderr
@@ -51,7 +57,7 @@ def test_a_fifo_in_a_specs_directory_is_e113_and_never_opened(tmp_path: Path) ->
 @needs_fifo
 def test_a_fifo_named_on_the_command_line_is_e113(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.yaml")
-    result = cli("validate", "pipe.yaml", cwd=tmp_path)
+    result = cli("validate", "pipe.yaml", cwd=tmp_path, process=True)
     assert result.returncode == 1
     assert "pipe.yaml:1:1: E113 is a FIFO" in result.stdout
 

@@ -1,6 +1,7 @@
 """Plans a reviewer can read: the text plan, what `hlb apply`, `hlb show` and `hlb history` print.
 
-The CLI runs as a subprocess against a real (embedded) Postgres: permission
+The CLI runs in this process (``cli_inprocess``; as a process on a pseudo terminal
+where the point is the terminal) against a real (embedded) Postgres: permission
 changes in words and values whole, an apply that tells what it changed field
 by field, revisions in the past tense, ``-dirty`` commits, natural counts,
 colour only on a terminal.
@@ -9,9 +10,9 @@ colour only on a terminal.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+import cli_inprocess
 import pytest
 from test_apply_trust import cli_env, on_terminal
 
@@ -35,10 +36,7 @@ def deploys(topic: str, allow: str) -> str:
 
 
 def hlb(db_url: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hlb.cli", *args],
-        cwd=cwd, env=cli_env(db_url, cwd, **env), capture_output=True, text=True, timeout=120,
-    )
+    return cli_inprocess.hlb(cli_env(db_url, cwd, **env), cwd, *args)
 
 
 def on_a_terminal(db_url: str, cwd: Path, *args: str, **env: str) -> str:

@@ -207,3 +207,37 @@ def test_compile_and_apply_start_no_thread(
     assert len(list((tmp_path / "cache").glob("*.json"))) == cache.writes  # on disk when compile returns
     apply_model(db_url, result.model, author="test", echo=lambda _line: None)
     assert started == []
+
+
+def test_the_command_group_in_a_test_process_leaves_its_collector_alone(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests invoke the click group in their own process: only the program (`hlb.cli.run`) tunes gc."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from hlb.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    result = CliRunner().invoke(main, ["plan", str(ROOT / "specs")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_the_program_tunes_its_own_collector(tmp_path: Path) -> None:
+    """`hlb` as a program (the installed script runs ``hlb.cli:run``) raises the collector's thresholds."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, gc\natexit.register(lambda: print(gc.get_threshold()))\n"
+        "from hlb.cli import run\nrun()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "validate", str(ROOT / "specs")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "(100000, 50, 100)"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import cli_inprocess
 import psycopg
 import pytest
 from reconcile_world import GUILD_ID, ROOT, World, only_ok, run_world, seed_homelab
@@ -236,9 +236,9 @@ def test_cli_status_live_shows_the_error_and_retry_failed_retries_it(
         "HLB_HOME": str(tmp_path / ".hlb"),
     }
 
-    def hlb(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "hlb.cli", *args]
-        return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    def hlb(*args: str) -> subprocess.CompletedProcess[str]:  # in this process: the output is the point
+
+        return cli_inprocess.hlb(env, ROOT, *args)
 
     assert hlb("apply", "specs").returncode == 0
     emu.forbid("POST", "/channels/{channel_id}/messages")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+import cli_inprocess
 import pytest
 from click.testing import CliRunner
 
@@ -363,9 +364,7 @@ HOSTILE_NAMES = (
 
 
 def _run_validate(cwd: Path, fmt: str) -> subprocess.CompletedProcess[str]:
-    code = "from hlb.cli import main; main()"
-    args = [sys.executable, "-c", code, "validate", ".", "--format", fmt]
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return cli_inprocess.hlb(os.environ, cwd, "validate", ".", "--format", fmt)
 
 
 def _github_unescape(text: str) -> str:

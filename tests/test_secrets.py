@@ -11,10 +11,9 @@ import io
 import json
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+import cli_inprocess
 import psycopg
 import pytest
 from test_workflows import SECRETIVE, Recorder, custom_specs, invocation, rows, serve
@@ -222,10 +221,7 @@ def test_validate_refuses_credentials_and_misplaced_secrets_without_reading_them
         DISCORD_TOKEN=token,
         HLB_SECRET_API_TOKEN="api-token-0123456789",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "hlb.cli", "validate", "specs"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )
+    done = cli_inprocess.hlb(env, tmp_path, "validate", "specs")
     assert done.returncode == 1, done.stdout + done.stderr
     found = sorted(
         (place.rsplit(":", 3)[:2], code)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cli_inprocess
 import jsonschema
 import psycopg
 import pytest
@@ -162,9 +163,8 @@ def test_an_unreachable_database_gives_a_clear_page_and_json_error() -> None:
 
 
 def hlb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hlb.cli", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    """``hlb ARGS`` in this process: refused options exit before anything is served."""
+    return cli_inprocess.hlb(env, Path.cwd(), *args)
 
 
 def test_a_network_address_without_a_token_is_refused(tmp_path: Path) -> None:

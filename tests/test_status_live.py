@@ -1,7 +1,9 @@
 """``hlb status --live`` and ``hlb reconcile`` for scripts: field-level drift, JSON, exit codes, progress.
 
-Every test runs the CLI as a subprocess against the emulator (served from a thread) and a
-real embedded Postgres: specs are applied, reconciled, then changed by hand in "Discord".
+Every test runs the CLI against the emulator (served from a thread) and a real embedded
+Postgres: specs are applied, reconciled, then changed by hand in "Discord". The CLI runs in this
+process (``cli_inprocess``: exit codes and output are the point) but where the point is the
+terminal it draws progress on: there it is a process whose stderr is a pseudo terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_inprocess import hlb
 from reconcile_world import GUILD_ID, apply_in_process, reconcile_in_process, seed_homelab
 from terminal import read_terminal
 
@@ -64,17 +67,6 @@ def cli_env(db_url: str, emu: Emulator, home: Path) -> dict[str, str]:
         "HLB_HOME": str(home / ".hlb"),
         "HLB_AUTHOR": "scripts-tester",
     }
-
-
-def hlb(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hlb.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

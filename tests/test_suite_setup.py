@@ -78,3 +78,23 @@ def test_no_new_skip_without_a_look() -> None:
         if count:
             found[path.name] = count
     assert found == KNOWN_SKIPS
+
+
+def test_the_in_process_cli_leaves_nothing_behind(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cli_inprocess.hlb`` runs with just the environment and directory it is given, then restores ours."""
+    import gc
+    import logging
+
+    from cli_inprocess import hlb
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    here, handlers, threshold = Path.cwd(), list(logging.getLogger().handlers), gc.get_threshold()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "HLB_DATABASE_URL", "HLB_HOME")}
+    done = hlb(env, tmp_path, "history")  # without DATABASE_URL, and in tmp_path: no database there
+    assert done.returncode == 1 and "E611 no database here yet" in done.stderr, done.stderr
+    assert done.stdout == ""
+    assert hlb(os.environ, tmp_path, "history").returncode == 0  # ours has DATABASE_URL again
+    assert os.environ["DATABASE_URL"] == db_url and Path.cwd() == here
+    assert logging.getLogger().handlers == handlers and gc.get_threshold() == threshold
