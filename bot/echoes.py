@@ -122,6 +122,8 @@ def written(action: a.Action) -> frozenset[str]:
             return frozenset({*ATTRIBUTES.values(), POSITION, OVERWRITES})
         case a.AdoptChannel() | a.PostMessage() | a.EditMessage() | a.OverwriteCommands():
             return frozenset()  # no channel event follows (messages and commands are not watched)
+        case a.UpdateGuild() | a.CreateEmoji() | a.AdoptEmoji() | a.UpdateEmoji() | a.DeleteEmoji():
+            return frozenset()  # no channel event follows (guild and emoji events are not watched)
         case _:
             assert_never(action)
 

@@ -209,6 +209,23 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             )
             result = await rest.call(http, route, json=[dict(c) for c in action.payload])
             run.command_ids.update(_command_ids(result, route.path))
+        case a.UpdateGuild():
+            fields = dict(action.fields)
+            fields.update({name: str(run.resolve(ref)) for name, ref in action.channels})
+            await rest.call(http, Route("PATCH", "/guilds/{guild_id}", guild_id=action.guild_id), json=fields)
+        case a.CreateEmoji():
+            route = Route("POST", "/guilds/{guild_id}/emojis", guild_id=action.guild_id)
+            created = await rest.call(http, route, json=dict(action.payload))
+            run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/emojis")
+            await run.created(action.key, run.ids[action.key])
+            return run.ids[action.key]
+        case a.AdoptEmoji():
+            run.ids[action.key] = action.emoji_id
+            return action.emoji_id
+        case a.UpdateEmoji():
+            await rest.call(http, _emoji_route("PATCH", action), json=dict(action.fields))
+        case a.DeleteEmoji():
+            await _gone_is_fine(http, _emoji_route("DELETE", action))
         case _:
             assert_never(action)
     return None
@@ -228,6 +245,11 @@ def _command_ids(result: Any, what: str) -> dict[str, int]:
 def _overwrite_route(method: str, channel_id: int, target: int) -> Route:
     path = "/channels/{channel_id}/permissions/{target}"
     return Route(method, path, channel_id=channel_id, target=target)
+
+
+def _emoji_route(method: str, action: a.UpdateEmoji | a.DeleteEmoji) -> Route:
+    path = "/guilds/{guild_id}/emojis/{emoji_id}"
+    return Route(method, path, guild_id=action.guild_id, emoji_id=action.emoji_id)
 
 
 def _message_route(method: str, action: a.EditMessage | a.DeleteMessage) -> Route:
@@ -270,7 +292,8 @@ def _settle(
 ) -> tuple[Binding, ...]:
     failed = _failures_by_key(outcomes)
     for key, reason in plan.blocked.items():
-        failed[key] = ("blocked", Failure(failures.TEMPORARY, reason, sent=False))
+        kind = failures.PERMANENT if key in plan.refused else failures.TEMPORARY
+        failed[key] = ("blocked", Failure(kind, reason, sent=False))
     settled: list[Binding] = []
     for key, target in plan.bindings.items():
         binding = _with_ids(run, key, target)

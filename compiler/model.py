@@ -18,7 +18,7 @@ import orjson
 API_VERSION = "hlb/v1"
 # The kind registry, the one list of kinds: the order objects are created in (deletes run in
 # reverse). Each layer finds a kind's module by its name (hlb.compiler.kinds.Kind says where).
-KIND_ORDER: tuple[str, ...] = ("Guild", "Channel", "Workflow", "Dashboard", "Command")
+KIND_ORDER: tuple[str, ...] = ("Guild", "Channel", "Emoji", "Workflow", "Dashboard", "Command")
 
 
 @dataclass(frozen=True, order=True)
@@ -83,6 +83,10 @@ class SpecObject:
         if self.labels:
             doc["labels"] = dict(self.labels)
         doc["spec"] = _kept_fields(self.spec) if self.key.kind == "Channel" else self.spec
+        if self.key.kind == "Emoji":  # the image's bytes and hash come from the file it names
+            from hlb.compiler.kinds.emoji import DERIVED
+
+            doc["spec"] = {k: v for k, v in self.spec.items() if k not in DERIVED}
         return doc
 
     def to_snapshot(self) -> dict[str, Any]:

@@ -22,7 +22,10 @@ CREATE_CHANNELS = 20
 UPDATE_CHANNELS = 30
 PUT_OVERWRITES = 40
 REORDER = 50
+UPDATE_GUILD = 55  # after channels exist: its channel settings name them
 DELETE_OVERWRITES = 60
+DELETE_EMOJIS = 62  # before creates: a replaced image frees its slot first
+EMOJIS = 65
 MESSAGES = 70
 COMMANDS = 80
 DELETE_MESSAGES = 90
@@ -237,6 +240,85 @@ class OverwriteCommands(ActionBase):
         return f"{self.symbol} {self.verb} of {self.key}: {names} ({self.reason})"
 
 
+@dataclass(frozen=True)
+class UpdateGuild(ActionBase):
+    """One PATCH /guilds/{id} with only the settings that differ; ``key`` is the Guild's."""
+
+    guild_id: int
+    fields: Mapping[str, Any]  # Discord's field names and values, channel settings excepted
+    changes: tuple[Change, ...] = ()
+    channels: tuple[tuple[str, Ref], ...] = ()  # channel settings (``afk_channel_id``) to resolve
+
+    verb: ClassVar[str] = "update guild settings"
+
+    @property
+    def phase(self) -> int:
+        return UPDATE_GUILD
+
+    def describe(self) -> str:
+        names = ", ".join(c.field for c in self.changes)
+        return f"{self.symbol} {self.verb} of {self.key}: {names} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class CreateEmoji(ActionBase):
+    guild_id: int
+    payload: Mapping[str, Any]  # POST /guilds/{id}/emojis body: name, image (data URI), roles
+
+    verb: ClassVar[str] = "upload emoji"
+    symbol: ClassVar[str] = "+"
+
+    @property
+    def phase(self) -> int:
+        return EMOJIS
+
+
+@dataclass(frozen=True)
+class AdoptEmoji(ActionBase):
+    """Bind an existing, unmanaged emoji of the same name (``adopt: by-name``)."""
+
+    emoji_id: int
+
+    verb: ClassVar[str] = "adopt emoji"
+    symbol: ClassVar[str] = "="
+    writes: ClassVar[bool] = False
+
+    @property
+    def phase(self) -> int:
+        return DELETE_EMOJIS
+
+
+@dataclass(frozen=True)
+class UpdateEmoji(ActionBase):
+    guild_id: int
+    emoji_id: int
+    fields: Mapping[str, Any]  # name and/or roles (PATCH /guilds/{id}/emojis/{emoji_id})
+    changes: tuple[Change, ...] = ()
+
+    verb: ClassVar[str] = "update emoji"
+
+    @property
+    def phase(self) -> int:
+        return EMOJIS
+
+    def describe(self) -> str:
+        names = ", ".join(c.field for c in self.changes) or ", ".join(self.fields)
+        return f"{self.symbol} {self.verb} {self.key}: {names} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class DeleteEmoji(ActionBase):
+    guild_id: int
+    emoji_id: int
+
+    verb: ClassVar[str] = "delete emoji"
+    symbol: ClassVar[str] = "-"
+
+    @property
+    def phase(self) -> int:
+        return DELETE_EMOJIS
+
+
 # Every action there is. The executor and the other dispatchers ``match`` on it and end with
 # ``assert_never``, so mypy names each place a new action must be handled; tests/test_reconciler_pure.py
 # checks that every ActionBase subclass is in this union.
@@ -252,4 +334,9 @@ Action = (
     | EditMessage
     | DeleteMessage
     | OverwriteCommands
+    | UpdateGuild
+    | CreateEmoji
+    | AdoptEmoji
+    | UpdateEmoji
+    | DeleteEmoji
 )

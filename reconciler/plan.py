@@ -67,6 +67,7 @@ class Draft:
     targets: dict[ObjectKey, Binding] = field(default_factory=dict)
     forget: list[ObjectKey] = field(default_factory=list)
     blocked: dict[ObjectKey, str] = field(default_factory=dict)
+    refused: set[ObjectKey] = field(default_factory=set)  # blocked keys whose reason is permanent
     waiting: list[ObjectKey] = field(default_factory=list)
     drifted: list[ObjectKey] = field(default_factory=list)
     damped: list[ObjectKey] = field(default_factory=list)
@@ -105,7 +106,9 @@ class ReconcilePlan:
     ``bindings``: the binding of every desired object after its actions succeed (the executor
     fills in ids of created objects). ``forget``: bindings to drop (object gone, or kept in
     Discord but released). ``blocked``: objects that cannot be reconciled, with the reason
-    (stored as their error, no Discord call). ``waiting``: failed objects still backing off.
+    (stored as their error, no Discord call); ``refused``: those of them that cannot be done
+    until the spec or the server changes (a permanent error, as an emoji over the slots).
+    ``waiting``: failed objects still backing off.
     ``drifted``: objects whose Discord state was changed by hand and is being healed.
     ``damped``: objects whose values do not stick (``damping``): left as they are this pass.
     """
@@ -116,6 +119,7 @@ class ReconcilePlan:
     bindings: Mapping[ObjectKey, Binding]
     forget: tuple[ObjectKey, ...] = ()
     blocked: Mapping[ObjectKey, str] = field(default_factory=dict)
+    refused: frozenset[ObjectKey] = frozenset()
     waiting: tuple[ObjectKey, ...] = ()
     drifted: tuple[ObjectKey, ...] = ()
     damped: tuple[ObjectKey, ...] = ()
@@ -160,6 +164,7 @@ def reconcile_guild(ctx: GuildInput) -> ReconcilePlan:
         bindings=dict(draft.targets),
         forget=tuple(draft.forget),
         blocked=dict(draft.blocked),
+        refused=frozenset(draft.refused),
         waiting=tuple(draft.waiting),
         drifted=tuple(dict.fromkeys(draft.drifted)),
         damped=tuple(draft.damped),

@@ -101,8 +101,23 @@ class ObservedRole:
 
 
 @dataclass(frozen=True)
+class ObservedEmoji:
+    """A custom emoji as Discord reports it; ``managed``: an integration's, never hlb's to touch."""
+
+    id: int
+    name: str
+    animated: bool = False
+    roles: tuple[int, ...] = ()
+    managed: bool = False
+
+
+@dataclass(frozen=True)
 class ObservedGuild:
     """A snapshot of one guild: channels, roles, the bound dashboard messages and the command set.
+
+    ``settings`` holds the guild's own fields hlb may manage, by Discord's names
+    (``verification_level``, ``system_channel_id`` ...), as Discord reports them;
+    ``premium_tier`` (boost level) sets the emoji slots; ``emojis`` its custom emojis.
 
     ``messages`` maps the message ids the bindings name to whether they still exist;
     ``commands`` is the guild's application commands (raw Discord JSON) or ``None`` when
@@ -115,6 +130,9 @@ class ObservedGuild:
     roles: tuple[ObservedRole, ...] = ()
     messages: Mapping[int, bool] = field(default_factory=dict)
     commands: tuple[Mapping[str, Any], ...] | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    premium_tier: int = 0
+    emojis: tuple[ObservedEmoji, ...] = ()
 
     def channel(self, channel_id: int | None) -> ObservedChannel | None:
         if channel_id is None:

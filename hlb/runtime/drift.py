@@ -19,8 +19,11 @@ from hlb.compiler.permissions import from_bits
 from hlb.reconciler.actions import (
     Action,
     AdoptChannel,
+    AdoptEmoji,
     CreateChannel,
+    CreateEmoji,
     DeleteChannel,
+    DeleteEmoji,
     DeleteMessage,
     DeleteOverwrite,
     EditMessage,
@@ -29,6 +32,8 @@ from hlb.reconciler.actions import (
     PutOverwrite,
     ReorderChannels,
     UpdateChannel,
+    UpdateEmoji,
+    UpdateGuild,
 )
 from hlb.reconciler.commands import normalize
 from hlb.reconciler.plan import ReconcilePlan
@@ -116,8 +121,15 @@ def _action_fields(
             return [(key, FieldDrift("message", ABSENT if key not in plan.bindings else "moved", PRESENT))]
         case OverwriteCommands():
             return _commands(action, observed)
-        case AdoptChannel():
-            return []  # binds a channel that is already as the spec says: no write, no difference
+        case AdoptChannel() | AdoptEmoji():
+            return []  # binds an object that is already as the spec says: no write, no difference
+        case UpdateGuild() | UpdateEmoji():
+            return [(key, FieldDrift(c.field, _value(c.new), _value(c.old))) for c in action.changes]
+        case CreateEmoji():
+            return [(key, FieldDrift("emoji", PRESENT, MISSING))]
+        case DeleteEmoji():
+            gone = key not in plan.bindings
+            return [(key, FieldDrift("emoji", ABSENT if gone else "a new image", PRESENT))]
         case _:
             assert_never(action)
 
