@@ -2,8 +2,9 @@
 
 A setting absent from the spec is never compared nor sent. Enumerations go out as
 Discord's numbers (``hlb.compiler.enums``); the channel settings name Channel specs,
-resolved to the channel's id from its binding, or, for a channel created in this very
-pass, by the executor once it exists (the update runs after every channel phase).
+resolved to the id the channel planner found or adopted (the Guild plans last), or, for a
+channel created in this very pass, by the executor once it exists (the update runs after
+every channel phase).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
     channels: list[tuple[str, Ref]] = []
     for setting, field_name in CHANNEL_SETTINGS.items():
         if setting in guild.spec:
-            ref = _channel_ref(ctx, str(guild.spec[setting]))
+            ref = _channel_ref(ctx, draft, str(guild.spec[setting]))
             if ref != _int(seen.get(field_name)):
                 channels.append((field_name, ref))
     if not fields and not channels:
@@ -72,9 +73,12 @@ def desired_fields(guild: SpecObject) -> dict[str, Any]:
     return fields
 
 
-def _channel_ref(ctx: GuildInput, name: str) -> Ref:
-    """The id of channel ``name`` when it is bound and exists; else its key (created this pass)."""
+def _channel_ref(ctx: GuildInput, draft: Draft, name: str) -> Ref:
+    """The id of channel ``name`` as the channel planner found or adopted it, or its key when it is
+    created in this pass; else from its binding when it exists (a channel held back this pass)."""
     key = ctx.key("Channel", name)
+    if key in draft.channel_refs:
+        return draft.channel_refs[key]
     binding = ctx.bindings.get(key)
     if binding is not None and ctx.observed.channel(binding.discord_id) is not None:
         assert binding.discord_id is not None

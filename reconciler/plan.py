@@ -140,12 +140,14 @@ KindPlanner = Callable[[GuildInput, Draft], None]
 
 
 def registry() -> tuple[tuple[str, KindPlanner], ...]:
-    """The kinds the reconciler manages, in order: channels before the dashboards posted in them."""
+    """The kinds the reconciler manages, in order: channels before the dashboards posted in them,
+    and the kinds that plan last (the guild's settings, which name channels) after all others."""
     from hlb.compiler.kinds import KINDS  # the kinds' rules (and jinja) load only when planning
 
+    ordered = sorted(KINDS, key=lambda kind: kind.plans_last)  # stable: registry order otherwise
     return tuple(
         (kind.name, importlib.import_module(kind.reconciler_module).plan)
-        for kind in KINDS
+        for kind in ordered
         if kind.reconciler_module is not None
     )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
-from reconcile_world import GUILD_ID, World, only_ok, run_world
+from reconcile_world import GUILD_ID, HLB, World, only_ok, run_world
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -206,3 +209,42 @@ def test_emojis_over_the_slots_are_refused_and_the_others_converge(db_url: str, 
 
     specs = emoji("party", "img/party.png") + emoji("dance", "img/dance.gif") + emoji("zeta", "img/party.png")
     run_world(db_url, tmp_path, scenario, specs=spec_set(tmp_path / "src", specs))
+
+
+def test_import_discord_brings_settings_and_emojis_and_adopts_them_with_zero_writes(
+    db_url: str, tmp_path: Path
+) -> None:
+    from hlb.testing.models import Emoji
+
+    async def scenario(w: World) -> None:
+        guild = w.emu.state.guilds[GUILD_ID]
+        lounge = w.emu.human_create_channel(GUILD_ID, "lounge", type=2)
+        guild.settings.update(afk_channel_id=str(lounge.id), verification_level=3, description="hi")
+        admins = guild.role_named("admins").id
+        guild.emojis[901] = Emoji(901, "party_parrot", PNG, roles=[admins])
+        guild.emojis[902] = Emoji(902, "dance", GIF, animated=True)
+        guild.emojis[903] = Emoji(903, "twitch_sub", PNG, managed=True)
+        out = tmp_path / "imported"
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [*HLB, "import-discord", "--guild", str(GUILD_ID), "--out", str(out)],
+            env={**os.environ, "DISCORD_TOKEN": w.emu.token, "HLB_DISCORD_API_BASE": w.emu.base_url},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "twitch_sub" in done.stderr and "integration" in done.stderr
+        assert (out / "emojis" / "party-parrot.png").read_bytes() == PNG
+        assert (out / "emojis" / "dance.gif").read_bytes() == GIF
+        spec = (out / "guild.yaml").read_text()
+        assert "afk_channel: lounge" in spec and "verification_level: high" in spec
+        w.specs = out
+        w.apply()
+        before = len(w.emu.calls)
+        report = only_ok(await w.reconcile())
+        assert writes_since(w, before) == []
+        assert report.plan is not None
+        assert {type(a).__name__ for a in report.plan.actions} == {"AdoptChannel", "AdoptEmoji"}
+        assert w.binding("Emoji", "party-parrot").discord_id == 901
+
+    run_world(db_url, tmp_path, scenario, specs=spec_set(tmp_path / "src"))

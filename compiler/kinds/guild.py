@@ -76,4 +76,4 @@ def _channel_setting(draft: Draft, index: Index, setting: str, wanted: str) -> I
         yield Problem("E305", message, path)
 
 
-KIND = Kind("Guild", GuildRules(), "guilds")
+KIND = Kind("Guild", GuildRules(), "guilds", plans_last=True)
