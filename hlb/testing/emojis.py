@@ -78,7 +78,11 @@ class EmojiRoutes(Routes):
                 channel = guild.channels.get(int(value))
                 if channel is None or channel.type not in types:
                     raise form_error(key, "Not a channel of this guild of the right type.")
-        guild.settings.update({k: v for k, v in body.items() if k in GUILD_SETTINGS})
+        changed = {k: v for k, v in body.items() if k in GUILD_SETTINGS}
+        for key in _CHANNEL_TYPES:  # Discord answers snowflakes as strings, whatever was sent
+            if changed.get(key) is not None:
+                changed[key] = str(changed[key])
+        guild.settings.update(changed)
         if "name" in body:
             guild.name = str(body["name"])
         return respond(guild.to_json())
