@@ -150,3 +150,18 @@ def test_export_writes_the_images_and_round_trips(root: Path, db_url: str) -> No
     original = compile_paths([str(root / "specs.yaml")], {}).model
     assert again is not None and original is not None
     assert {o.key: o.hash for o in again} == {o.key: o.hash for o in original}
+
+
+def test_a_saved_plan_with_emojis_applies_away_from_the_spec_files(root: Path, db_url: str) -> None:
+    (root / "specs.yaml").write_text(GUILD + "  verification_level: low\n" + emoji("img/party.png"))
+    saved = root.parent / "plan.json"
+    done = hlb(root, "plan", ".", "-o", str(saved), DATABASE_URL=db_url)
+    assert done.returncode == 0, done.stderr
+    assert "+ Guild home" in done.stdout and "verification_level" in done.stdout
+    elsewhere = root.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "img").mkdir()
+    (elsewhere / "img" / "party.png").write_bytes(b"GIF89a")  # a different file at the same path
+    applied = hlb(elsewhere, "apply", str(saved), DATABASE_URL=db_url)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "1 created" in applied.stdout or "2 created" in applied.stdout

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,22 @@ def read_image(spec_file: str, image: str) -> tuple[bytes, str]:
     if kind is None:
         raise ImageProblem("E414", f"image '{image}' is not a PNG, JPEG, WebP or GIF image (by its content)")
     return data, kind
+
+
+def recorded_problem(spec: Mapping[str, Any]) -> str | None:
+    """What is wrong with a compiled Emoji's recorded image (a saved plan's, whose spec file is not
+    at hand): a data URI that does not decode to a usable image or does not match its ``sha256``."""
+    head, _, data = str(spec.get("image_data", "")).partition(";base64,")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:
+        return "its image_data is not base64"
+    kind = image_type(raw)
+    if kind is None or head != f"data:{MIME[kind]}" or len(raw) > EMOJI_MAX_BYTES:
+        return "its image_data is not a PNG, JPEG, WebP or GIF of at most 256 KiB"
+    if hashlib.sha256(raw).hexdigest() != spec.get("sha256") or spec.get("animated") != (kind == "gif"):
+        return "its image_data does not match its sha256"
+    return None
 
 
 class EmojiRules:
