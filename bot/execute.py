@@ -103,6 +103,11 @@ class _Run:
             except Exception as error:
                 raise BookkeepingFailed(str(error)) from error
 
+    def adopted(self, key: ObjectKey, discord_id: int) -> int:
+        """An existing object taken over: bound to ``key`` for the rest of the pass."""
+        self.ids[key] = discord_id
+        return discord_id
+
     def resolve(self, ref: a.Ref) -> int:
         if isinstance(ref, int):
             return ref
@@ -162,14 +167,9 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             body = dict(action.payload)
             if action.parent is not None:
                 body["parent_id"] = str(run.resolve(action.parent))
-            route = Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id)
-            created = await rest.call(http, route, json=body)
-            run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/channels")
-            await run.created(action.key, run.ids[action.key])
-            return run.ids[action.key]
+            return await _create(run, action.key, "/guilds/{guild_id}/channels", action.guild_id, body)
         case a.AdoptChannel():
-            run.ids[action.key] = action.channel_id
-            return action.channel_id
+            return run.adopted(action.key, action.channel_id)
         case a.UpdateChannel():
             fields = dict(action.fields)
             if action.parent is not None:
@@ -214,14 +214,10 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             fields.update({name: str(run.resolve(ref)) for name, ref in action.channels})
             await rest.call(http, Route("PATCH", "/guilds/{guild_id}", guild_id=action.guild_id), json=fields)
         case a.CreateEmoji():
-            route = Route("POST", "/guilds/{guild_id}/emojis", guild_id=action.guild_id)
-            created = await rest.call(http, route, json=dict(action.payload))
-            run.ids[action.key] = failures.snowflake(created, "POST /guilds/{guild_id}/emojis")
-            await run.created(action.key, run.ids[action.key])
-            return run.ids[action.key]
+            path = "/guilds/{guild_id}/emojis"
+            return await _create(run, action.key, path, action.guild_id, dict(action.payload))
         case a.AdoptEmoji():
-            run.ids[action.key] = action.emoji_id
-            return action.emoji_id
+            return run.adopted(action.key, action.emoji_id)
         case a.UpdateEmoji():
             await rest.call(http, _emoji_route("PATCH", action), json=dict(action.fields))
         case a.DeleteEmoji():
@@ -229,6 +225,14 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
         case _:
             assert_never(action)
     return None
+
+
+async def _create(run: _Run, key: ObjectKey, path: str, guild_id: int, body: dict[str, Any]) -> int:
+    """POST ``body`` to the guild collection ``path``; the new object's id, saved at once."""
+    created = await rest.call(run.http, Route("POST", path, guild_id=guild_id), json=body)
+    run.ids[key] = failures.snowflake(created, f"POST {path}")
+    await run.created(key, run.ids[key])
+    return run.ids[key]
 
 
 def _command_ids(result: Any, what: str) -> dict[str, int]:

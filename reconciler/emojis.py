@@ -7,6 +7,9 @@ premium tier (``EMOJI_SLOTS``); uploads that do not fit, counted in name order a
 every emoji that stays, are refused (a permanent error on those objects, the rest go on).
 ``roles`` resolve like channel overwrites' roles: a role's name (one role of that name in
 the server) or its id; no ``roles`` means everyone may use the emoji.
+
+Note for the Role kind: the names go through ``channels.resolve_target``, as overwrites do;
+when Role specs resolve there (a role created in the same pass), emojis follow without change.
 """
 
 from __future__ import annotations

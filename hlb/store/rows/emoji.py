@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from hlb.compiler.model import SpecObject
-from hlb.store.rows.base import (
-    Row,
-    Rows,
-    Storage,
-    build_object,
-    field_,
-    fields,
-    join,
-    main_row,
-    table_spec,
-)
+from hlb.store.rows.base import field_, fields, flat_storage
 
 KIND = "Emoji"
 FIELDS = fields(
@@ -24,15 +10,4 @@ FIELDS = fields(
     field_("name", "emoji_name"),
     *("image", "sha256", "animated", "image_data", "roles", "protect"),
 )
-EMOJIS = table_spec("emojis")
-
-
-def to_rows(obj: SpecObject) -> Rows:
-    return {EMOJIS.name: [main_row(obj, FIELDS, {})]}
-
-
-def from_rows(main: Mapping[str, Any], children: Mapping[str, Sequence[Row]]) -> SpecObject:
-    return build_object(KIND, main, join(main, FIELDS, main.get("extra")))
-
-
-STORAGE = Storage(KIND, (EMOJIS,), to_rows, from_rows)
+STORAGE = flat_storage(KIND, "emojis", FIELDS)
