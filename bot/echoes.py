@@ -142,6 +142,8 @@ def written(action: a.Action) -> frozenset[str]:
             return frozenset()  # no channel event follows (messages and commands are not watched)
         case a.CreateRole() | a.AdoptRole() | a.UpdateRole() | a.ReorderRoles() | a.DeleteRole():
             return frozenset()  # role events are not watched: the next pass compares roles
+        case a.UpdateGuild() | a.CreateEmoji() | a.AdoptEmoji() | a.UpdateEmoji() | a.DeleteEmoji():
+            return frozenset()  # no channel event follows (guild and emoji events are not watched)
         case _:
             assert_never(action)
 

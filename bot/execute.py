@@ -106,6 +106,11 @@ class _Run:
             except Exception as error:
                 raise BookkeepingFailed(str(error)) from error
 
+    def adopted(self, key: ObjectKey, discord_id: int) -> int:
+        """An existing object taken over: bound to ``key`` for the rest of the pass."""
+        self.ids[key] = discord_id
+        return discord_id
+
     def resolve(self, ref: a.Ref) -> int:
         if isinstance(ref, int):
             return ref
@@ -172,8 +177,7 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             route = Route("POST", "/guilds/{guild_id}/channels", guild_id=action.guild_id)
             return await _create(run, action.key, route, body)
         case a.AdoptChannel():
-            run.ids[action.key] = action.channel_id
-            return action.channel_id
+            return run.adopted(action.key, action.channel_id)
         case a.UpdateChannel():
             fields = dict(action.fields)
             if action.parent is not None:
@@ -218,8 +222,7 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             route = Route("POST", "/guilds/{guild_id}/roles", guild_id=action.guild_id)
             return await _create(run, action.key, route, dict(action.payload))
         case a.AdoptRole():
-            run.ids[action.key] = action.role_id
-            return action.role_id
+            return run.adopted(action.key, action.role_id)
         case a.UpdateRole():
             route = _role_route("PATCH", action.guild_id, action.role_id)
             await rest.call(http, route, json=dict(action.fields))
@@ -229,6 +232,19 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             await rest.call(http, route, json=moves)
         case a.DeleteRole():
             await _gone_is_fine(http, _role_route("DELETE", action.guild_id, action.role_id))
+        case a.UpdateGuild():
+            fields = dict(action.fields)
+            fields.update({name: str(run.resolve(ref)) for name, ref in action.channels})
+            await rest.call(http, Route("PATCH", "/guilds/{guild_id}", guild_id=action.guild_id), json=fields)
+        case a.CreateEmoji():
+            route = Route("POST", "/guilds/{guild_id}/emojis", guild_id=action.guild_id)
+            return await _create(run, action.key, route, dict(action.payload))
+        case a.AdoptEmoji():
+            return run.adopted(action.key, action.emoji_id)
+        case a.UpdateEmoji():
+            await rest.call(http, _emoji_route("PATCH", action), json=dict(action.fields))
+        case a.DeleteEmoji():
+            await _gone_is_fine(http, _emoji_route("DELETE", action))
         case _:
             assert_never(action)
     return None
@@ -260,6 +276,11 @@ def _command_ids(result: Any, what: str) -> dict[str, int]:
 def _overwrite_route(method: str, channel_id: int, target: int) -> Route:
     path = "/channels/{channel_id}/permissions/{target}"
     return Route(method, path, channel_id=channel_id, target=target)
+
+
+def _emoji_route(method: str, action: a.UpdateEmoji | a.DeleteEmoji) -> Route:
+    path = "/guilds/{guild_id}/emojis/{emoji_id}"
+    return Route(method, path, guild_id=action.guild_id, emoji_id=action.emoji_id)
 
 
 def _message_route(method: str, action: a.EditMessage | a.DeleteMessage) -> Route:

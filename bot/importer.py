@@ -1,6 +1,7 @@
 """Import a guild built by hand as spec documents: ``hlb import-discord --guild ID --out DIR``.
 
-``import_guild`` (here) reads the guild (name, roles) and its channels over REST;
+``import_guild`` (here) reads the guild (name, roles, settings, emojis) and its channels over
+REST, and each emoji's image from Discord's CDN;
 ``guild_to_documents`` (``hlb.runtime.import_specs``) turns that snapshot into one Guild and one
 Channel document per channel, pure and unit-testable; ``write_specs`` (same module)
 writes them as ``guild.yaml`` and ``channels.yaml``. This module re-exports what ``hlb import-discord``
@@ -16,6 +17,12 @@ channel, an overlong topic...).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+import aiohttp
+import disnake
+from disnake.http import HTTPClient
+
 from hlb.bot.observe import read_guild
 from hlb.runtime.import_specs import (
     ImportFailed,
@@ -27,6 +34,8 @@ from hlb.runtime.import_specs import (
     write_specs,
 )
 from hlb.settings import Settings
+
+CDN = "https://cdn.discordapp.com"
 
 __all__ = [
     "ImportFailed",
@@ -53,4 +62,19 @@ async def import_guild(settings: Settings, guild_id: int, *, name: str | None = 
 
     async with rest_client(settings) as (client, _application_id):
         observed = await read_guild(client.http, guild_id)
-    return guild_to_documents(observed, name=name)
+        images = {e.id: await _image(client.http, settings, e.id, e.animated) for e in observed.emojis}
+    found = {emoji_id: data for emoji_id, data in images.items() if data is not None}
+    return guild_to_documents(observed, name=name, images=found)
+
+
+async def _image(http: HTTPClient, settings: Settings, emoji_id: int, animated: bool) -> bytes | None:
+    """An emoji's image from Discord's CDN (for another API base: the ``/emojis/`` route of its host);
+    None when it cannot be had (the import then skips that emoji with a warning)."""
+    base = CDN
+    if settings.discord_api_base:
+        parts = urlsplit(settings.discord_api_base)
+        base = f"{parts.scheme}://{parts.netloc}"
+    try:
+        return bytes(await http.get_from_cdn(f"{base}/emojis/{emoji_id}.{'gif' if animated else 'png'}"))
+    except (disnake.HTTPException, aiohttp.ClientError, OSError):
+        return None

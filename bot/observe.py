@@ -19,7 +19,27 @@ from disnake.http import HTTPClient, Route
 
 from hlb.bot import rest
 from hlb.bot.failures import MalformedReply
-from hlb.reconciler.state import Binding, ObservedChannel, ObservedGuild, ObservedOverwrite, ObservedRole
+from hlb.reconciler.state import (
+    Binding,
+    ObservedChannel,
+    ObservedEmoji,
+    ObservedGuild,
+    ObservedOverwrite,
+    ObservedRole,
+)
+
+# The guild's own fields hlb may manage (``hlb.reconciler.guilds``), kept as Discord reports them.
+SETTINGS = (
+    "verification_level",
+    "default_message_notifications",
+    "explicit_content_filter",
+    "system_channel_id",
+    "rules_channel_id",
+    "afk_channel_id",
+    "afk_timeout",
+    "preferred_locale",
+    "description",
+)
 
 
 class GuildUnavailable(Exception):
@@ -69,6 +89,9 @@ async def read_guild(http: HTTPClient, guild_id: int) -> ObservedGuild:
             name=str(guild.get("name", "")),
             channels=tuple(observed_channel(c) for c in channels),
             roles=tuple(observed_role(r) for r in roles),
+            settings={k: guild[k] for k in SETTINGS if k in guild},
+            premium_tier=int(guild.get("premium_tier") or 0),
+            emojis=tuple(observed_emoji(e) for e in guild.get("emojis") or ()),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise MalformedReply(
@@ -136,6 +159,17 @@ def _top_of(bot_roles: list[int] | None, guild: ObservedGuild) -> int | None:
     if bot_roles is None:
         return None
     return max((r.position for r in guild.roles if r.id in bot_roles), default=0)
+
+
+def observed_emoji(data: Mapping[str, Any]) -> ObservedEmoji:
+    """A custom emoji from Discord's JSON."""
+    return ObservedEmoji(
+        id=int(data["id"]),
+        name=str(data.get("name") or ""),
+        animated=bool(data.get("animated", False)),
+        roles=tuple(sorted(int(r) for r in data.get("roles") or ())),
+        managed=bool(data.get("managed", False)),
+    )
 
 
 def observed_channel(data: Mapping[str, Any]) -> ObservedChannel:

@@ -48,6 +48,7 @@ def check_rows(
     if all(record is not None for record in reuse):
         return _from_records(rows, reuse, diagnostics), []
 
+    from hlb.compiler.kinds import kind_for as rules_kind
     from hlb.compiler.kinds import rules_for
     from hlb.compiler.recording import RecordingIndex
 
@@ -73,7 +74,7 @@ def check_rows(
             obj = SpecObject.build(key, draft.labels, rules.normalize(draft), Origin(draft.file, draft.line))
             objects.append(obj)
         unit = unit_of[draft.file]
-        if unit.env is not None and index.clean:
+        if unit.env is not None and index.clean and not rules_kind(draft.kind).reads_files:
             spec, spec_hash = (None, None) if obj is None else (obj.spec, obj.hash)
             new = [guild, index.lookups, [], spec, spec_hash]
             unit.drafts[draft.doc] = new

@@ -66,6 +66,8 @@ CODES: dict[str, str] = {
     "E307": "field not valid for this channel type",
     "E308": "guild id used twice",
     "E320": "@everyone takes permissions only",
+    "E309": "file path leaves the spec file's directory",
+    "E310": "file named by a spec is missing or unreadable",
     # Discord limits
     "E401": "text longer than Discord allows",
     "E402": "too many items",
@@ -79,6 +81,8 @@ CODES: dict[str, str] = {
     "E410": "duplicate name in list",
     "E411": "invisible or bidirectional control character in a name",
     "E412": "name mixes look-alike scripts (warning)",
+    "E413": "image larger than Discord allows",
+    "E414": "image is not PNG, JPEG, WebP or GIF",
     # templates, interpolation, schedules
     "E501": "template syntax error or template over a limit",
     "E502": "environment variable is not set",

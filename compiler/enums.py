@@ -49,3 +49,22 @@ OPTION_TYPE_NAMES: Mapping[int, str] = {v: k for k, v in OPTION_TYPES.items()}
 COMPONENT_TYPES: tuple[str, ...] = ("button", "select")  # the cells of a dashboard's component grid
 STEP_TYPES: tuple[str, ...] = ("reply", "send", "http", "add_role", "remove_role", "refresh")
 ADOPT_MODES: tuple[str, ...] = ("none", "by-name")  # a Guild's spec.adopt
+
+# --- a Guild's settings (https://discord.com/developers/docs/resources/guild#guild-object) ----------
+
+# https://discord.com/developers/docs/resources/guild#guild-object-verification-level
+VERIFICATION_LEVELS: Mapping[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "very_high": 4}
+# https://discord.com/developers/docs/resources/guild#guild-object-default-message-notification-level
+DEFAULT_NOTIFICATIONS: Mapping[str, int] = {"all_messages": 0, "only_mentions": 1}
+# https://discord.com/developers/docs/resources/guild#guild-object-explicit-content-filter-level
+EXPLICIT_CONTENT_FILTERS: Mapping[str, int] = {"disabled": 0, "members_without_roles": 1, "all_members": 2}
+# https://discord.com/developers/docs/resources/guild#modify-guild-json-params (afk_timeout, seconds)
+AFK_TIMEOUTS: tuple[int, ...] = (60, 300, 900, 1800, 3600)
+
+# --- emojis ----------------------------------------------------------------------------------------
+
+# https://discord.com/developers/docs/reference#image-data: the image types an emoji may be
+EMOJI_IMAGE_TYPES: tuple[str, ...] = ("png", "jpeg", "webp", "gif")
+EMOJI_MAX_BYTES = 256 * 1024
+# https://discord.com/developers/docs/resources/emoji: static and animated slots each, by premium tier
+EMOJI_SLOTS: Mapping[int, int] = {0: 50, 1: 100, 2: 150, 3: 250}

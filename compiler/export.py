@@ -15,6 +15,7 @@ to the reference loader.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -61,6 +62,15 @@ def export_files(model: Model, revision: int | None) -> dict[str, str]:
     """One YAML text per kind that has objects, by file name (``channels.yaml``...)."""
     header = HEADER.format(revision=revision)
     return {k.export_file: header + render_kind(model, k.name) for k in KINDS if model.of_kind(k.name)}
+
+
+def export_images(model: Model) -> dict[str, bytes]:
+    """The emoji images ``hlb export`` writes beside the YAML: each Emoji's ``image`` path -> its bytes
+    (from the stored data URI). The paths are the specs' own, which stay inside the spec directory."""
+    return {
+        str(o.spec["image"]): base64.b64decode(str(o.spec["image_data"]).split(",", 1)[1])
+        for o in model.of_kind("Emoji")
+    }
 
 
 # --- documents for re-checking a saved plan --------------------------------------------------------
@@ -116,4 +126,4 @@ def _scalar(value: Any) -> str:
     return json.dumps(value)  # int or float, as JSON writes it (a YAML 1.2 number too)
 
 
-__all__ = ["CHUNK", "export_files", "object_index", "sources_of"]
+__all__ = ["CHUNK", "export_files", "export_images", "object_index", "sources_of"]

@@ -18,7 +18,7 @@ import orjson
 API_VERSION = "hlb/v1"
 # The kind registry, the one list of kinds: the order objects are created in (deletes run in
 # reverse). Each layer finds a kind's module by its name (hlb.compiler.kinds.Kind says where).
-KIND_ORDER: tuple[str, ...] = ("Guild", "Role", "Channel", "Workflow", "Dashboard", "Command")
+KIND_ORDER: tuple[str, ...] = ("Guild", "Role", "Channel", "Emoji", "Workflow", "Dashboard", "Command")
 
 
 @dataclass(frozen=True, order=True)
@@ -85,6 +85,10 @@ class SpecObject:
         doc["spec"] = _kept_fields(self.spec) if self.key.kind == "Channel" else self.spec
         if self.key.kind == "Role":  # its rank is its place among the documents, not a field
             doc["spec"] = {k: v for k, v in self.spec.items() if k != "rank"}
+        elif self.key.kind == "Emoji":  # the image's bytes and hash come from the file it names
+            from hlb.compiler.kinds.emoji import DERIVED
+
+            doc["spec"] = {k: v for k, v in self.spec.items() if k not in DERIVED}
         return doc
 
     def to_snapshot(self) -> dict[str, Any]:

@@ -148,12 +148,21 @@ def compile_or_exit(paths: Sequence[str], fmt: str = "text", *, reference: bool 
 
 
 def write_export(model: Model, out_dir: Path, revision: int | None) -> list[Path]:
-    """Write `hlb export`'s files (one YAML file per kind) into ``out_dir``; the paths written."""
-    from hlb.compiler.export import export_files
+    """Write `hlb export`'s files (one YAML file per kind, and each emoji's image at the path its
+    spec names) into ``out_dir``; the paths written."""
+    from hlb.compiler.export import export_files, export_images
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in export_files(model, revision).items():
         (out_dir / name).write_text(text, encoding="utf-8")
         written.append(out_dir / name)
+    root = out_dir.resolve()
+    for relative, data in export_images(model).items():
+        path = (out_dir / relative).resolve()
+        if not path.is_relative_to(root):  # stored by an older spec set: never write outside
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        written.append(out_dir / relative)
     return written

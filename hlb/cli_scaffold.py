@@ -147,15 +147,20 @@ def guild_name_for(directory: Path) -> str:
     return name if _NAME.match(name) else "server"
 
 
-def template_files() -> list[tuple[Path, str]]:
-    """(path relative to the new repository, template text) of every scaffold file, in a stable order."""
-    files = []
+BINARY = frozenset({".png"})  # copied as they are (an emoji's image), never filled in
+
+
+def template_files() -> list[tuple[Path, str | bytes]]:
+    """(path relative to the new repository, template text, or bytes for an image) of every
+    scaffold file, in a stable order."""
+    files: list[tuple[Path, str | bytes]] = []
     for source in sorted(p for p in TEMPLATES.rglob("*") if p.is_file()):
         parts = source.relative_to(TEMPLATES).parts
         if "__pycache__" in parts:
             continue
         target = Path(*(f".{part[4:]}" if part.startswith("dot-") else part for part in parts))
-        files.append((target, source.read_text(encoding="utf-8")))
+        binary = source.suffix in BINARY
+        files.append((target, source.read_bytes() if binary else source.read_text(encoding="utf-8")))
     return files
 
 
@@ -199,6 +204,11 @@ def scaffold(
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for relative, text in template_files():
+        if isinstance(text, bytes):
+            (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+            (directory / relative).write_bytes(text)
+            written.append(relative)
+            continue
         for token, value in values.items():
             text = text.replace(token, value)
         path = directory / relative

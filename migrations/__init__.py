@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 # Every revision id, oldest first; the last one is the head this hlb expects.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD = REVISIONS[-1]
 # alembic_version lives in hlb_config, next to the tables it versions.
 VERSION_TABLE = "alembic_version"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 from hlb.compiler.model import ObjectKey
 
-Ref = int | ObjectKey  # a Discord id, or the key of an object created earlier in this pass
+Ref: TypeAlias = int | ObjectKey  # a Discord id, or the key of an object created earlier in this pass
 
 # Phases, in execution order. Roles come first: channel overwrites may name a role created now.
 CREATE_ROLES = 2
@@ -25,7 +25,10 @@ CREATE_CHANNELS = 20
 UPDATE_CHANNELS = 30
 PUT_OVERWRITES = 40
 REORDER = 50
+UPDATE_GUILD = 55  # after channels exist: its channel settings name them
 DELETE_OVERWRITES = 60
+DELETE_EMOJIS = 62  # before creates: a replaced image frees its slot first
+EMOJIS = 65
 MESSAGES = 70
 COMMANDS = 80
 DELETE_MESSAGES = 90
@@ -320,6 +323,85 @@ class DeleteRole(ActionBase):
         return DELETE_ROLES
 
 
+@dataclass(frozen=True)
+class UpdateGuild(ActionBase):
+    """One PATCH /guilds/{id} with only the settings that differ; ``key`` is the Guild's."""
+
+    guild_id: int
+    fields: Mapping[str, Any]  # Discord's field names and values, channel settings excepted
+    changes: tuple[Change, ...] = ()
+    channels: tuple[tuple[str, Ref], ...] = ()  # channel settings (``afk_channel_id``) to resolve
+
+    verb: ClassVar[str] = "update guild settings"
+
+    @property
+    def phase(self) -> int:
+        return UPDATE_GUILD
+
+    def describe(self) -> str:
+        names = ", ".join(c.field for c in self.changes)
+        return f"{self.symbol} {self.verb} of {self.key}: {names} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class CreateEmoji(ActionBase):
+    guild_id: int
+    payload: Mapping[str, Any]  # POST /guilds/{id}/emojis body: name, image (data URI), roles
+
+    verb: ClassVar[str] = "upload emoji"
+    symbol: ClassVar[str] = "+"
+
+    @property
+    def phase(self) -> int:
+        return EMOJIS
+
+
+@dataclass(frozen=True)
+class AdoptEmoji(ActionBase):
+    """Bind an existing, unmanaged emoji of the same name (``adopt: by-name``)."""
+
+    emoji_id: int
+
+    verb: ClassVar[str] = "adopt emoji"
+    symbol: ClassVar[str] = "="
+    writes: ClassVar[bool] = False
+
+    @property
+    def phase(self) -> int:
+        return DELETE_EMOJIS
+
+
+@dataclass(frozen=True)
+class UpdateEmoji(ActionBase):
+    guild_id: int
+    emoji_id: int
+    fields: Mapping[str, Any]  # name and/or roles (PATCH /guilds/{id}/emojis/{emoji_id})
+    changes: tuple[Change, ...] = ()
+
+    verb: ClassVar[str] = "update emoji"
+
+    @property
+    def phase(self) -> int:
+        return EMOJIS
+
+    def describe(self) -> str:
+        names = ", ".join(c.field for c in self.changes) or ", ".join(self.fields)
+        return f"{self.symbol} {self.verb} {self.key}: {names} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class DeleteEmoji(ActionBase):
+    guild_id: int
+    emoji_id: int
+
+    verb: ClassVar[str] = "delete emoji"
+    symbol: ClassVar[str] = "-"
+
+    @property
+    def phase(self) -> int:
+        return DELETE_EMOJIS
+
+
 # Every action there is. The executor and the other dispatchers ``match`` on it and end with
 # ``assert_never``, so mypy names each place a new action must be handled; tests/test_reconciler_pure.py
 # checks that every ActionBase subclass is in this union.
@@ -340,4 +422,9 @@ Action = (
     | UpdateRole
     | ReorderRoles
     | DeleteRole
+    | UpdateGuild
+    | CreateEmoji
+    | AdoptEmoji
+    | UpdateEmoji
+    | DeleteEmoji
 )

@@ -106,12 +106,14 @@ class ReconcilePlan:
 
     ``bindings``: the binding of every desired object after its actions succeed (the executor
     fills in ids of created objects). ``forget``: bindings to drop (object gone, or kept in
-    Discord but released). ``blocked``: objects that cannot be reconciled, with the reason
-    (stored as their error, no Discord call). ``waiting``: failed objects still backing off.
+    Discord but released). ``blocked``: objects that cannot be reconciled yet, with the reason
+    (stored as their error, no Discord call).
+    ``waiting``: failed objects still backing off.
     ``drifted``: objects whose Discord state was changed by hand and is being healed.
     ``damped``: objects whose values do not stick (``damping``): left as they are this pass.
-    ``refused``: objects whose spec asks what the bot may never do (edit a role above its own):
-    a permanent error with the reason, no Discord call.
+    ``refused``: objects whose spec asks what cannot be done until the spec or the server
+    changes (edit a role above the bot's own, an emoji past the slots): a permanent error with
+    the reason, no Discord call.
     """
 
     guild: ObjectKey
@@ -141,12 +143,14 @@ KindPlanner = Callable[[GuildInput, Draft], None]
 
 
 def registry() -> tuple[tuple[str, KindPlanner], ...]:
-    """The kinds the reconciler manages, in order: channels before the dashboards posted in them."""
+    """The kinds the reconciler manages, in order: channels before the dashboards posted in them,
+    and the kinds that plan last (the guild's settings, which name channels) after all others."""
     from hlb.compiler.kinds import KINDS  # the kinds' rules (and jinja) load only when planning
 
+    ordered = sorted(KINDS, key=lambda kind: kind.plans_last)  # stable: registry order otherwise
     return tuple(
         (kind.name, importlib.import_module(kind.reconciler_module).plan)
-        for kind in KINDS
+        for kind in ordered
         if kind.reconciler_module is not None
     )
 

@@ -110,11 +110,25 @@ class ObservedRole:
 
 
 @dataclass(frozen=True)
+class ObservedEmoji:
+    """A custom emoji as Discord reports it; ``managed``: an integration's, never hlb's to touch."""
+
+    id: int
+    name: str
+    animated: bool = False
+    roles: tuple[int, ...] = ()
+    managed: bool = False
+
+
+@dataclass(frozen=True)
 class ObservedGuild:
     """A snapshot of one guild: channels, roles, the bound dashboard messages and the command set.
 
     ``bot_top`` is the position of the bot's highest role: the bot can edit, move or delete
     only roles below it.
+    ``settings`` holds the guild's own fields hlb may manage, by Discord's names
+    (``verification_level``, ``system_channel_id`` ...), as Discord reports them;
+    ``premium_tier`` (boost level) sets the emoji slots; ``emojis`` its custom emojis.
 
     ``messages`` maps the message ids the bindings name to whether they still exist;
     ``commands`` is the guild's application commands (raw Discord JSON) or ``None`` when
@@ -131,6 +145,9 @@ class ObservedGuild:
 
     def role(self, role_id: int | None) -> ObservedRole | None:
         return next((r for r in self.roles if r.id == role_id), None) if role_id is not None else None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    premium_tier: int = 0
+    emojis: tuple[ObservedEmoji, ...] = ()
 
     def channel(self, channel_id: int | None) -> ObservedChannel | None:
         if channel_id is None:

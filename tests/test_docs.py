@@ -32,6 +32,9 @@ def complete_examples() -> list[object]:
 @pytest.mark.parametrize("block", complete_examples())
 def test_yaml_examples_in_docs_validate(block: str, tmp_path: Path) -> None:
     (tmp_path / "example.yaml").write_text(block, encoding="utf-8")
+    for image in re.findall(r"^\s*image: (\S+)", block, re.M):  # an Emoji's image: a tiny one
+        (tmp_path / image).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / image).write_bytes(b"GIF89a" if image.endswith(".gif") else b"\x89PNG\r\n\x1a\n")
     result = compile_paths([str(tmp_path / "example.yaml")], env={})
     assert result.ok, "\n".join(d.format_text() for d in result.diagnostics)
 

@@ -110,7 +110,16 @@ def test_an_imported_guild_is_adopted_with_zero_discord_writes(
     assert channels["lounge"]["display_name"] == "Lounge 🎧" and channels["lounge"]["category"] == "voice"
     guild = next(o for o in compiled.model if o.key.kind == "Guild")
     assert guild.key.name == "hand-made-cafe"
-    assert guild.spec == {"id": str(GUILD_ID), "prune": False, "adopt": "by-name"}
+    assert guild.spec == {  # the settings as Discord reports them: managed from now on, unchanged
+        "id": str(GUILD_ID),
+        "prune": False,
+        "adopt": "by-name",
+        "verification_level": "none",
+        "default_notifications": "all_messages",
+        "explicit_content_filter": "disabled",
+        "afk_timeout": 300,
+        "preferred_locale": "en-US",
+    }
 
     apply_model(db_url, compiled.model, author="test", echo=lambda _line: None)
     reports = asyncio.run(run_reconcile(settings, db_url))

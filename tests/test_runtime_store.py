@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 from alembic import command
+from psycopg.types.json import Jsonb
 
 from hlb import migrations
 from hlb.compiler.compile import compile_paths
@@ -19,6 +20,7 @@ from hlb.reconciler.state import DRIFTED, ERROR, IN_SYNC, PENDING, Binding
 from hlb.store import db, revisions
 from hlb.store import objects as store
 from hlb.store import runtime_tables as runtime
+from hlb.store.rows.guild import STORAGE as GUILD_ROWS
 from hlb.store.runtime_tables import ReconcileEvent
 
 T = TypeVar("T")
@@ -173,10 +175,17 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
     assert db.current(empty_db_url) == "0001" and runtime_tables(empty_db_url) == []
     result = compile_paths([str(ROOT / "specs")], env={})
     assert result.model is not None and len(result.model) > 5
-    objects = [o for o in result.model if o.key.kind != "Role"]  # 0001 had no roles table
+    objects = [o for o in result.model if o.key.kind not in ("Role", "Emoji")]  # 0001 had neither table
     snapshot = [o.to_snapshot() for o in objects]
     with db.connect(empty_db_url) as conn:
-        store.write_changes(conn, objects, [], [])
+        # The Guild row as 0001 held it (its settings columns came with 0008), the rest as written now.
+        store.write_changes(conn, [o for o in objects if o.key.kind != "Guild"], [], [])
+        for guild in (o for o in objects if o.key.kind == "Guild"):
+            row = {k: v for k, v in GUILD_ROWS.to_rows(guild)["guilds"][0].items() if v is not None}
+            values = [Jsonb(v) if isinstance(v, dict) else v for v in row.values()]
+            columns = ", ".join(row)
+            marks = ", ".join(["%s"] * len(row))
+            conn.execute(f"INSERT INTO hlb_config.guilds ({columns}) VALUES ({marks})", values)
         rev = revisions.insert_revision(
             conn,
             author="tester",
@@ -208,15 +217,15 @@ def test_upgrade_from_0001_keeps_config_data(empty_db_url: str) -> None:
         assert conn.execute(column).fetchone() == ("json",)
     run(empty_db_url, lambda c: runtime.save_bindings(c, [full_binding()]))
 
-    command.downgrade(db.alembic_config(empty_db_url), "0001")  # drops the runtime tables and roles
-    assert runtime_tables(empty_db_url) == []
-    with db.connect(empty_db_url) as conn:  # 0001 has no roles: count rows
+    command.downgrade(db.alembic_config(empty_db_url), "0001")  # drops the runtime tables, roles, emojis
+    assert runtime_tables(empty_db_url) == []  # (and the guild settings columns)
+    with db.connect(empty_db_url) as conn:
         tables = {
             "Guild": "guilds", "Channel": "channels", "Workflow": "workflows", "Dashboard": "dashboards",
             "Command": "commands",
         }
         for kind, table in tables.items():
-            rows = conn.execute(f"SELECT count(*) FROM hlb_config.{table}").fetchone()
-            assert rows == (sum(1 for o in objects if o.key.kind == kind),), kind
+            stored = {r[0] for r in conn.execute(f"SELECT content_hash FROM hlb_config.{table}")}
+            assert stored == {o.hash for o in objects if o.key.kind == kind}, kind
         kept = revisions.get_revision(conn, rev)
         assert kept is not None and kept.snapshot == snapshot

@@ -24,7 +24,8 @@ from hlb.compiler.schema import kind_names, schema_texts
 ROOT = Path(__file__).resolve().parent.parent
 MODELINE = "# yaml-language-server: $schema=../schemas/hlb.schema.json"
 SPEC_FILES = [
-    "guild.yaml", "roles.yaml", "channels.yaml", "dashboards.yaml", "commands.yaml", "workflows.yaml"
+    *("guild.yaml", "roles.yaml", "channels.yaml", "emojis.yaml"),
+    *("dashboards.yaml", "commands.yaml", "workflows.yaml"),
 ]
 GUILD_ID = "123456789012345678"
 
@@ -74,7 +75,8 @@ def test_init_writes_the_whole_repository(scaffolded: Path) -> None:
     readme = (scaffolded / "README.md").read_text(encoding="utf-8")
     for words in ("hlb validate", "hlb plan", "hlb apply", "DISCORD_TOKEN", "applications.commands", "CI"):
         assert words in readme
-    texts = [p.read_text(encoding="utf-8") for p in scaffolded.rglob("*") if p.is_file()]
+    files = [p for p in scaffolded.rglob("*") if p.is_file() and p.suffix != ".png"]  # images are bytes
+    texts = [p.read_text(encoding="utf-8") for p in files]
     assert not any("__HLB_" in text for text in texts)  # every template token was replaced
 
 

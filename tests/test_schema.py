@@ -488,6 +488,10 @@ def test_schema_enums_are_the_enumerations_of_hlb_compiler_enums() -> None:
     assert button["properties"]["style"]["enum"] == list(enums.BUTTON_STYLES)
     assert texts["common.schema.json"]["option_type"]["enum"] == list(enums.OPTION_TYPES)
     assert guild["adopt"]["enum"] == list(enums.ADOPT_MODES)
+    assert guild["verification_level"]["enum"] == list(enums.VERIFICATION_LEVELS)
+    assert guild["default_notifications"]["enum"] == list(enums.DEFAULT_NOTIFICATIONS)
+    assert guild["explicit_content_filter"]["enum"] == list(enums.EXPLICIT_CONTENT_FILTERS)
+    assert guild["afk_timeout"]["enum"] == list(enums.AFK_TIMEOUTS)
     component = texts["dashboard.schema.json"]["component"]
     assert [one["required"] for one in component["oneOf"]] == [[t] for t in enums.COMPONENT_TYPES]
     step = texts["workflow.schema.json"]["step"]
@@ -504,6 +508,12 @@ def test_enumerations_match_disnake() -> None:
         assert disnake.ButtonStyle[name].value == number, name
     for name, number in enums.OPTION_TYPES.items():
         assert disnake.OptionType[name].value == number, name
+    for name, number in enums.VERIFICATION_LEVELS.items():
+        assert disnake.VerificationLevel[{"very_high": "highest"}.get(name, name)].value == number, name
+    for name, number in enums.DEFAULT_NOTIFICATIONS.items():
+        assert disnake.NotificationLevel[name].value == number, name
+    for name, number in enums.EXPLICIT_CONTENT_FILTERS.items():
+        assert disnake.ContentFilter[{"members_without_roles": "no_role"}.get(name, name)].value == number
 
 
 def test_permissions_match_disnake() -> None:

@@ -264,7 +264,8 @@ def test_create_update_delete(conn: psycopg.Connection[Any]) -> None:
     objects = realistic()
     apply(conn, objects)
     assert counts(conn) == {"guilds": 1, "channels": 4, "workflows": 2, "workflow_steps": 7, "dashboards": 2,
-                            "dashboard_components": 3, "commands": 2, "command_options": 3, "roles": 0}
+                            "dashboard_components": 3, "commands": 2, "command_options": 3,
+                            "roles": 0, "emojis": 0}
     by_key = {o.key: o for o in objects}
     wf_key, dash_key = ObjectKey(G, "Workflow", "restart-plex"), ObjectKey(G, "Dashboard", "server-status")
     status_key = ObjectKey(G, "Channel", "status")

@@ -95,6 +95,12 @@ class Kind:
     # Where ``${secret:NAME}`` may stand: path patterns of the request text the bot sends
     # (``hlb.compiler.secret_places`` matches them; a reference anywhere else is E507).
     secret_places: tuple[tuple[str | None, ...], ...] = ()
+    # True when its rules read files besides the spec (an Emoji's image): its check results
+    # are not kept in the compile cache, which knows only the spec files' text.
+    reads_files: bool = False
+    # True when its reconciler plans after every other kind's (the Guild's settings name channels,
+    # whose ids the channel planner finds or adopts first); phases still order the actions.
+    plans_last: bool = False
 
     @property
     def slug(self) -> str:

@@ -40,7 +40,11 @@ _SHORT = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), default=s
 
 
 def short(value: Any) -> str:
-    """A value as compact JSON on one line, whole: a reviewer sees what will be written."""
+    """A value as compact JSON on one line, whole: a reviewer sees what will be written. An image
+    data URI (an emoji's ``image_data``) is the exception: its kind and size stand for its bytes."""
+    if isinstance(value, str) and value.startswith("data:image/") and ";base64," in value:
+        head, data = value.split(";base64,", 1)
+        return _SHORT.encode(f"{head};base64,... ({len(data) * 3 // 4} bytes)")
     return _SHORT.encode(value)
 
 

@@ -121,15 +121,24 @@ def check_desired(saved: SavedPlan, path: str) -> list[Diagnostic]:
     an object that compiles to another hash was not written by `hlb plan`."""
     from hlb.compiler.compile import compile_sources
     from hlb.compiler.export import object_index, sources_of
+    from hlb.compiler.kinds import kind_for
+    from hlb.compiler.kinds.emoji import recorded_problem
 
     objects = list(saved.desired)
-    result = compile_sources(sources_of(objects), {})
+    # A kind that reads files besides its spec (an Emoji's image) cannot be compiled again here,
+    # away from the spec files: its recorded content (the image and its hash) is checked instead.
+    texts = [i for i, o in enumerate(objects) if not _reads_files(kind_for, o.key.kind)]
+    result = compile_sources(sources_of([objects[i] for i in texts]), {})
     found: list[Diagnostic] = []
     for d in result.diagnostics:
         if d.severity != "error":
             continue
-        i = object_index(d.file, d.doc)
+        i = texts[min(object_index(d.file, d.doc), len(texts) - 1)] if texts else 0
         found.append(_at(path, saved, i, d.code, f"{_name(objects, i)}: {d.message}"))
+    for i, obj in enumerate(objects):
+        problem = recorded_problem(obj.spec) if obj.key.kind == "Emoji" else None
+        if problem is not None:
+            found.append(_at(path, saved, i, "E602", f"{_name(objects, i)}: {problem}; run `hlb plan` again"))
     if result.model is not None:
         again = result.model.by_key()
         for i, obj in enumerate(objects):
@@ -137,6 +146,13 @@ def check_desired(saved: SavedPlan, path: str) -> list[Diagnostic]:
                 found.append(_at(path, saved, i, "E602", f"{_name(objects, i)} is not in the form `hlb plan` "
                                  "writes; run `hlb plan SPECS -o FILE` again"))
     return found
+
+
+def _reads_files(kind_for: Any, kind: str) -> bool:
+    try:
+        return bool(kind_for(kind).reads_files)
+    except KeyError:  # an unknown kind: compiled again, which reports it
+        return False
 
 
 def _name(objects: list[Any], i: int) -> str:

@@ -19,10 +19,13 @@ from hlb.compiler.permissions import from_bits
 from hlb.reconciler.actions import (
     Action,
     AdoptChannel,
+    AdoptEmoji,
     AdoptRole,
     CreateChannel,
+    CreateEmoji,
     CreateRole,
     DeleteChannel,
+    DeleteEmoji,
     DeleteMessage,
     DeleteOverwrite,
     DeleteRole,
@@ -33,6 +36,8 @@ from hlb.reconciler.actions import (
     ReorderChannels,
     ReorderRoles,
     UpdateChannel,
+    UpdateEmoji,
+    UpdateGuild,
     UpdateRole,
 )
 from hlb.reconciler.commands import normalize
@@ -121,7 +126,7 @@ def _action_fields(
             return [(key, FieldDrift("message", ABSENT if key not in plan.bindings else "moved", PRESENT))]
         case OverwriteCommands():
             return _commands(action, observed)
-        case AdoptChannel() | AdoptRole():
+        case AdoptChannel() | AdoptRole() | AdoptEmoji():
             return []  # binds an object that is already as the spec says: no write, no difference
         case UpdateRole():
             return [(key, FieldDrift(c.field, _value(c.new), _value(c.old))) for c in action.changes]
@@ -131,6 +136,13 @@ def _action_fields(
             return [(key, FieldDrift("role", ABSENT, PRESENT))]
         case ReorderRoles():
             return [(key, FieldDrift("role order", "as in the specs", "different"))]
+        case UpdateGuild() | UpdateEmoji():
+            return [(key, FieldDrift(c.field, _value(c.new), _value(c.old))) for c in action.changes]
+        case CreateEmoji():
+            return [(key, FieldDrift("emoji", PRESENT, MISSING))]
+        case DeleteEmoji():
+            gone = key not in plan.bindings
+            return [(key, FieldDrift("emoji", ABSENT if gone else "a new image", PRESENT))]
         case _:
             assert_never(action)
 

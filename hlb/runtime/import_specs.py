@@ -75,6 +75,8 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     role_notes: dict[str, str] = field(default_factory=dict)  # role id -> who it is, when written as an id
     roles: list[dict[str, Any]] = field(default_factory=list)  # Role documents, top first
+    emojis: list[dict[str, Any]] = field(default_factory=list)  # Emoji documents
+    images: dict[str, bytes] = field(default_factory=dict)  # their image files: path -> bytes
 
     @property
     def guild(self) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def slug(text: str, fallback: str) -> str:
     return value if NAME_PATTERN.match(value) else fallback
 
 
-def _unique(base: str, used: set[str]) -> str:
+def unique(base: str, used: set[str]) -> str:
     name, n = base, 1
     while name in used:
         n += 1
@@ -127,11 +129,16 @@ def _arranged(channels: Iterable[ObservedChannel]) -> list[ObservedChannel]:
     return result
 
 
-def guild_to_documents(observed: ObservedGuild, *, name: str | None = None) -> ImportResult:
-    """The spec documents of ``observed``: a Guild (``adopt: by-name``, ``prune: false``) and its Channels.
+def guild_to_documents(
+    observed: ObservedGuild, *, name: str | None = None, images: Mapping[int, bytes] | None = None
+) -> ImportResult:
+    """The spec documents of ``observed``: a Guild (``adopt: by-name``, ``prune: false``, its settings),
+    its Channels and its Emojis (``images``: each emoji's downloaded image, by emoji id).
 
     Pure: no I/O. Channel types hlb does not manage are skipped with a warning.
     """
+    from hlb.runtime.import_emojis import emoji_documents, imported_settings
+
     if name is not None:
         check_name(name)
     guild_name = name or slug(observed.name, "guild")
@@ -145,14 +152,19 @@ def guild_to_documents(observed: ObservedGuild, *, name: str | None = None) -> I
             warnings.append(f"skipped {_label(channel)}: hlb does not manage {kind} channels")
     arranged = _arranged(supported)
     used: set[str] = set()
-    names = {c.id: _unique(slug(c.name, CHANNEL_TYPE_NAMES[c.type]), used) for c in arranged}
+    names = {c.id: unique(slug(c.name, CHANNEL_TYPE_NAMES[c.type]), used) for c in arranged}
     warnings.extend(_ambiguities(arranged))
     roles, role_notes = _role_names(observed.roles)
     guild_doc: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "kind": "Guild",
         "name": guild_name,
-        "spec": {"id": str(observed.id), "prune": False, "adopt": "by-name"},
+        "spec": {
+            "id": str(observed.id),
+            "prune": False,
+            "adopt": "by-name",
+            **imported_settings(observed, names),
+        },
     }
     documents = [guild_doc]
     for channel in arranged:
@@ -167,7 +179,10 @@ def guild_to_documents(observed: ObservedGuild, *, name: str | None = None) -> I
             }
         )
     roles_docs = role_documents(observed, guild_name, warnings)
-    return ImportResult(observed.id, observed.name, documents, warnings, role_notes, roles_docs)
+    emojis, files = emoji_documents(observed, guild_name, images or {}, roles, warnings)
+    return ImportResult(
+        observed.id, observed.name, documents, warnings, role_notes, roles_docs, emojis, files
+    )
 
 
 def _label(channel: ObservedChannel) -> str:
@@ -303,11 +318,12 @@ def _overwrite(
 GUILD_FILE = "guild.yaml"
 CHANNELS_FILE = "channels.yaml"
 ROLES_FILE = "roles.yaml"
+EMOJIS_FILE = "emojis.yaml"
 PRUNE_NOTE = "imported: deleting a document releases its channel; see docs/import.md"
 
 
 def output_files(out_dir: Path) -> list[Path]:
-    return [out_dir / GUILD_FILE, out_dir / CHANNELS_FILE, out_dir / ROLES_FILE]
+    return [out_dir / GUILD_FILE, out_dir / CHANNELS_FILE, out_dir / ROLES_FILE, out_dir / EMOJIS_FILE]
 
 
 def refuse_overwrite(out_dir: Path, force: bool) -> None:
@@ -322,8 +338,8 @@ def refuse_overwrite(out_dir: Path, force: bool) -> None:
 def write_specs(
     result: ImportResult, out_dir: Path, *, force: bool = False, now: datetime | None = None
 ) -> list[Path]:
-    """Write ``guild.yaml``, ``channels.yaml`` and (when the guild has roles to import) ``roles.yaml``
-    into ``out_dir``; refuse to overwrite unless ``force``."""
+    """Write ``guild.yaml``, ``channels.yaml``, and (when the guild has them) ``roles.yaml``,
+    ``emojis.yaml`` and the emoji images into ``out_dir``; refuse to overwrite unless ``force``."""
     refuse_overwrite(out_dir, force)
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     guild_name = " ".join(result.guild_name.split())
@@ -333,13 +349,20 @@ def write_specs(
         "# existing channels are adopted as they are, not re-created.\n"
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    guild_path, channels_path, roles_path = output_files(out_dir)
+    guild_path, channels_path, roles_path, emojis_path = output_files(out_dir)
     guild_path.write_text(header + render_documents([result.guild]), encoding="utf-8")
     channels_path.write_text(header + render_documents(result.channels, result.role_notes), encoding="utf-8")
-    if not result.roles:
-        return [guild_path, channels_path]
-    roles_path.write_text(header + render_documents(result.roles), encoding="utf-8")
-    return [guild_path, channels_path, roles_path]
+    written = [guild_path, channels_path]
+    if result.roles:
+        roles_path.write_text(header + render_documents(result.roles), encoding="utf-8")
+        written.append(roles_path)
+    if result.emojis:
+        emojis_path.write_text(header + render_documents(result.emojis), encoding="utf-8")
+        for relative, data in result.images.items():
+            (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            (out_dir / relative).write_bytes(data)
+        written.append(emojis_path)
+    return written
 
 
 def render_documents(documents: list[dict[str, Any]], role_notes: Mapping[str, str] | None = None) -> str:

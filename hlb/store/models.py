@@ -44,11 +44,15 @@ from sqlalchemy.types import DateTime
 
 from hlb.compiler.enums import (
     ADOPT_MODES,
+    AFK_TIMEOUTS,
     BUTTON_STYLES,
     CHANNEL_TYPES,
     COMPONENT_TYPES,
+    DEFAULT_NOTIFICATIONS,
+    EXPLICIT_CONTENT_FILTERS,
     OPTION_TYPES,
     STEP_TYPES,
+    VERIFICATION_LEVELS,
 )
 
 CONFIG_SCHEMA = "hlb_config"
@@ -104,8 +108,24 @@ guilds = Table(
     Column("prune", Boolean, nullable=False),
     Column("adopt", Text, nullable=False),
     *_object_columns(),
+    # The optional settings (NULL: not managed); channels by their hlb name. Last: added by 0007.
+    Column("verification_level", Text),
+    Column("default_notifications", Text),
+    Column("explicit_content_filter", Text),
+    Column("system_channel", Text),
+    Column("rules_channel", Text),
+    Column("afk_channel", Text),
+    Column("afk_timeout", Integer),
+    Column("preferred_locale", Text),
+    Column("description", Text),
     CheckConstraint("discord_id ~ '^[0-9]+$'", name="discord_id"),
     CheckConstraint(_one_of("adopt", ADOPT_MODES), name="adopt"),
+    CheckConstraint(_one_of("verification_level", VERIFICATION_LEVELS), name="verification_level"),
+    CheckConstraint(_one_of("default_notifications", DEFAULT_NOTIFICATIONS), name="default_notifications"),
+    CheckConstraint(
+        _one_of("explicit_content_filter", EXPLICIT_CONTENT_FILTERS), name="explicit_content_filter"
+    ),
+    CheckConstraint(f"afk_timeout IN ({', '.join(map(str, AFK_TIMEOUTS))})", name="afk_timeout"),
     UniqueConstraint("discord_id", deferrable=True, initially="DEFERRED"),
     schema=CONFIG_SCHEMA,
 )
@@ -154,6 +174,24 @@ roles = Table(
     _guild_fk(),
     CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color"),
     CheckConstraint("rank >= 0", name="rank"),
+    schema=CONFIG_SCHEMA,
+)
+
+emojis = Table(
+    "emojis",
+    metadata,
+    Column("guild", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("emoji_name", Text, nullable=False),
+    Column("image", Text, nullable=False),  # the path as the spec wrote it (for export)
+    Column("sha256", Text, nullable=False),
+    Column("animated", Boolean, nullable=False),
+    Column("image_data", Text, nullable=False),  # the image as a data URI: what the bot uploads
+    Column("roles", JSONB),
+    Column("protect", Boolean, nullable=False),
+    *_object_columns(),
+    _guild_fk(),
+    CheckConstraint("emoji_name ~ '^[A-Za-z0-9_]{2,32}$'", name="emoji_name"),
     schema=CONFIG_SCHEMA,
 )
 

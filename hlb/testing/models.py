@@ -252,6 +252,29 @@ class Command:
 
 
 @dataclass
+class Emoji:
+    """A custom emoji: its name, who may use it, and the image bytes it was uploaded with."""
+
+    id: int
+    name: str
+    image: bytes
+    animated: bool = False
+    roles: list[int] = field(default_factory=list)
+    managed: bool = False
+
+    def to_json(self) -> Json:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "roles": [str(r) for r in self.roles],
+            "require_colons": True,
+            "managed": self.managed,
+            "animated": self.animated,
+            "available": True,
+        }
+
+
+@dataclass
 class Guild:
     id: int
     name: str
@@ -260,6 +283,10 @@ class Guild:
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     commands: dict[int, Command] = field(default_factory=dict)
+    # The settings PATCH /guilds/{id} changes (Discord's names), over the defaults in to_json.
+    settings: dict[str, Any] = field(default_factory=dict)
+    premium_tier: int = 0
+    emojis: dict[int, Emoji] = field(default_factory=dict)
 
     def channel_named(self, name: str, type: int | None = None) -> Channel:
         """The one channel called ``name`` (of ``type`` if given); KeyError if none or several."""
@@ -323,7 +350,7 @@ class Guild:
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
             "roles": [r.to_json() for r in self.roles.values()],
-            "emojis": [],
+            "emojis": [e.to_json() for e in self.emojis.values()],
             "stickers": [],
             "features": [],
             "mfa_level": 0,
@@ -334,9 +361,9 @@ class Guild:
             "vanity_url_code": None,
             "description": None,
             "banner": None,
-            "premium_tier": 0,
+            "premium_tier": self.premium_tier,
             "preferred_locale": "en-US",
             "public_updates_channel_id": None,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
-        }
+        } | self.settings

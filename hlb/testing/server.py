@@ -21,6 +21,7 @@ from aiohttp import web
 
 from hlb.testing import openapi
 from hlb.testing.changes import Changes
+from hlb.testing.emojis import add_emoji_routes
 from hlb.testing.faults import FailRule, Fault, Faults, FieldRule, RouteRule
 from hlb.testing.gateway import Gateway
 from hlb.testing.human import HumanActions
@@ -251,6 +252,7 @@ class Emulator(HumanActions):
         app = web.Application(middlewares=[self._middleware])
         add_routes(app, self, API_PREFIX)
         add_app_routes(app, self, API_PREFIX)
+        add_emoji_routes(app, self, API_PREFIX)
         app.router.add_get("/gw", self.gateway.handle)
         return app
 

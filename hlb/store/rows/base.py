@@ -200,3 +200,16 @@ class Storage:
     @property
     def children(self) -> tuple[TableSpec, ...]:
         return self.tables[1:]
+
+
+def flat_storage(kind: str, table: str, fields: Fields) -> Storage:
+    """The Storage of a kind held in one row of ``table`` (no child tables), keyed by (guild, name)."""
+    spec = table_spec(table)
+
+    def to_rows(obj: SpecObject) -> Rows:
+        return {spec.name: [main_row(obj, fields, {})]}
+
+    def from_rows(main: Mapping[str, Any], children: Mapping[str, Sequence[Row]]) -> SpecObject:
+        return build_object(kind, main, join(main, fields, main.get("extra")))
+
+    return Storage(kind, (spec,), to_rows, from_rows)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlb.compiler.enums import ADOPT_MODES
+from hlb.compiler.enums import (
+    ADOPT_MODES,
+    DEFAULT_NOTIFICATIONS,
+    EXPLICIT_CONTENT_FILTERS,
+    VERIFICATION_LEVELS,
+)
 from hlb.compiler.model import SpecObject
 from hlb.store.rows.base import (
     Row,
@@ -20,7 +25,16 @@ from hlb.store.rows.base import (
 )
 
 KIND = "Guild"
-FIELDS = fields("guilds", field_("id", "discord_id"), "prune", field_("adopt", choices=ADOPT_MODES))
+FIELDS = fields(
+    "guilds",
+    field_("id", "discord_id"),
+    "prune",
+    field_("adopt", choices=ADOPT_MODES),
+    field_("verification_level", choices=VERIFICATION_LEVELS),
+    field_("default_notifications", choices=DEFAULT_NOTIFICATIONS),
+    field_("explicit_content_filter", choices=EXPLICIT_CONTENT_FILTERS),
+    *("system_channel", "rules_channel", "afk_channel", "afk_timeout", "preferred_locale", "description"),
+)
 GUILDS = table_spec("guilds")
 
 
