@@ -238,11 +238,15 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             await rest.call(http, Route("PATCH", "/guilds/{guild_id}", guild_id=action.guild_id), json=fields)
         case a.CreateEmoji():
             route = Route("POST", "/guilds/{guild_id}/emojis", guild_id=action.guild_id)
-            return await _create(run, action.key, route, dict(action.payload))
+            roles = [str(run.resolve(ref)) for ref in action.roles]
+            return await _create(run, action.key, route, {**action.payload, "roles": roles})
         case a.AdoptEmoji():
             return run.adopted(action.key, action.emoji_id)
         case a.UpdateEmoji():
-            await rest.call(http, _emoji_route("PATCH", action), json=dict(action.fields))
+            fields = dict(action.fields)
+            if action.roles is not None:
+                fields["roles"] = [str(run.resolve(ref)) for ref in action.roles]
+            await rest.call(http, _emoji_route("PATCH", action), json=fields)
         case a.DeleteEmoji():
             await _gone_is_fine(http, _emoji_route("DELETE", action))
         case _:

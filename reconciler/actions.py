@@ -346,7 +346,8 @@ class UpdateGuild(ActionBase):
 @dataclass(frozen=True)
 class CreateEmoji(ActionBase):
     guild_id: int
-    payload: Mapping[str, Any]  # POST /guilds/{id}/emojis body: name, image (data URI), roles
+    payload: Mapping[str, Any]  # POST /guilds/{id}/emojis body: name, image (data URI)
+    roles: tuple[Ref, ...] = ()  # the roles that may use it (a role created in this pass: its key)
 
     verb: ClassVar[str] = "upload emoji"
     symbol: ClassVar[str] = "+"
@@ -375,8 +376,9 @@ class AdoptEmoji(ActionBase):
 class UpdateEmoji(ActionBase):
     guild_id: int
     emoji_id: int
-    fields: Mapping[str, Any]  # name and/or roles (PATCH /guilds/{id}/emojis/{emoji_id})
+    fields: Mapping[str, Any]  # name (PATCH /guilds/{id}/emojis/{emoji_id})
     changes: tuple[Change, ...] = ()
+    roles: tuple[Ref, ...] | None = None  # the new roles, when they change
 
     verb: ClassVar[str] = "update emoji"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from hlb.compiler.enums import EMOJI_SLOTS
 from hlb.compiler.model import ObjectKey, SpecObject
-from hlb.reconciler.actions import AdoptEmoji, Change, CreateEmoji, DeleteEmoji, UpdateEmoji
+from hlb.reconciler.actions import AdoptEmoji, Change, CreateEmoji, DeleteEmoji, Ref, UpdateEmoji
 from hlb.reconciler.channels import UnknownRole, resolve_target
 from hlb.reconciler.plan import Draft, GuildInput
 from hlb.reconciler.state import ObservedEmoji
@@ -45,7 +45,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
     staying = dict(observed)
     for key in _pruned(ctx, draft, bound, observed):
         staying.pop(key, None)
-    uploads: list[tuple[SpecObject, list[int], ObservedEmoji | None, str]] = []
+    uploads: list[tuple[SpecObject, list[Ref], ObservedEmoji | None, str]] = []
     taken = {b.discord_id for b in bound.values() if b.discord_id is not None}
     for obj in desired:
         binding = bound.get(obj.key)
@@ -57,10 +57,8 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
         except UnknownRole as error:
             draft.blocked[obj.key] = str(error).replace("channel's permissions", "emoji's roles")
             continue
-        if any(isinstance(ref, ObjectKey) for ref in refs):  # a Role spec created in this very pass
-            draft.blocked[obj.key] = "waits for its roles, created in this pass, to exist in Discord"
-            continue
-        roles = sorted(ref for ref in refs if isinstance(ref, int))
+        # ids sorted as Discord lists them; a role created in this pass (its key) goes last
+        roles = sorted(refs, key=lambda ref: (1, 0, str(ref)) if isinstance(ref, ObjectKey) else (0, ref, ""))
         have = observed.get(binding.discord_id) if binding and binding.discord_id is not None else None
         sha = str(obj.spec["sha256"])
         if have is None and ctx.adopt_by_name:
@@ -89,7 +87,7 @@ def plan(ctx: GuildInput, draft: Draft) -> None:
 def _upload(
     ctx: GuildInput,
     draft: Draft,
-    uploads: list[tuple[SpecObject, list[int], ObservedEmoji | None, str]],
+    uploads: list[tuple[SpecObject, list[Ref], ObservedEmoji | None, str]],
     staying: dict[int, ObservedEmoji],
 ) -> None:
     """Creates (and the deletes of replaced images) for what fits in the slots; the rest refused."""
@@ -111,26 +109,26 @@ def _upload(
             continue
         if old is not None:
             draft.actions.append(DeleteEmoji(obj.key, reason, ctx.observed.id, old.id))
-        payload: dict[str, Any] = {"name": obj.spec["name"], "image": obj.spec["image_data"], "roles": [
-            str(r) for r in roles
-        ]}
-        draft.actions.append(CreateEmoji(obj.key, reason, ctx.observed.id, payload))
+        payload: dict[str, Any] = {"name": obj.spec["name"], "image": obj.spec["image_data"]}
+        draft.actions.append(CreateEmoji(obj.key, reason, ctx.observed.id, payload, tuple(roles)))
         draft.settle(ctx, obj, discord_id=None, rendered_hash=obj.spec["sha256"], protect=_protect(obj))
 
 
 def _update(
-    ctx: GuildInput, draft: Draft, obj: SpecObject, have: ObservedEmoji, roles: list[int], reason: str
+    ctx: GuildInput, draft: Draft, obj: SpecObject, have: ObservedEmoji, roles: list[Ref], reason: str
 ) -> None:
     fields: dict[str, Any] = {}
     changes: list[Change] = []
     if have.name != obj.spec["name"]:
         fields["name"] = obj.spec["name"]
         changes.append(Change("name", have.name, obj.spec["name"]))
-    if sorted(have.roles) != roles:
-        fields["roles"] = [str(r) for r in roles]
-        changes.append(Change("roles", list(have.roles), roles))
-    if fields:
-        draft.actions.append(UpdateEmoji(obj.key, reason, ctx.observed.id, have.id, fields, tuple(changes)))
+    new_roles: tuple[Ref, ...] | None = None
+    if list(have.roles) != roles:  # both sorted; a role not created yet always differs
+        new_roles = tuple(roles)
+        changes.append(Change("roles", list(have.roles), [str(r) for r in roles]))
+    if fields or new_roles is not None:
+        update = UpdateEmoji(obj.key, reason, ctx.observed.id, have.id, fields, tuple(changes), new_roles)
+        draft.actions.append(update)
         if reason.startswith("drift"):
             draft.drifted.append(obj.key)
 
