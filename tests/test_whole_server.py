@@ -13,22 +13,11 @@ from pathlib import Path
 
 from reconcile_world import GUILD_ID, World, only_ok, run_world
 from test_guild_emoji import PNG
-from test_roles import GUILD, ROLE_SPECS
+from test_roles import CHANNEL, GUILD, ROLE_SPECS  # a channel whose overwrites name two roles
 
 SETTINGS = """\
   verification_level: medium
   system_channel: ops
-"""
-CHANNEL = """\
-apiVersion: hlb/v1
-kind: Channel
-name: ops
-spec:
-  permissions:
-    - role: "@everyone"
-      deny: [view_channel]
-    - role: operators
-      allow: [view_channel, send_messages]
 """
 EMOJI = """\
 apiVersion: hlb/v1
