@@ -30,10 +30,11 @@ def main() -> None:
     """hlb: your Discord server as code.
 
     Write specs (YAML) for the server's settings, roles, emojis, channels,
-    dashboards, slash commands and workflows, check them with `hlb validate`, review `hlb plan`, store them with
-    `hlb apply`. The database is DATABASE_URL, or an embedded PostgreSQL under
-    ./.hlb when it is unset: the first `hlb apply` starts it, it keeps running
-    between commands, and `hlb db stop` stops it.
+    dashboards, slash commands and workflows, check them with `hlb validate`,
+    review `hlb plan`, store them with `hlb apply`. The database is
+    DATABASE_URL, or an embedded PostgreSQL under ./.hlb when it is unset: the
+    first `hlb apply` starts it, it keeps running between commands, and
+    `hlb db stop` stops it.
     """
 
 
