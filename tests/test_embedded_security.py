@@ -117,9 +117,11 @@ def _hlb(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=120, check=False)
 
 
-def test_no_safe_socket_path_is_one_line_and_stops(tmp_path: Path, homes: list[Path]) -> None:
+def test_no_safe_socket_path_is_one_line_and_stops(
+    tmp_path: Path, short_tmp: Path, homes: list[Path]
+) -> None:
     """A long HLB_HOME needs the temporary directory; one others may rename in is refused."""
-    open_tmp = tmp_path / "open"
+    open_tmp = short_tmp / "open"  # short: a temporary directory too long for a socket is passed over
     open_tmp.mkdir()
     open_tmp.chmod(0o777)  # writable by all, not sticky
     home = tmp_path.joinpath(*(["a-long-directory-name"] * 5), ".hlb")
