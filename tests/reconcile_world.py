@@ -83,6 +83,12 @@ class World:
         only_ok(await self.reconcile())
         return [c for c in self.emu.calls[before:] if c.is_write]
 
+    async def assert_quiet_pass(self) -> None:
+        """Reconcile once more: nothing left to do, and not one write sent to Discord."""
+        before = self.writes()
+        report = only_ok(await self.reconcile())
+        assert self.writes() == before and report.plan is not None and report.plan.actions == ()
+
 
 Scenario = Callable[[World], Awaitable[None]]
 

@@ -46,9 +46,7 @@ def test_first_pass_creates_exactly_the_declared_objects_and_the_second_writes_n
         assert all(b.status == "in_sync" for b in bindings.values()), bindings
         assert w.binding("Channel", "status").discord_id == status.id
 
-        before = w.writes()
-        report = only_ok(await w.reconcile())
-        assert w.writes() == before and report.plan is not None and report.plan.actions == ()
+        await w.assert_quiet_pass()
 
     run_world(db_url, tmp_path, scenario)
 

@@ -55,9 +55,6 @@ def test_settings_roles_overwrites_and_emojis_converge_from_empty(db_url: str, t
         assert guild.settings["verification_level"] == 2
         assert guild.settings["system_channel_id"] == str(ops.id)
         w.emu.assert_no_invalid_requests()  # every body fit Discord's OpenAPI spec
-        before = len(w.emu.calls)
-        report = only_ok(await w.reconcile())
-        assert [c for c in w.emu.calls[before:] if c.is_write] == []
-        assert report.plan is not None and report.plan.actions == ()
+        await w.assert_quiet_pass()
 
     run_world(db_url, tmp_path, scenario, specs=spec_set(tmp_path / "src"))
