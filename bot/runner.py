@@ -325,6 +325,7 @@ class Runner:
                 guild or "*",
                 type(error).__name__,
                 error,
+                exc_info=True,  # a fault is hlb's bug: the traceback is what a report needs
             )
             return []
         finally:
