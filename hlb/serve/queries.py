@@ -16,7 +16,7 @@ from typing import Any
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hlb.compiler.model import Model, ObjectKey
-from hlb.store import revisions as store
+from hlb.store import revisions as stored_revisions
 from hlb.store.db import connect, readable
 from hlb.store.revisions import short_sha
 
@@ -51,7 +51,7 @@ def _key(key: ObjectKey) -> dict[str, str]:
 # --- revisions ---------------------------------------------------------------------------------
 
 
-def _revision_row(r: store.RevisionInfo) -> dict[str, Any]:
+def _revision_row(r: stored_revisions.RevisionInfo) -> dict[str, Any]:
     s = r.summary or {}
     return {
         "id": r.id,
@@ -102,7 +102,7 @@ def revision(url: str, rev: int) -> dict[str, Any]:
 def object_history(url: str, key: ObjectKey, limit: int = 50) -> dict[str, Any]:
     """The revisions (of the newest ``limit``) that created, changed or deleted one object."""
     with connect(url) as conn:
-        infos = store.list_revisions(conn, limit + 1) if readable(conn, url) else []
+        infos = stored_revisions.list_revisions(conn, limit + 1) if readable(conn, url) else []
         snapshots = {i.id: _hash_of(conn, i.id, key) for i in infos}
     found = []
     for info, older in zip(infos, [*infos[1:], None], strict=True):
@@ -118,7 +118,7 @@ def object_history(url: str, key: ObjectKey, limit: int = 50) -> dict[str, Any]:
 
 
 def _hash_of(conn: Any, rev: int, key: ObjectKey) -> str | None:
-    found = store.get_revision(conn, rev)
+    found = stored_revisions.get_revision(conn, rev)
     if found is None:
         return None
     for item in found.snapshot:
