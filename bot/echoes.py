@@ -1,11 +1,12 @@
 """The bot's own writes, remembered briefly, so their echo over the gateway is not taken for drift.
 
 Every write the bot makes comes back as a gateway event (CHANNEL_UPDATE, CHANNEL_DELETE,
-MESSAGE_DELETE). ``Echoes`` remembers, per spec object, which attributes the bot wrote and
-when; an event within ``window`` seconds that changed nothing but those attributes is the
-bot's own echo: not drift, no pass. Anything else (another attribute changed, a write
-longer ago) is drift as before. A person who changes exactly the attribute the bot just
-wrote, within the window, is seen at the next pass (after an apply, or the periodic resync).
+MESSAGE_DELETE, GUILD_ROLE_UPDATE, GUILD_ROLE_DELETE). ``Echoes`` remembers, per spec
+object, which attributes the bot wrote and when; an event within ``window`` seconds that
+changed nothing but those attributes is the bot's own echo: not drift, no pass. Anything
+else (another attribute changed, a write longer ago) is drift as before. A person who
+changes exactly the attribute the bot just wrote, within the window, is seen at the next
+pass (after an apply, or the periodic resync).
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ ATTRIBUTES = {
     "bitrate": "bitrate",
     "user_limit": "user_limit",
     "parent_id": "category_id",
+}
+# Discord's role fields (the names events on roles report) -> the disnake role attributes
+# that hold them as Discord sent them.
+ROLE_ATTRIBUTES = {
+    "name": "name",
+    "permissions": "_permissions",
+    "color": "_primary_color",
+    "hoist": "hoist",
+    "mentionable": "mentionable",
+    "unicode_emoji": "_emoji",
 }
 
 
@@ -78,15 +89,17 @@ class DriftWatch:
     event is the echo of the bot's own write. Events that arrive while a pass is writing wait
     for its outcomes (``passing``), then are judged (``after_pass``)."""
 
-    owner: Callable[[int], ObjectKey | None]  # the spec object bound to a Discord id
+    owner: Callable[[int, str], ObjectKey | None]  # the spec object of a kind bound to a Discord id
     request: Callable[[str], None]
     echoes: Echoes = field(default_factory=Echoes)
     passing: bool = False
     _pending: list[tuple[ObjectKey, int, frozenset[str]]] = field(default_factory=list)
 
-    def seen(self, discord_id: int, what: frozenset[str]) -> None:
-        """Discord object ``discord_id`` changed ``what`` (attributes, or ``DELETED``)."""
-        key = self.owner(discord_id)
+    def seen(self, discord_id: int, what: frozenset[str], kind: str = "Channel") -> None:
+        """Discord object ``discord_id`` changed ``what`` (attributes, or ``DELETED``).
+
+        ``kind`` tells ids apart that Discord shares between kinds (``@everyone`` has the guild's)."""
+        key = self.owner(discord_id, kind)
         if key is None:
             return
         if self.passing:
@@ -104,11 +117,19 @@ class DriftWatch:
             self.seen(after.id, changed(before, after))
 
         async def message_deleted(payload: disnake.RawMessageDeleteEvent) -> None:
-            self.seen(payload.message_id, frozenset({DELETED}))
+            self.seen(payload.message_id, frozenset({DELETED}), "Dashboard")
+
+        async def role_deleted(role: disnake.Role) -> None:
+            self.seen(role.id, frozenset({DELETED}), "Role")
+
+        async def role_updated(before: disnake.Role, after: disnake.Role) -> None:
+            self.seen(after.id, changed_role(before, after), "Role")
 
         client.add_listener(channel_deleted, "on_guild_channel_delete")
         client.add_listener(channel_updated, "on_guild_channel_update")
         client.add_listener(message_deleted, "on_raw_message_delete")
+        client.add_listener(role_deleted, "on_guild_role_delete")
+        client.add_listener(role_updated, "on_guild_role_update")
 
     def after_pass(self) -> None:
         pending, self._pending = self._pending, []
@@ -140,8 +161,16 @@ def written(action: a.Action) -> frozenset[str]:
             return frozenset({*ATTRIBUTES.values(), POSITION, OVERWRITES})
         case a.AdoptChannel() | a.PostMessage() | a.EditMessage() | a.OverwriteCommands():
             return frozenset()  # no channel event follows (messages and commands are not watched)
-        case a.CreateRole() | a.AdoptRole() | a.UpdateRole() | a.ReorderRoles() | a.DeleteRole():
-            return frozenset()  # role events are not watched: the next pass compares roles
+        case a.UpdateRole():
+            return frozenset(action.fields)
+        case a.ReorderRoles():
+            return frozenset({POSITION})
+        case a.DeleteRole():
+            return frozenset({DELETED})
+        case a.CreateRole():
+            return frozenset({*ROLE_ATTRIBUTES, POSITION})
+        case a.AdoptRole():
+            return frozenset()  # nothing is written
         case a.UpdateGuild() | a.CreateEmoji() | a.AdoptEmoji() | a.UpdateEmoji() | a.DeleteEmoji():
             return frozenset()  # no channel event follows (guild and emoji events are not watched)
         case _:
@@ -156,6 +185,12 @@ def changed(before: Any, after: Any) -> frozenset[str]:
     if _overwrites(before) != _overwrites(after):
         names.add(OVERWRITES)
     return frozenset(names)
+
+
+def changed_role(before: Any, after: Any) -> frozenset[str]:
+    """The Discord fields that differ between two versions of a disnake role."""
+    fields = {**ROLE_ATTRIBUTES, POSITION: POSITION}
+    return frozenset(f for f, n in fields.items() if getattr(before, n, None) != getattr(after, n, None))
 
 
 def _overwrites(channel: Any) -> list[tuple[Any, ...]]:

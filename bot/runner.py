@@ -391,8 +391,9 @@ class Runner:
         self.client.add_listener(self._on_ready, "on_ready")
         self.drift.install(self.client)
 
-    def _owner(self, discord_id: int) -> ObjectKey | None:
-        return next((key for key, b in self.ctx.bindings.items() if b.discord_id == discord_id), None)
+    def _owner(self, discord_id: int, kind: str) -> ObjectKey | None:
+        bindings = self.ctx.bindings.items()
+        return next((key for key, b in bindings if b.discord_id == discord_id and key.kind == kind), None)
 
     async def _on_ready(self) -> None:
         log.info("event=gateway_ready guilds=%d", len(self.client.guilds))
