@@ -17,11 +17,9 @@ import click
 from hlb.cli_apply import apply_options, approval, saved_plan_input
 from hlb.cli_common import OWN_PROCESS, PATHS, compile_or_exit, database_url, fail, guarded
 from hlb.cli_db import db
-from hlb.cli_discord import bot, reconcile, status
-from hlb.cli_import import import_discord
-from hlb.cli_preview import preview
+from hlb.cli_discord import bot, import_discord, reconcile, status
+from hlb.cli_pages import preview, serve_command
 from hlb.cli_scaffold import init_command, schema_command
-from hlb.cli_serve import serve_command
 from hlb.cli_version import completion, version_option
 
 
