@@ -50,7 +50,6 @@ ALLOWED: dict[str, str] = {
     "compiler/wording.py": "how hlb words things for people (plurals, colour), shared by every output",
     "compiler/durations.py": "the duration syntax, shared by schema, templates, steps and the CLI",
     "compiler/secret_places.py": "where ${secret:NAME} may stand, shared by kinds, units and interpolation",
-    "compiler/recording.py": "imported only when a check runs: a compile whose records hold loads no kind",
     "compiler/ceilings.py": "Discord's per-guild ceilings: a cross-file stage of its own after linking",
     "reconciler/action_base.py": "what every action is (phases, Ref, Change); actions.py (the union) is 380",
     "bot/context.py": "the running bot's shared view, imported by the runner and every handler module",
