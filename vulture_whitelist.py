@@ -19,7 +19,8 @@ _.code_generator_class  # jinja2 Environment hook: the generator that inserts hl
 _.convert  # click.ParamType.convert, called by click for the Duration option (hlb/cli_apply.py)
 _.collect  # prometheus_client calls a registered collector's collect() at each scrape (bot/metrics.py)
 
-# Schema objects registered on hlb.store.models.metadata: alembic and the store read them through it.
+# Schema objects registered on hlb.store.models.metadata (the hlb_runtime ones by hlb.store.runtime_models):
+# alembic and the store read them through it.
 _.workflows
 _.workflow_steps
 _.dashboard_components

@@ -19,7 +19,7 @@ from typing import Any, assert_never
 
 import disnake
 
-from hlb.bot.execute import Outcome
+from hlb.bot.outcomes import Outcome
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler import actions as a
 

@@ -1,4 +1,4 @@
-"""Execute a reconcile plan through disnake's REST client, phase by phase, and settle the bindings.
+"""Execute a reconcile plan through disnake's REST client, phase by phase; ``hlb.bot.outcomes`` settles.
 
 Actions of one phase run concurrently (disnake serialises those sharing a rate-limit
 bucket and lets independent buckets proceed in parallel). Every action runs on its own:
@@ -21,52 +21,13 @@ from disnake.http import HTTPClient, Route
 
 from hlb.bot import failures, rest
 from hlb.bot.failures import Failure
+from hlb.bot.outcomes import Execution, Outcome, forget, settle
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler import actions as a
 from hlb.reconciler.plan import ReconcilePlan
-from hlb.reconciler.state import ERROR, Binding
+from hlb.reconciler.state import Binding
 
 log = logging.getLogger("hlb.bot")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one action went; ``discord_id`` is the id an action created (channel, message)."""
-
-    action: a.Action
-    failure: Failure | None = None
-    discord_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    @property
-    def error(self) -> str | None:
-        return None if self.failure is None else self.failure.message
-
-    @property
-    def sent(self) -> bool:
-        """The action went to Discord (whatever the answer); False when a dependency failed first."""
-        return self.action.writes and (self.failure is None or self.failure.sent)
-
-
-@dataclass(frozen=True)
-class Execution:
-    """The result of executing a plan: outcomes, the bindings to store, the keys to forget."""
-
-    outcomes: tuple[Outcome, ...]
-    bindings: tuple[Binding, ...]
-    forget: tuple[ObjectKey, ...]
-
-    @property
-    def failed(self) -> tuple[Outcome, ...]:
-        return tuple(o for o in self.outcomes if not o.ok)
-
-    @property
-    def writes(self) -> int:
-        """The Discord writes this pass sent (failed ones included, ones never sent not)."""
-        return sum(1 for o in self.outcomes if o.sent)
 
 
 Checkpoint = Callable[[Binding], Awaitable[None]]
@@ -143,7 +104,7 @@ async def execute(
 
     for phase in plan.phases():
         outcomes.extend(await asyncio.gather(*(attempt(action) for action in phase)))
-    return Execution(tuple(outcomes), _settle(plan, run, outcomes, previous, now), _forget(plan, outcomes))
+    return Execution(tuple(outcomes), settle(plan, outcomes, previous, now, run), forget(plan, outcomes))
 
 
 async def _attempt(run: _Run, action: a.Action) -> Outcome:
@@ -299,106 +260,3 @@ async def _gone_is_fine(http: HTTPClient, route: Route) -> None:
     except rest.PermanentError as error:
         if error.status != 404:
             raise
-
-
-def served(action: a.Action) -> tuple[ObjectKey, ...]:
-    """The objects an action writes for: a command overwrite serves every command it declares."""
-    if isinstance(action, a.OverwriteCommands) and action.commands:
-        return action.commands
-    return (action.key,)
-
-
-def _failures_by_key(outcomes: list[Outcome]) -> dict[ObjectKey, tuple[str, Failure]]:
-    """Each failed object's first failure, with the verb of the action that failed."""
-    found: dict[ObjectKey, tuple[str, Failure]] = {}
-    for outcome in outcomes:
-        if outcome.failure is not None:
-            for key in served(outcome.action):
-                found.setdefault(key, (outcome.action.verb, outcome.failure))
-    return found
-
-
-def _settle(
-    plan: ReconcilePlan,
-    run: _Run,
-    outcomes: list[Outcome],
-    previous: Mapping[ObjectKey, Binding],
-    now: datetime,
-) -> tuple[Binding, ...]:
-    failed = _failures_by_key(outcomes)
-    for key, reason in plan.blocked.items():
-        failed[key] = ("blocked", Failure(failures.TEMPORARY, reason, sent=False))
-    for key, reason in plan.refused.items():
-        failed[key] = ("refused", Failure(failures.PERMANENT, reason, sent=False))
-    settled: list[Binding] = []
-    for key, target in plan.bindings.items():
-        binding = _with_ids(run, key, target)
-        if key in failed:
-            binding = _failed(binding, previous.get(key), failed[key], now, target.spec_hash)
-        settled.append(binding)
-    for key in (*plan.blocked, *plan.refused):
-        if key not in plan.bindings:
-            base = previous.get(key) or Binding(key)
-            settled.append(_failed(base, previous.get(key), failed[key], now, None))
-    return tuple(settled)
-
-
-def _with_ids(run: _Run, key: ObjectKey, target: Binding) -> Binding:
-    if key in run.ids:
-        return replace(target, discord_id=run.ids[key])
-    if key in run.posted:
-        channel_id, message_id = run.posted[key]
-        return replace(target, discord_id=message_id, channel_id=channel_id)
-    if key.kind == "Command" and key.name in run.command_ids:
-        return replace(target, discord_id=run.command_ids[key.name])
-    return target
-
-
-def _failed(
-    binding: Binding,
-    before: Binding | None,
-    why: tuple[str, Failure],
-    now: datetime,
-    attempted: str | None,
-) -> Binding:
-    """``binding`` recording a failure: the hashes stay those of the last state that was true
-    (``before``'s), so an unchanged object is not written again once the failure clears."""
-    verb, failure = why
-    attempts = (before.attempts if before else 0) + 1
-    return replace(
-        binding,
-        status=ERROR,
-        error=f"{verb}: {failure.message}",
-        error_kind=failure.kind,
-        attempted_hash=attempted,
-        attempts=attempts,
-        next_attempt_at=now + failures.retry_delay(failure, attempts),
-        reconciled_at=now,
-        spec_hash=before.spec_hash if before else None,
-        rendered_hash=before.rendered_hash if before else None,
-        written_hash=before.written_hash if before else None,  # a failed write did not flap
-        flaps=before.flaps if before else 0,
-    )
-
-
-def _forget(plan: ReconcilePlan, outcomes: list[Outcome]) -> tuple[ObjectKey, ...]:
-    failed = {o.action.key for o in outcomes if not o.ok}
-    return tuple(k for k in plan.forget if k not in failed)
-
-
-def log_outcome(outcome: Outcome) -> None:
-    """One log line per write sent to Discord, with its outcome (reads are not logged)."""
-    action = outcome.action
-    if not action.writes:
-        return
-    if outcome.ok:
-        log.info("event=action action=%r key=%s reason=%r outcome=ok", action.verb, action.key, action.reason)
-    else:  # every attempt is on record; the warning is the object's condition (``conditions``)
-        log.info(
-            "event=action action=%r key=%s reason=%r outcome=error error_kind=%s error=%r",
-            action.verb,
-            action.key,
-            action.reason,
-            outcome.failure.kind if outcome.failure else "",
-            outcome.error,
-        )

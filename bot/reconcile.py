@@ -18,9 +18,10 @@ import psycopg
 from disnake.http import HTTPClient
 
 from hlb.bot import rest
-from hlb.bot.execute import Execution, Outcome, execute, served
+from hlb.bot.execute import execute
 from hlb.bot.failures import MalformedReply
 from hlb.bot.observe import GuildUnavailable, observe_guild
+from hlb.bot.outcomes import Execution, Outcome, served
 from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.plan import GuildInput, ReconcilePlan, guild_id_of, reconcile_guild
 from hlb.reconciler.state import Binding, ObservedGuild, RenderedMessage

@@ -31,9 +31,9 @@ from hlb.bot import rest
 from hlb.bot.context import BotContext
 from hlb.bot.discord_metrics import GatewayWatch, watch_http
 from hlb.bot.echoes import DriftWatch
-from hlb.bot.execute import Outcome, log_outcome
 from hlb.bot.health import Address, serving
 from hlb.bot.metrics import BotMetrics, Snapshot
+from hlb.bot.outcomes import Outcome, log_outcome
 from hlb.bot.reconcile import GuildReport, Session, reconcile_pass
 from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
 from hlb.bot.session import log_in

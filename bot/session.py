@@ -18,7 +18,7 @@ import aiohttp
 import disnake
 
 from hlb.bot import rest
-from hlb.bot.execute import Outcome
+from hlb.bot.outcomes import Outcome
 from hlb.bot.reconcile import GuildReport, ProgressHook, Session, load_model, reconcile_pass
 from hlb.runtime.secrets import Secrets
 from hlb.settings import ConfigError, Settings

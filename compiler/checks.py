@@ -50,7 +50,7 @@ def check_rows(
 
     from hlb.compiler.kinds import kind_for as rules_kind
     from hlb.compiler.kinds import rules_for
-    from hlb.compiler.recording import RecordingIndex
+    from hlb.compiler.kinds.base import RecordingIndex
 
     drafts = [_draft(item, guild) for item, guild in rows]
     fingerprints = {(u.src.path, i): p for u in unit_of.values() for i, p in u.fingerprints.items()}

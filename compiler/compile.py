@@ -30,10 +30,9 @@ from hlb.compiler.cache import UnitStore
 from hlb.compiler.ceilings import ceiling_problems
 from hlb.compiler.checks import Key, Row, check_rows
 from hlb.compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
-from hlb.compiler.document import Document
 from hlb.compiler.kinds.role import ranked
 from hlb.compiler.model import Model
-from hlb.compiler.sources import SourceFile, discover, read_source
+from hlb.compiler.sources import Document, SourceFile, discover, read_source
 from hlb.compiler.units import Checked, Failed, FileUnit, at, compile_file
 
 

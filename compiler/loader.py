@@ -45,9 +45,8 @@ import yaml_rs
 from yaml_rs import AliasLimits, DuplicateKeyPolicy
 
 from hlb.compiler.diagnostics import Diagnostic
-from hlb.compiler.document import Document
 from hlb.compiler.positions import document_lines
-from hlb.compiler.sources import SourceFile
+from hlb.compiler.sources import Document, SourceFile
 
 ALIAS_BUDGET = 200_000  # nodes (yaml_rs: replayed events) that aliases may add to one file
 MAX_DEPTH = 100  # nesting levels of mappings and sequences

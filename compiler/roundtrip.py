@@ -11,7 +11,7 @@ comment layouts) turns the text into events, and the events are turned into
 plain values here rather than by ruamel's constructor, so the scalar rules
 are exactly the YAML 1.2 core schema and every problem is a ``Diagnostic``:
 
-- plain scalars: ``null``/``Null``/``NULL``/``~``/empty are None;
+- plain scalars (``hlb.compiler.yaml_scalars``): ``null``/``Null``/``NULL``/``~``/empty are None;
   ``true``/``True``/``TRUE`` and the same for false are bools; ``[-+]?[0-9]+``,
   ``0o[0-7]+`` and ``0x[0-9a-fA-F]+`` are ints; ``[-+]?(.N|N(.N*)?)([eE][-+]?N)?``
   and ``.inf``/``.nan`` spellings are floats; everything else (``yes``, ``no``,
@@ -42,10 +42,7 @@ are exactly the YAML 1.2 core schema and every problem is a ``Diagnostic``:
 from __future__ import annotations
 
 import functools
-import math
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -66,17 +63,17 @@ from hlb.compiler.diagnostics import Diagnostic
 from hlb.compiler.loader import ALIAS_BUDGET, INT64_MAX, INT64_MIN, MAX_DEPTH, Document, documents_of
 from hlb.compiler.positions import PosNode, offset_position
 from hlb.compiler.sources import SourceFile
+from hlb.compiler.yaml_scalars import (
+    CORE,
+    CORE_SCALAR_TAGS,
+    LONE_SURROGATE,
+    SURROGATE,
+    join_surrogates,
+    key_problem,
+    resolve_plain,
+    resolve_tagged,
+)
 
-_CORE = "tag:yaml.org,2002:"
-_INT10 = re.compile(r"[-+]?[0-9]+")
-_INT8 = re.compile(r"0o[0-7]+")
-_INT16 = re.compile(r"0x[0-9a-fA-F]+")
-_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
-_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
-_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_CORE_SCALAR_TAGS = frozenset(_CORE + kind for kind in ("str", "int", "float", "bool", "null"))
 _BREAKS = "\x85\u2028\u2029"  # line breaks to ruamel's scanner, ordinary characters in YAML 1.2
 _PLACEHOLDERS = [chr(c) for c in range(0xFDD0, 0xFDF0)]  # Unicode noncharacters
 
@@ -97,54 +94,6 @@ class ParsedFile:
 
     documents: tuple[ParsedDocument, ...]  # every document, empty ones included
     diagnostics: tuple[Diagnostic, ...]
-
-
-def resolve_plain(text: str) -> Any:
-    """The YAML 1.2 core-schema value of an untagged plain scalar."""
-    if text in _NULLS:
-        return None
-    first = text[0]
-    if first.isalpha():
-        return _BOOLS.get(text, text)
-    if _INT10.fullmatch(text):
-        return int(text) if len(text) < 4000 else int(Decimal(text))  # no str-digits limit
-    if first == "0" and len(text) > 2:
-        if _INT8.fullmatch(text):
-            return int(text[2:], 8)
-        if _INT16.fullmatch(text):
-            return int(text[2:], 16)  # powers of two: int() has no digit limit here
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    if _INF.fullmatch(text):
-        return -math.inf if first == "-" else math.inf
-    if _NAN.fullmatch(text):
-        return math.nan
-    return text
-
-
-def _resolve_tagged(text: str, tag: str) -> tuple[Any, str | None]:
-    """Value of a scalar with a core tag, or an error message."""
-    kind = tag[len(_CORE) :]
-    if kind == "str":
-        return text, None
-    value = resolve_plain(text)
-    if kind == "null":
-        ok = value is None
-    elif kind == "bool":
-        ok = isinstance(value, bool)
-    elif kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == "float" and isinstance(value, int) and not isinstance(value, bool):
-        try:
-            value = float(value)
-        except OverflowError:
-            value = math.inf if value > 0 else -math.inf
-        ok = True
-    else:
-        ok = isinstance(value, float)
-    if ok:
-        return value, None
-    return text, f"{text!r} is not a valid !!{kind}; remove the tag or write a {kind} value"
 
 
 class _Frame:
@@ -214,15 +163,15 @@ class _Builder:
         text = event.value
         if self.restore:
             text = text.translate(self.restore)
-        if _SURROGATE.search(text):
-            joined = _join_surrogates(text)
+        if SURROGATE.search(text):
+            joined = join_surrogates(text)
             if joined is None:
-                self.error(line, col, "E106", _LONE_SURROGATE)
+                self.error(line, col, "E106", LONE_SURROGATE)
                 return text.encode("utf-8", "replace").decode("utf-8")
             text = joined
         tag = event.tag
-        if tag in _CORE_SCALAR_TAGS:
-            value, problem = _resolve_tagged(text, tag)
+        if tag in CORE_SCALAR_TAGS:
+            value, problem = resolve_tagged(text, tag)
             if problem:
                 self.error(line, col, "E204", problem)
         elif tag == "!" or event.style is not None:
@@ -238,9 +187,9 @@ class _Builder:
         return value
 
     def check_tag(self, tag: str | None, kind: str, line: int, col: int) -> None:
-        if tag is None or tag == "!" or tag == _CORE + kind:
+        if tag is None or tag == "!" or tag == CORE + kind:
             return
-        shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+        shown = "!!" + tag[len(CORE) :] if tag.startswith(CORE) else tag
         self.error(
             line,
             col,
@@ -288,7 +237,7 @@ class _Builder:
         key, kline, kcol = top.key
         top.key = None
         if not isinstance(key, str):
-            self.error(kline, kcol, "E204", _key_problem(key))
+            self.error(kline, kcol, "E204", key_problem(key))
         elif key in top.keys:
             first = top.keys[key][0]
             self.error(
@@ -311,16 +260,6 @@ class _Builder:
             line = next(iter(node.keys.values()))[0]
         self.documents.append(ParsedDocument(len(self.documents), line, value, node))
         self.root = None
-
-
-def _key_problem(key: Any) -> str:
-    if isinstance(key, dict | list):
-        what = "a mapping" if isinstance(key, dict) else "a list"
-        return f"mapping key is {what}, not a string; keys must be plain names"
-    if key is None:
-        return "mapping key is null (empty or ~), not a string; write a key name"
-    shown, what = (str(key).lower(), "a boolean") if isinstance(key, bool) else (repr(key), "a number")
-    return f"mapping key {shown} is {what}, not a string; quote it to use it as a string key"
 
 
 def _copy(value: Any) -> Any:
@@ -362,22 +301,6 @@ def parse_roundtrip(src: SourceFile) -> ParsedFile:
     except (YAMLError, RecursionError) as exc:
         builder.error(1, 1, "E106", f"YAML could not be parsed ({exc}); fix the YAML syntax")
     return ParsedFile(tuple(builder.documents), tuple(builder.diagnostics))
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_LONE_SURROGATE = (
-    "a \\u escape gives half of a surrogate pair without the other half, which is not text; "
-    "write the character itself, or its \\U escape (\\U0001F6A8), and fix the YAML syntax here"
-)
-
-
-def _join_surrogates(text: str) -> str | None:
-    """``text`` with each ``\\ud83d\\udea8``-style pair joined into its character (as JSON and the
-    fast loader read it); None when a surrogate has no partner."""
-    try:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-    except UnicodeDecodeError:
-        return None
 
 
 def _syntax_error(src: SourceFile, exc: MarkedYAMLError) -> Diagnostic:

@@ -11,6 +11,10 @@ back as a ``Diagnostic``; nothing here raises for bad input.
 
 Line breaks are normalized to ``\\n`` (``\\r\\n`` and a lone ``\\r`` are YAML
 line breaks too), which changes no line or column number and no YAML value.
+
+A ``Document`` is one non-empty document of a spec file as plain data, whichever loader
+(``hlb.compiler.loader``, ``hlb.compiler.roundtrip``) read it. It lives here, apart from the
+loaders, so that code that only passes documents on (the compile cache) imports no YAML parser.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hlb.compiler.diagnostics import Diagnostic
 
@@ -220,3 +225,13 @@ def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
         prefix = prefix[len(codecs.BOM_UTF8) :]
     col = len(prefix.decode("utf-8", errors="replace")) + 1
     return line, col
+
+
+@dataclass(frozen=True)
+class Document:
+    """One non-empty document of a spec file, as plain data."""
+
+    file: str
+    index: int  # index of the document within its file, counting empty documents too
+    line: int  # 1-based line of the document's first key
+    data: dict[str, Any]

@@ -33,8 +33,7 @@ import orjson
 
 from hlb.compiler import positions
 from hlb.compiler.diagnostics import Diagnostic, Severity
-from hlb.compiler.document import Document
-from hlb.compiler.sources import SourceFile
+from hlb.compiler.sources import Document, SourceFile
 
 ENVELOPE = ("kind", "name", "guild", "labels")  # what guild resolution reads of a non-Guild document
 

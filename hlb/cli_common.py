@@ -1,7 +1,7 @@
 """Helpers every `hlb` command module shares: one-line failures, the database URL, compiling specs.
 
 Kept apart from ``hlb.cli`` (the command group) so command modules such as
-``hlb.cli_import`` can use them without importing the group they are added to.
+``hlb.cli_discord`` can use them without importing the group they are added to.
 """
 
 from __future__ import annotations

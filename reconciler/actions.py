@@ -1,7 +1,8 @@
 """Reconcile actions: the Discord writes (and binding-only steps) a pass will make, as frozen data.
 
 Each action names the spec object it serves (``key``), why it is needed (``reason``), and
-its ``phase``: the executor runs phases in order and the actions of one phase concurrently.
+its ``phase`` (``hlb.reconciler.action_base``): the executor runs phases in order and the
+actions of one phase concurrently.
 Ids of objects created earlier in the same pass are written as a ``Ref`` to their key and
 resolved by the executor from the bindings it has just filled.
 """
@@ -10,60 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar
 
 from hlb.compiler.model import ObjectKey
-
-Ref: TypeAlias = int | ObjectKey  # a Discord id, or the key of an object created earlier in this pass
-
-# Phases, in execution order. Roles come first: channel overwrites may name a role created now.
-CREATE_ROLES = 2
-UPDATE_ROLES = 4
-REORDER_ROLES = 6
-CREATE_CATEGORIES = 10
-CREATE_CHANNELS = 20
-UPDATE_CHANNELS = 30
-PUT_OVERWRITES = 40
-REORDER = 50
-UPDATE_GUILD = 55  # after channels exist: its channel settings name them
-DELETE_OVERWRITES = 60
-DELETE_EMOJIS = 62  # before creates: a replaced image frees its slot first
-EMOJIS = 65
-MESSAGES = 70
-COMMANDS = 80
-DELETE_MESSAGES = 90
-DELETE_CHANNELS = 100
-DELETE_CATEGORIES = 110
-DELETE_ROLES = 120
-
-
-@dataclass(frozen=True)
-class Change:
-    """One field an update changes, for people: the Discord field, old and new value."""
-
-    field: str
-    old: Any
-    new: Any
-
-
-@dataclass(frozen=True)
-class ActionBase:
-    """What every action has; ``Action`` (below) is the closed union of the actions there are."""
-
-    key: ObjectKey
-    reason: str
-
-    verb: ClassVar[str] = "?"
-    symbol: ClassVar[str] = "~"
-    writes: ClassVar[bool] = True  # False: touches only the bindings, never Discord
-
-    @property
-    def phase(self) -> int:
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        """One line for people: what this does to which object."""
-        return f"{self.symbol} {self.verb} {self.key} ({self.reason})"
+from hlb.reconciler import action_base as phases
+from hlb.reconciler.action_base import ActionBase, Change, Ref
 
 
 @dataclass(frozen=True)
@@ -77,7 +29,7 @@ class CreateChannel(ActionBase):
 
     @property
     def phase(self) -> int:
-        return CREATE_CATEGORIES if self.payload.get("type") == 4 else CREATE_CHANNELS
+        return phases.CREATE_CATEGORIES if self.payload.get("type") == 4 else phases.CREATE_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -92,7 +44,7 @@ class AdoptChannel(ActionBase):
 
     @property
     def phase(self) -> int:
-        return CREATE_CATEGORIES
+        return phases.CREATE_CATEGORIES
 
     def describe(self) -> str:
         return f"{self.symbol} {self.verb} {self.key} (existing #{self.channel_id}, {self.reason})"
@@ -109,7 +61,7 @@ class UpdateChannel(ActionBase):
 
     @property
     def phase(self) -> int:
-        return UPDATE_CHANNELS
+        return phases.UPDATE_CHANNELS
 
     def describe(self) -> str:
         names = ", ".join(c.field for c in self.changes) or ", ".join(self.fields)
@@ -126,7 +78,7 @@ class DeleteChannel(ActionBase):
 
     @property
     def phase(self) -> int:
-        return DELETE_CATEGORIES if self.category else DELETE_CHANNELS
+        return phases.DELETE_CATEGORIES if self.category else phases.DELETE_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -144,7 +96,7 @@ class PutOverwrite(ActionBase):
 
     @property
     def phase(self) -> int:
-        return PUT_OVERWRITES
+        return phases.PUT_OVERWRITES
 
     def describe(self) -> str:
         return f"{self.symbol} {self.verb} {self.label or self.target} on {self.key} ({self.reason})"
@@ -160,7 +112,7 @@ class DeleteOverwrite(ActionBase):
 
     @property
     def phase(self) -> int:
-        return DELETE_OVERWRITES
+        return phases.DELETE_OVERWRITES
 
     def describe(self) -> str:
         return f"{self.symbol} {self.verb} {self.target} on {self.key} ({self.reason})"
@@ -177,7 +129,7 @@ class ReorderChannels(ActionBase):
 
     @property
     def phase(self) -> int:
-        return REORDER
+        return phases.REORDER
 
     def describe(self) -> str:
         return f"{self.symbol} {self.verb} in {self.key} ({len(self.positions)} moved, {self.reason})"
@@ -194,7 +146,7 @@ class PostMessage(ActionBase):
 
     @property
     def phase(self) -> int:
-        return MESSAGES
+        return phases.MESSAGES
 
 
 @dataclass(frozen=True)
@@ -208,7 +160,7 @@ class EditMessage(ActionBase):
 
     @property
     def phase(self) -> int:
-        return MESSAGES
+        return phases.MESSAGES
 
 
 @dataclass(frozen=True)
@@ -221,7 +173,7 @@ class DeleteMessage(ActionBase):
 
     @property
     def phase(self) -> int:
-        return DELETE_MESSAGES
+        return phases.DELETE_MESSAGES
 
 
 @dataclass(frozen=True)
@@ -237,7 +189,7 @@ class OverwriteCommands(ActionBase):
 
     @property
     def phase(self) -> int:
-        return COMMANDS
+        return phases.COMMANDS
 
     def describe(self) -> str:
         names = ", ".join("/" + c["name"] for c in self.payload) or "none"
@@ -254,7 +206,7 @@ class CreateRole(ActionBase):
 
     @property
     def phase(self) -> int:
-        return CREATE_ROLES
+        return phases.CREATE_ROLES
 
 
 @dataclass(frozen=True)
@@ -269,7 +221,7 @@ class AdoptRole(ActionBase):
 
     @property
     def phase(self) -> int:
-        return CREATE_ROLES
+        return phases.CREATE_ROLES
 
     def describe(self) -> str:
         return f"{self.symbol} {self.verb} {self.key} (existing role {self.role_id}, {self.reason})"
@@ -286,7 +238,7 @@ class UpdateRole(ActionBase):
 
     @property
     def phase(self) -> int:
-        return UPDATE_ROLES
+        return phases.UPDATE_ROLES
 
     def describe(self) -> str:
         names = ", ".join(c.field for c in self.changes) or ", ".join(self.fields)
@@ -304,7 +256,7 @@ class ReorderRoles(ActionBase):
 
     @property
     def phase(self) -> int:
-        return REORDER_ROLES
+        return phases.REORDER_ROLES
 
     def describe(self) -> str:
         return f"{self.symbol} {self.verb} in {self.key} ({len(self.positions)} roles, {self.reason})"
@@ -320,7 +272,7 @@ class DeleteRole(ActionBase):
 
     @property
     def phase(self) -> int:
-        return DELETE_ROLES
+        return phases.DELETE_ROLES
 
 
 @dataclass(frozen=True)
@@ -336,7 +288,7 @@ class UpdateGuild(ActionBase):
 
     @property
     def phase(self) -> int:
-        return UPDATE_GUILD
+        return phases.UPDATE_GUILD
 
     def describe(self) -> str:
         names = ", ".join(c.field for c in self.changes)
@@ -354,7 +306,7 @@ class CreateEmoji(ActionBase):
 
     @property
     def phase(self) -> int:
-        return EMOJIS
+        return phases.EMOJIS
 
 
 @dataclass(frozen=True)
@@ -369,7 +321,7 @@ class AdoptEmoji(ActionBase):
 
     @property
     def phase(self) -> int:
-        return DELETE_EMOJIS
+        return phases.DELETE_EMOJIS
 
 
 @dataclass(frozen=True)
@@ -384,7 +336,7 @@ class UpdateEmoji(ActionBase):
 
     @property
     def phase(self) -> int:
-        return EMOJIS
+        return phases.EMOJIS
 
     def describe(self) -> str:
         names = ", ".join(c.field for c in self.changes) or ", ".join(self.fields)
@@ -401,7 +353,7 @@ class DeleteEmoji(ActionBase):
 
     @property
     def phase(self) -> int:
-        return DELETE_EMOJIS
+        return phases.DELETE_EMOJIS
 
 
 # Every action there is. The executor and the other dispatchers ``match`` on it and end with

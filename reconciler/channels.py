@@ -5,10 +5,16 @@ created in the same pass (a ``Ref`` to its key). Overwrites are compared as a co
 set per channel: missing or different ones are put first (phase PUT_OVERWRITES), extra
 ones removed afterwards (DELETE_OVERWRITES), so no moment has fewer restrictions *and*
 fewer grants than both the old and the new set.
+
+Values are compared as Discord stores them (``same``), so a comparison does not see a
+difference Discord would erase: it trims names and topics, stores an empty topic as none,
+lowercases text channel names and joins their words with hyphens, and sends numbers and
+permission bitfields as strings or ints alike.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +33,6 @@ from hlb.reconciler.actions import (
     ReorderChannels,
     UpdateChannel,
 )
-from hlb.reconciler.normalize import same
 from hlb.reconciler.plan import Draft, GuildInput
 from hlb.reconciler.state import DRIFTED, ObservedChannel, ObservedOverwrite
 
@@ -289,3 +294,42 @@ def _prune(ctx: GuildInput, draft: Draft, bound: Mapping[ObjectKey, Any]) -> Non
         if observed is not None and ctx.prune and not binding.protect:
             draft.actions.append(DeleteChannel(key, "left the specs", observed.id, observed.type == 4))
         draft.forget.append(key)
+
+
+# Values as Discord stores them.
+
+# Channel types whose names Discord lowercases and hyphenates: text, announcement, forum.
+SLUG_NAMED = frozenset({0, 5, 15})
+INT_FIELDS = frozenset({"type", "rate_limit_per_user", "bitrate", "user_limit", "parent_id", "position"})
+_SPACES = re.compile(r"\s+")
+
+
+def channel_value(field: str, value: Any, kind: int) -> Any:
+    """``value`` of channel ``field`` (Discord's field name) as Discord would store it."""
+    if value is None:
+        return None
+    if field == "name":
+        name = str(value).strip()
+        return _SPACES.sub("-", name.lower()) if kind in SLUG_NAMED else name
+    if field == "topic":
+        return str(value).strip() or None
+    if field == "nsfw":
+        return bool(value)
+    if field in INT_FIELDS:
+        return _int(value)
+    return value
+
+
+def same(field: str, desired: Any, observed: Any, kind: int) -> bool:
+    """True when Discord would store ``desired`` as ``observed`` for channel ``field``."""
+    return channel_value(field, desired, kind) == channel_value(field, observed, kind)
+
+
+def _int(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return value

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from hlb.bot.importer import ImportFailed, guild_to_documents, import_guild, slug, write_specs
 from hlb.bot.session import run_reconcile
 from hlb.cli import main
-from hlb.cli_import import import_discord
+from hlb.cli_discord import import_discord
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.permissions import PERMISSIONS, to_bits
 from hlb.reconciler.actions import AdoptChannel, AdoptRole

@@ -18,7 +18,7 @@ from bounded import bounded
 from click.testing import CliRunner, Result
 from prometheus_samples import PROM_LOAD, PROM_UP
 
-from hlb.cli_preview import preview
+from hlb.cli_pages import preview
 from hlb.preview import CHROMIUM_MISSING, find_chromium, markdown, screenshot
 
 ROOT = Path(__file__).resolve().parent.parent

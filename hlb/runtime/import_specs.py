@@ -41,7 +41,7 @@ from hlb.reconciler.state import (
     ObservedOverwrite,
     ObservedRole,
 )
-from hlb.runtime.import_roles import role_documents
+from hlb.runtime.import_guild import role_documents
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_NAME = 64
@@ -137,7 +137,7 @@ def guild_to_documents(
 
     Pure: no I/O. Channel types hlb does not manage are skipped with a warning.
     """
-    from hlb.runtime.import_emojis import emoji_documents, imported_settings
+    from hlb.runtime.import_guild import emoji_documents, imported_settings
 
     if name is not None:
         check_name(name)

@@ -42,7 +42,7 @@ class Invocation:
 
     guild: SpecObject  # the Guild object
     workflow: SpecObject
-    trigger: str  # one of hlb.store.models.RUN_TRIGGERS (a CHECK on workflow_runs.trigger)
+    trigger: str  # one of hlb.store.runtime_models.RUN_TRIGGERS (a CHECK on workflow_runs.trigger)
     actor: Actor | None = None
     channel_id: int | None = None
     inputs: Mapping[str, Any] = field(default_factory=dict)

@@ -8,7 +8,9 @@ column for, so a stored object always reads back exactly as it was written.
 Every foreign key is DEFERRABLE INITIALLY DEFERRED: the order of inserts inside
 an apply transaction does not matter. ``hlb_runtime`` belongs to the bot:
 bindings of spec objects to Discord objects, the log of what it sent to
-Discord, workflow runs and the cron slots already fired (``hlb.store.runtime_tables``).
+Discord, workflow runs and the cron slots already fired: its tables are in
+``hlb.store.runtime_models`` (on this module's ``metadata``), its queries in
+``hlb.store.runtime_tables``.
 
 The hot path (``hlb.store.objects``) does not import this module. The row
 mapping (``hlb.store.rows``) reads the columns, types and keys of the
@@ -37,7 +39,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 from sqlalchemy.types import DateTime
@@ -69,11 +70,6 @@ NAMING = {
 }
 
 metadata = MetaData(naming_convention=NAMING)
-
-BINDING_STATUSES = ("in_sync", "pending", "drifted", "error")  # hlb.reconciler.state
-EVENT_OUTCOMES = ("ok", "error")
-RUN_TRIGGERS = ("command", "button", "select", "schedule", "manual")
-RUN_STATUSES = ("running", "ok", "error", "refused")
 
 
 def _one_of(column: str, values: Iterable[str]) -> str:
@@ -332,88 +328,6 @@ database_identity = Table(
     schema=CONFIG_SCHEMA,
 )
 
-# hlb_runtime: written by the bot only.
-
-bindings = Table(
-    "bindings",
-    metadata,
-    Column("guild", Text, primary_key=True),
-    Column("kind", Text, primary_key=True),
-    Column("name", Text, primary_key=True),
-    Column("discord_id", BigInteger),
-    Column("channel_id", BigInteger),
-    Column("spec_hash", Text),
-    Column("rendered_hash", Text),
-    Column("status", Text, nullable=False, server_default=text("'pending'")),
-    Column("error", Text),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("next_attempt_at", DateTime(timezone=True)),
-    Column("reconciled_at", DateTime(timezone=True)),
-    Column("protect", Boolean, nullable=False, server_default=text("false")),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("error_kind", Text),  # temporary | permanent (hlb.bot.failures), migration 0005
-    Column("attempted_hash", Text),  # the spec hash the failed attempt was for, migration 0005
-    Column("written_hash", Text),  # the healing writes last sent (hlb.reconciler.damping), migration 0006
-    Column("flaps", Integer, nullable=False, server_default=text("0")),  # sent that many times, 0006
-    CheckConstraint(_one_of("status", BINDING_STATUSES), name="status"),
-    Index(None, "discord_id"),
-    schema=RUNTIME_SCHEMA,
-)
-
-reconcile_events = Table(
-    "reconcile_events",
-    metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("guild", Text, nullable=False),
-    Column("kind", Text),
-    Column("name", Text),
-    Column("action", Text, nullable=False),
-    Column("discord_id", BigInteger),
-    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("outcome", Text, nullable=False),
-    Column("error", Text),
-    CheckConstraint(_one_of("outcome", EVENT_OUTCOMES), name="outcome"),
-    Index(None, "guild", "at"),
-    schema=RUNTIME_SCHEMA,
-)
-
-workflow_runs = Table(
-    "workflow_runs",
-    metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
-    Column("guild", Text, nullable=False),
-    Column("workflow", Text, nullable=False),
-    Column("trigger", Text, nullable=False),
-    Column("user_id", BigInteger),
-    Column("inputs", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("steps", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("status", Text, nullable=False),
-    Column("error", Text),
-    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("finished_at", DateTime(timezone=True)),
-    CheckConstraint(_one_of("trigger", RUN_TRIGGERS), name="trigger"),
-    CheckConstraint(_one_of("status", RUN_STATUSES), name="status"),
-    Index(None, "guild", "workflow", "started_at"),
-    schema=RUNTIME_SCHEMA,
-)
-
-# One row per cron slot fired: the primary key makes a slot fire once across bot replicas.
-schedule_slots = Table(
-    "schedule_slots",
-    metadata,
-    Column("guild", Text, primary_key=True),
-    Column("workflow", Text, primary_key=True),
-    Column("slot", DateTime(timezone=True), primary_key=True),
-    Column("fired_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    schema=RUNTIME_SCHEMA,
-)
-
-# Several bot replicas receive the same interaction: the one that inserts its id answers it.
-interaction_claims = Table(
-    "interaction_claims",
-    metadata,
-    Column("interaction_id", BigInteger, primary_key=True),
-    Column("claimed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    schema=RUNTIME_SCHEMA,
-)
+# The hlb_runtime tables (written by the bot only) are defined in their own module; importing it
+# here puts them on ``metadata`` too, so alembic and the checks see both schemas.
+from hlb.store import runtime_models  # noqa: E402, F401  (after ``metadata``, which it imports)
