@@ -45,6 +45,14 @@ class Unresolved(Exception):
         self.ref = ref
 
 
+class EarlierStepFailed(Exception):
+    """An earlier action on the same object failed in this pass, so this one must not be sent."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
 @dataclass
 class _Run:
     http: HTTPClient
@@ -114,6 +122,8 @@ async def _attempt(run: _Run, action: a.Action) -> Outcome:
         return Outcome(action, discord_id=await _perform(run, action))
     except Unresolved as error:
         failure = failures.unresolved(run.failures.get(error.ref), error.ref)
+    except EarlierStepFailed as error:
+        failure = replace(error.failure, sent=False)
     except BookkeepingFailed as error:
         raise error.__cause__ or error from None  # the database's problem: as before, not Discord's
     except Exception as error:  # one bad reply or fault fails this action only
@@ -198,6 +208,8 @@ async def _perform(run: _Run, action: a.Action) -> int | None:
             fields.update({name: str(run.resolve(ref)) for name, ref in action.channels})
             await rest.call(http, Route("PATCH", "/guilds/{guild_id}", guild_id=action.guild_id), json=fields)
         case a.CreateEmoji():
+            if action.key in run.failures:  # the old image is still there: a copy would take a slot
+                raise EarlierStepFailed(run.failures[action.key])
             route = Route("POST", "/guilds/{guild_id}/emojis", guild_id=action.guild_id)
             roles = [str(run.resolve(ref)) for ref in action.roles]
             return await _create(run, action.key, route, {**action.payload, "roles": roles})

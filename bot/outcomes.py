@@ -137,9 +137,12 @@ def _failed(
     attempted: str | None,
 ) -> Binding:
     """``binding`` recording a failure: the hashes stay those of the last state that was true
-    (``before``'s), so an unchanged object is not written again once the failure clears."""
+    (``before``'s), so an unchanged object is not written again once the failure clears; so do
+    its ids when nothing replaced them (a re-upload whose delete failed still owns the old one)."""
     verb, failure = why
     attempts = (before.attempts if before else 0) + 1
+    if binding.discord_id is None and before is not None:
+        binding = replace(binding, discord_id=before.discord_id, channel_id=before.channel_id)
     return replace(
         binding,
         status=ERROR,

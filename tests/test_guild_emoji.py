@@ -246,3 +246,28 @@ def test_import_discord_brings_settings_and_emojis_and_adopts_them_with_zero_wri
         assert w.binding("Emoji", "party-parrot").discord_id == 901
 
     run_world(db_url, tmp_path, scenario, specs=spec_set(tmp_path / "src"))
+
+
+def test_a_new_image_is_not_uploaded_while_the_old_one_cannot_be_deleted(db_url: str, tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        w.apply()
+        only_ok(await w.reconcile())
+        guild = w.emu.state.guilds[GUILD_ID]
+        first = w.binding("Emoji", "party").discord_id
+        (w.specs / "img" / "party.png").write_bytes(PNG + b"new")
+        w.apply()
+        w.emu.forbid("DELETE", EMOJI, guild_id=GUILD_ID)
+        before = len(w.emu.calls)
+        await w.reconcile()
+        assert writes_since(w, before) == [("DELETE", EMOJI)], "a second copy was uploaded"
+        failed = w.binding("Emoji", "party")
+        assert failed.status == "error" and failed.discord_id == first and "403" in (failed.error or "")
+        assert sorted(e.name for e in guild.emojis.values()) == ["dance", "party"]
+
+        w.emu.allow_all()
+        before = len(w.emu.calls)
+        only_ok(await w.reconcile(retry_failed=True))
+        assert writes_since(w, before) == [("DELETE", EMOJI), ("POST", EMOJIS)]
+        assert guild.emojis[w.binding("Emoji", "party").discord_id].image == PNG + b"new"
+
+    run_world(db_url, tmp_path, scenario, specs=spec_set(tmp_path / "src"))
