@@ -31,6 +31,8 @@ _.interaction_claims
 
 # Read by tests and logs to observe a running component.
 _.hits  # hlb.compiler.cache: how many files the compile cache served (tests/test_compile_cache*.py)
+_.set_hits  # hlb.compile_cache: whole-set entries served (tests/test_compile_cache_set.py)
+_.set_writes  # hlb.compile_cache: whole-set entries written (tests/test_compile_cache_set.py)
 _.passes  # hlb.bot.runner.Bot: reconcile passes made (logged; tests wait on it)
 _.duration_ms  # hlb.runtime.workflows.StepResult: stored in workflow_runs.steps through asdict()
 

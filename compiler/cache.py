@@ -27,15 +27,18 @@ from __future__ import annotations
 import os
 import sys
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
 from hlb import __version__
 from hlb.compiler.sources import SourceFile
 from hlb.compiler.units import FileUnit, from_plain, text_digest, to_plain, value_digest
+
+if TYPE_CHECKING:
+    from hlb.compiler.set_cache import SetHit
 
 FORMAT = 2  # 2: units keep the identity of documents that failed
 # Libraries whose behaviour is part of a unit: the parsers, the schema validators, the template and
@@ -51,6 +54,13 @@ class UnitStore(Protocol):
 
     def save(self, units: Iterable[FileUnit]) -> None:
         """Keep the units that changed (``unit.changed``) and are cacheable (``unit.env`` set)."""
+
+    def load_set(self, name: str, files: int, decode: Callable[[bytes], SetHit | None]) -> SetHit | None:
+        """What ``decode`` makes of the whole-set entry ``name`` (``hlb.compiler.set_cache``) of a set
+        of ``files`` files; None when there is none or ``decode`` refuses it."""
+
+    def save_set(self, name: str, blob: bytes) -> None:
+        """Keep the whole-set entry ``blob`` as ``name``."""
 
 
 _FINGERPRINT: str | None = None

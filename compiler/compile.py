@@ -14,7 +14,9 @@ the caller passes: the CLI's is ``hlb.compile_cache``, on disk) an unchanged
 file's unit is read instead of computed, and so is each document's kind check
 while its guild and the drafts it looked up are unchanged. Guild resolution,
 uniqueness and the order of diagnostics are computed on every run, so a
-compile from the cache gives exactly the result of one without it.
+compile from the cache gives exactly the result of one without it. A clean
+set whose files are all unchanged is served by its whole-set entry
+(``hlb.compiler.set_cache``) instead, which holds that same result.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from hlb.compiler.checks import Key, Row, check_rows
 from hlb.compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from hlb.compiler.kinds.role import ranked
 from hlb.compiler.model import Model
+from hlb.compiler.set_cache import decode_set, encode_set, set_entry_name
 from hlb.compiler.sources import Document, SourceFile, discover, read_source
-from hlb.compiler.units import Checked, Failed, FileUnit, at, compile_file
+from hlb.compiler.units import Checked, Failed, FileUnit, at, compile_file, text_digest
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,13 @@ def _compile(
 ) -> CompileResult:
     environ = os.environ if env is None else env
     store = None if reference else cache
+    whole: tuple[str, list[str]] | None = None  # the whole-set entry's name and the texts' digests
+    if store is not None and not initial and sources:
+        whole = set_entry_name(sources), [text_digest(src.text) for src in sources]
+        digests = whole[1]
+        hit = store.load_set(whole[0], len(sources), lambda blob: decode_set(blob, sources, digests, environ))
+        if hit is not None:
+            return CompileResult(hit[0], hit[1], files=len(sources), documents=hit[2])
     cached = [store.load(src, environ) if store is not None else None for src in sources]
     units: list[FileUnit] = []
     for src, unit in zip(sources, cached, strict=True):
@@ -122,11 +132,23 @@ def _compile(
     for record, start, stop in fresh:  # new records keep their findings positioned
         record[2] = diagnostics[start:stop]
     diagnostics = sort_diagnostics(diagnostics)
+    served = all(not unit.changed for unit in units)  # every unit and kind check came from the cache
     if store is not None:
         store.save(units)
     model = None if has_errors(diagnostics) else Model.of(objects)
+    if store is not None and whole is not None and served and model is not None and not _reads_files(model):
+        blob = encode_set(sources, whole[1], units, model, diagnostics)
+        if blob is not None:
+            store.save_set(whole[0], blob)
     documents = sum(unit.documents for unit in units)
     return CompileResult(model, diagnostics, files=len(sources), documents=documents)
+
+
+def _reads_files(model: Model) -> bool:
+    """Whether an object of ``model`` depends on a file besides its spec (an Emoji's image)."""
+    from hlb.compiler.kinds import kind_for
+
+    return any(kind_for(kind).reads_files for kind in {obj.key.kind for obj in model})
 
 
 def _guilds(

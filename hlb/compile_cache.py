@@ -9,8 +9,12 @@ names an external database). ``HLB_NO_CACHE=1`` turns it off. Entries are
 named by a digest of the file's absolute path, written to a temporary file
 and renamed into place (readers see the old or the new entry, never half of
 one), with mode 0600 in a 0700 directory (interpolated values may be
-private). A run that reads every entry writes nothing, except to touch
-entries last used more than a day ago. A run that wrote trims the directory:
+private). Besides them, a set of files compiled without errors has one
+entry for the whole set (``hlb.compiler.set_cache``, named ``*.set``),
+written by the first run that read every file's entry; the next runs on the
+unchanged set read that one entry. A run served by the cache writes nothing
+else, except to touch entries last used more than a day ago. A run that wrote
+files' entries trims the directory:
 entries unused for ``STALE_DAYS`` go, then, over ``MAX_ENTRIES`` or
 ``MAX_BYTES``, the least recently used ones not used by this run.
 """
@@ -21,10 +25,12 @@ import contextlib
 import itertools
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from hlb.compiler.cache import decode, encode, entry_name
+from hlb.compiler.set_cache import SUFFIX as SET_SUFFIX
+from hlb.compiler.set_cache import SetHit
 from hlb.compiler.sources import SourceFile
 from hlb.compiler.units import FileUnit, text_digest
 
@@ -32,7 +38,7 @@ MAX_ENTRIES = 20_000  # never fewer than twice the files of the current run
 MAX_BYTES = 512 * 1024 * 1024
 STALE_DAYS = 30
 _DAY = 86_400
-_SUFFIX = ".json"
+_SUFFIXES = (".json", SET_SUFFIX)  # a file's entry, a whole set's entry
 _counter = itertools.count()
 
 
@@ -65,6 +71,8 @@ class CompileCache:
         self._digests: dict[str, tuple[str, str]] = {}  # display path -> (text, digest of the text)
         self.hits = 0
         self.writes = 0  # entries this process wrote
+        self.set_hits = 0  # whole-set entries served (their files count in hits)
+        self.set_writes = 0  # whole-set entries written
 
     def _digest(self, src: SourceFile) -> str:
         found = self._digests.get(src.path)
@@ -106,6 +114,32 @@ class CompileCache:
         if wrote:
             self.trim()
 
+    def load_set(self, name: str, files: int, decode: Callable[[bytes], SetHit | None]) -> SetHit | None:
+        """What ``decode`` makes of the whole-set entry ``name`` (``hlb.compiler.set_cache``); a hit
+        counts the set's ``files`` as hits."""
+        path = self.directory / name
+        try:
+            with path.open("rb") as handle:
+                mtime = os.fstat(handle.fileno()).st_mtime
+                blob = handle.read()
+        except OSError:
+            return None
+        hit = decode(blob)
+        if hit is None:
+            return None
+        self.used.add(name)
+        if time.time() - mtime > _DAY:
+            _touch(path)
+        self.set_hits += 1
+        self.hits += files
+        return hit
+
+    def save_set(self, name: str, blob: bytes) -> None:
+        """Write the whole-set entry ``name`` (not counted in ``writes``, which counts files' entries)."""
+        self.used.add(name)
+        if _write(self.directory / name, blob):
+            self.set_writes += 1
+
     def trim(self, now: float | None = None) -> None:
         """Drop stale entries and, over the limits, the least recently used ones this run did not use."""
         now = time.time() if now is None else now
@@ -123,7 +157,7 @@ class CompileCache:
             if item.name.startswith(".tmp-"):
                 if now - info.st_mtime > 3600:  # left by a writer that died
                     _remove(path)
-            elif item.name.endswith(_SUFFIX) and item.name not in self.used:
+            elif item.name.endswith(_SUFFIXES) and item.name not in self.used:
                 if now - info.st_mtime > STALE_DAYS * _DAY:
                     _remove(path)
                 else:

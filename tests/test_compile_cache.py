@@ -50,6 +50,11 @@ def three_ways(paths: list[str], env: Mapping[str, str], store: Path) -> tuple[s
     assert cold == plain
     assert warm == plain
     assert warm_cache.writes == 0
+    # A clean set read whole from the cache keeps a whole-set entry; the next compile is served by it
+    whole_cache = CompileCache(store)
+    assert exact(compile_paths(paths, dict(env), cache=whole_cache)) == plain
+    assert whole_cache.writes == whole_cache.set_writes == 0
+    assert whole_cache.set_hits >= warm_cache.set_writes  # (an earlier round may have written it)
     return plain, warm_cache
 
 

@@ -9,7 +9,7 @@ the working directory and ``$HLB_HOME`` untouched.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from test_compile_cache import exact
 
 from hlb.compile_cache import CompileCache
 from hlb.compiler.compile import compile_paths
+from hlb.compiler.set_cache import SetHit
 from hlb.compiler.sources import SourceFile
 from hlb.compiler.units import FileUnit
 
@@ -28,6 +29,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.units: dict[str, FileUnit] = {}
+        self.sets: dict[str, bytes] = {}
         self.hits = 0
 
     def load(self, src: SourceFile, env: Mapping[str, str]) -> FileUnit | None:
@@ -37,6 +39,12 @@ class MemoryStore:
         for unit in units:
             if unit.changed and unit.env is not None:
                 self.units[unit.src.path] = unit
+
+    def load_set(self, name: str, files: int, decode: Callable[[bytes], SetHit | None]) -> SetHit | None:
+        return None
+
+    def save_set(self, name: str, blob: bytes) -> None:
+        self.sets[name] = blob
 
 
 def test_the_compile_uses_the_store_it_is_given_and_nothing_else(

@@ -12,9 +12,9 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.diagnostics import JsonPath, dotted_path
 from hlb.compiler.durations import parse_duration
 from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
-from hlb.templating.engine import JsonPath, dotted_path
 
 VOICE_TYPES = frozenset({"voice", "stage"})
 # The fields Discord keeps for each channel type, besides those every type has (type,

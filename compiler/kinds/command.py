@@ -11,10 +11,10 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.diagnostics import JsonPath, dotted_path
 from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import permission_problems, reference_problem
 from hlb.compiler.kinds.dashboard import normalize_reply, reply_problems
-from hlb.templating.engine import JsonPath, dotted_path
 
 MAX_NAME = 32
 CHOICE_TYPES = frozenset({"string", "integer", "number"})

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from hlb.compiler.diagnostics import JsonPath, dotted_path
 from hlb.compiler.durations import UNITS_HELP, parse_duration
 from hlb.compiler.enums import LINK_STYLE, WORKFLOW_STYLES
 from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
 from hlb.compiler.secret_places import ANY
 from hlb.compiler.wording import plural
-from hlb.templating.engine import JsonPath, dotted_path, is_template, template_errors
+from hlb.templating import is_template, template_errors
 
 EMBED_TOTAL = 6000
 MIN_REFRESH = 30

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from hlb.compiler.diagnostics import JsonPath
 from hlb.compiler.enums import STEP_TYPES
 from hlb.compiler.kinds.base import Draft, Index, Kind, Problem
 from hlb.compiler.kinds.channel import MESSAGE_TYPES, a_type, channel_type, reference_problem
@@ -28,7 +29,7 @@ from hlb.compiler.kinds.dashboard import (
 )
 from hlb.compiler.secret_places import ANY
 from hlb.compiler.wording import plural
-from hlb.templating.engine import JsonPath, check_expression, is_template, template_errors, unwrap_expression
+from hlb.templating import check_expression, is_template, template_errors, unwrap_expression
 
 CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 _CRON_HELP = "use five fields (minute hour day-of-month month day-of-week, in UTC), e.g. '0 8 * * *'"

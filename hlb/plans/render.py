@@ -29,6 +29,7 @@ which would leave the bot unable to converge anything. Text, Markdown and JSON p
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, assert_never
 
@@ -44,12 +45,23 @@ _PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 _SHORT = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
+_PLAIN_TEXT = re.compile(r'[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*')  # what JSON writes as it is, quoted
+
+
 def short(value: Any) -> str:
     """A value as compact JSON on one line, whole: a reviewer sees what will be written. An image
     data URI (an emoji's ``image_data``) is the exception: its kind and size stand for its bytes."""
-    if isinstance(value, str) and value.startswith("data:image/") and ";base64," in value:
-        head, data = value.split(";base64,", 1)
-        return _SHORT.encode(f"{head};base64,... ({len(data) * 3 // 4} bytes)")
+    kind = type(value)
+    if kind is str:
+        if value.startswith("data:image/") and ";base64," in value:
+            head, data = value.split(";base64,", 1)
+            return _SHORT.encode(f"{head};base64,... ({len(data) * 3 // 4} bytes)")
+        if _PLAIN_TEXT.fullmatch(value):  # most values: no quote, backslash or control character
+            return f'"{value}"'
+    elif kind is bool:
+        return "true" if value else "false"
+    elif kind is int:
+        return str(value)
     return _SHORT.encode(value)
 
 
@@ -115,7 +127,7 @@ def _body(plan: Plan, paint: Paint) -> list[str]:
     """One block per op, each followed by a blank line."""
     lines: list[str] = []
     for op in plan.ops:
-        lines.extend(paint.sign(line) for line in _op_lines(op))
+        lines.extend(map(paint.sign, _op_lines(op)) if paint.on else _op_lines(op))
         lines.append("")
     return lines
 

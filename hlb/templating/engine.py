@@ -34,8 +34,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg
 
 from hlb.compiler.diagnostics import JsonPath, dotted_path
+from hlb.templating import is_template as is_template
 from hlb.templating import limits
 from hlb.templating import static as template_static
+from hlb.templating import unwrap_expression as unwrap_expression
 from hlb.templating.filters import FILTERS
 from hlb.templating.limits import MAX_OUTPUT, LimitExceeded
 
@@ -110,19 +112,6 @@ ENV.globals.update(range=limits.check_range, lipsum=limits.lipsum)
 
 
 # --- checks ------------------------------------------------------------------------------------
-
-
-def is_template(s: str) -> bool:
-    """Whether ``s`` is a template (holds ``{{``, ``{%`` or ``{#``) rather than literal text."""
-    return "{{" in s or "{%" in s or "{#" in s
-
-
-def unwrap_expression(s: str) -> str:
-    """A ``when`` expression without the ``{{ }}`` people tend to wrap it in."""
-    text = s.strip()
-    if text.startswith("{{") and text.endswith("}}") and "{{" not in text[2:-2] and "}}" not in text[2:-2]:
-        return text[2:-2].strip()
-    return text
 
 
 def _explain(error: TemplateSyntaxError, source: str, *, expression: bool) -> str:
