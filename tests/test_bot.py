@@ -18,11 +18,19 @@ import cli_inprocess
 import psycopg
 import pytest
 from click.testing import CliRunner
-from reconcile_world import GUILD_ID, ROOT, World, applied_specs, bot_process, run_world, seed_homelab
+from reconcile_world import (
+    GUILD_ID,
+    ROOT,
+    World,
+    applied_specs,
+    bot_process,
+    emulator_settings,
+    run_world,
+    seed_homelab,
+)
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.cli import main
-from hlb.settings import Settings
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(90)
@@ -42,7 +50,7 @@ async def eventually(check: Callable[[], bool], within: float = 10.0) -> float:
 
 
 def runner(w: World, clock: Callable[[], datetime] | None = None) -> Runner:
-    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+    settings = emulator_settings(w.emu)
     made = Runner(settings, w.url, FAST)
     if clock is not None:
         made.clock = clock
@@ -215,7 +223,7 @@ def test_the_bot_runs_as_its_read_only_role(db_url: str, tmp_path: Path) -> None
 
         async def scenario(w: World) -> None:
             w.apply()  # as the owner, like CI
-            settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+            settings = emulator_settings(w.emu)
             bot, stop = Runner(settings, as_bot, FAST), asyncio.Event()
             task = asyncio.create_task(bot.run(stop))
             await asyncio.wait_for(bot.ready.wait(), 15)

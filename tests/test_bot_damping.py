@@ -19,12 +19,11 @@ from pathlib import Path
 
 import cli_inprocess
 import pytest
-from reconcile_world import GUILD_ID, ROOT, World, run_world
+from reconcile_world import GUILD_ID, ROOT, World, emulator_settings, run_world
 from test_bot import FAST, eventually, logs_topic
 
 from hlb.bot.runner import Runner
 from hlb.reconciler.damping import MAX_FLAPS
-from hlb.settings import Settings
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,7 +33,7 @@ CALM = ("topic: Quieter machine output", "topic: Calm machine output")
 
 
 def bot_for(w: World, resync: float = 600.0) -> Runner:
-    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+    settings = emulator_settings(w.emu)
     return Runner(settings, w.url, replace(FAST, resync=resync))
 
 

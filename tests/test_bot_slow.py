@@ -27,6 +27,7 @@ from reconcile_world import (
     World,
     applied_specs,
     bot_process,
+    emulator_settings,
     only_ok,
     run_world,
     seed_homelab,
@@ -39,7 +40,6 @@ from hlb.bot.session import open_session
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
 from hlb.runtime.secrets import Secrets
-from hlb.settings import Settings
 from hlb.store.apply import stored_model
 from hlb.testing import Emulator
 
@@ -301,7 +301,7 @@ def test_a_refresh_that_one_edit_cannot_do_asks_for_a_pass_of_the_guild(db_url: 
     key = ObjectKey("homelab", "Dashboard", "server-status")
 
     async def refresh(w: World, at: datetime) -> Refreshed:
-        settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+        settings = emulator_settings(w.emu)
         model = (await asyncio.to_thread(stored_model, w.url))[1]
         async with open_session(settings, w.url, lambda: at) as session:
             return await refresh_dashboard(session, model, key)

@@ -27,13 +27,21 @@ from conftest import database_url
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from psycopg import sql
-from reconcile_world import GUILD_ID, HLB, ROOT, World, applied_specs, bot_process, run_world
+from reconcile_world import (
+    GUILD_ID,
+    HLB,
+    ROOT,
+    World,
+    applied_specs,
+    bot_process,
+    emulator_settings,
+    run_world,
+)
 from test_bot import FAST, logs_topic
 
 from hlb.bot.health import Address, AddressError, parse_address
 from hlb.bot.runner import Runner
 from hlb.compiler.compile import compile_paths
-from hlb.settings import Settings
 from hlb.store.apply import apply_model
 from hlb.testing import Emulator
 
@@ -47,7 +55,7 @@ PATCH = "PATCH /channels/{channel_id}"
 
 def metered(w: World) -> Runner:
     """A bot serving its endpoints on a free port of 127.0.0.1."""
-    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+    settings = emulator_settings(w.emu)
     return Runner(settings, w.url, replace(FAST, metrics=Address("127.0.0.1", 0)))
 
 
