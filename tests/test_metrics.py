@@ -11,7 +11,6 @@ import asyncio
 import json
 import re
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import cli_inprocess
 import psycopg
 import pytest
 from conftest import database_url
@@ -29,7 +29,6 @@ from prometheus_client.samples import Sample
 from psycopg import sql
 from reconcile_world import (
     GUILD_ID,
-    HLB,
     ROOT,
     World,
     applied_specs,
@@ -275,14 +274,7 @@ def test_a_taken_or_malformed_metrics_address_is_one_line_e703(db_url: str, tmp_
         taken.listen()
         port = taken.getsockname()[1]
         for addr in (f"127.0.0.1:{port}", "localhost"):  # taken; not HOST:PORT
-            done = subprocess.run(
-                [*HLB, "bot", "run", "--metrics-addr", addr],
-                env={**_path_env(), **env},
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            done = cli_inprocess.hlb({**_path_env(), **env}, tmp_path, "bot", "run", "--metrics-addr", addr)
             assert done.returncode == 1, done.stderr
             assert "E703" in done.stderr and "Traceback" not in done.stderr, done.stderr
             assert "--metrics-addr" in done.stderr
