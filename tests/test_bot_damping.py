@@ -70,7 +70,7 @@ async def started(w: World, bot: Runner) -> tuple[asyncio.Event, asyncio.Task[No
     return stop, task
 
 
-async def quiet(bot: Runner, still: float = 1.0) -> None:
+async def quiet(bot: Runner, still: float = 0.5) -> None:
     """Wait until no pass has run for ``still`` seconds (the passes of the start are over)."""
     while True:
         passes = bot.passes
