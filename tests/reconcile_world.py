@@ -54,8 +54,12 @@ class World:
         assert old in text, f"{old!r} not in {file}"
         path.write_text(text.replace(old, new, 1))
 
+    def settings(self) -> Settings:
+        """Settings that reach this world's emulator (see ``emulator_settings``)."""
+        return emulator_settings(self.emu)
+
     async def reconcile(self, **options: Any) -> list[GuildReport]:
-        return await run_reconcile(emulator_settings(self.emu), self.url, clock=lambda: self.now, **options)
+        return await run_reconcile(self.settings(), self.url, clock=lambda: self.now, **options)
 
     def bindings(self) -> dict[ObjectKey, Binding]:
         with db.connect(self.url) as conn:

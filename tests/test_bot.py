@@ -18,16 +18,7 @@ import cli_inprocess
 import psycopg
 import pytest
 from click.testing import CliRunner
-from reconcile_world import (
-    GUILD_ID,
-    ROOT,
-    World,
-    applied_specs,
-    bot_process,
-    emulator_settings,
-    run_world,
-    seed_homelab,
-)
+from reconcile_world import GUILD_ID, ROOT, World, applied_specs, bot_process, run_world, seed_homelab
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.cli import main
@@ -50,7 +41,7 @@ async def eventually(check: Callable[[], bool], within: float = 10.0) -> float:
 
 
 def runner(w: World, clock: Callable[[], datetime] | None = None) -> Runner:
-    settings = emulator_settings(w.emu)
+    settings = w.settings()
     made = Runner(settings, w.url, FAST)
     if clock is not None:
         made.clock = clock
@@ -223,7 +214,7 @@ def test_the_bot_runs_as_its_read_only_role(db_url: str, tmp_path: Path) -> None
 
         async def scenario(w: World) -> None:
             w.apply()  # as the owner, like CI
-            settings = emulator_settings(w.emu)
+            settings = w.settings()
             bot, stop = Runner(settings, as_bot, FAST), asyncio.Event()
             task = asyncio.create_task(bot.run(stop))
             await asyncio.wait_for(bot.ready.wait(), 15)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cli_inprocess
 import pytest
-from reconcile_world import GUILD_ID, ROOT, World, emulator_settings, run_world
+from reconcile_world import GUILD_ID, ROOT, World, run_world
 from test_bot import FAST, eventually, logs_topic
 
 from hlb.bot.runner import Runner
@@ -33,7 +33,7 @@ CALM = ("topic: Quieter machine output", "topic: Calm machine output")
 
 
 def bot_for(w: World, resync: float = 600.0) -> Runner:
-    settings = emulator_settings(w.emu)
+    settings = w.settings()
     return Runner(settings, w.url, replace(FAST, resync=resync))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import cli_inprocess
 import psycopg
 import pytest
-from reconcile_world import GUILD_ID, World, applied_specs, bot_process, emulator_settings, run_world
+from reconcile_world import GUILD_ID, World, applied_specs, bot_process, run_world
 from test_bot import FAST, eventually, logs_topic, runner
 
 from hlb.bot.runner import BotOptions, Runner
@@ -72,7 +72,7 @@ async def converges_after(w: World) -> float:
 
 async def started(w: World, options: BotOptions = FAST) -> tuple[Runner, asyncio.Event, asyncio.Task[None]]:
     w.apply()
-    bot, stop = Runner(emulator_settings(w.emu), w.url, options), asyncio.Event()
+    bot, stop = Runner(w.settings(), w.url, options), asyncio.Event()
     task = asyncio.create_task(bot.run(stop))
     await asyncio.wait_for(bot.ready.wait(), 15)
     assert bot.leader and logs_topic(w.emu).startswith("Noisy")

@@ -27,7 +27,6 @@ from reconcile_world import (
     World,
     applied_specs,
     bot_process,
-    emulator_settings,
     only_ok,
     run_world,
     seed_homelab,
@@ -302,7 +301,7 @@ def test_a_refresh_that_one_edit_cannot_do_asks_for_a_pass_of_the_guild(db_url: 
     key = ObjectKey("homelab", "Dashboard", "server-status")
 
     async def refresh(w: World, at: datetime) -> Refreshed:
-        settings = emulator_settings(w.emu)
+        settings = w.settings()
         model = (await asyncio.to_thread(stored_model, w.url))[1]
         async with open_session(settings, w.url, lambda: at) as session:
             return await refresh_dashboard(session, model, key)

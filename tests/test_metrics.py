@@ -27,15 +27,7 @@ from conftest import database_url
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from psycopg import sql
-from reconcile_world import (
-    GUILD_ID,
-    ROOT,
-    World,
-    applied_specs,
-    bot_process,
-    emulator_settings,
-    run_world,
-)
+from reconcile_world import GUILD_ID, ROOT, World, applied_specs, bot_process, run_world
 from test_bot import FAST, logs_topic
 
 from hlb.bot.health import Address, AddressError, parse_address
@@ -54,7 +46,7 @@ PATCH = "PATCH /channels/{channel_id}"
 
 def metered(w: World) -> Runner:
     """A bot serving its endpoints on a free port of 127.0.0.1."""
-    settings = emulator_settings(w.emu)
+    settings = w.settings()
     return Runner(settings, w.url, replace(FAST, metrics=Address("127.0.0.1", 0)))
 
 

@@ -326,7 +326,7 @@ def test_unknown_names_are_404_with_a_reason(world: tuple[str, Built]) -> None:
 
 
 def test_the_bot_page_shows_which_replica_leads_and_when_none_runs(db_url: str, tmp_path: Path) -> None:
-    from reconcile_world import World, emulator_settings, run_world
+    from reconcile_world import World, run_world
     from test_bot import FAST, eventually
 
     from hlb.bot.runner import Runner
@@ -339,7 +339,7 @@ def test_the_bot_page_shows_which_replica_leads_and_when_none_runs(db_url: str, 
 
     async def scenario(w: World) -> None:
         w.apply()
-        settings = emulator_settings(w.emu)
+        settings = w.settings()
         bots = [Runner(settings, w.url, FAST) for _ in range(2)]
         stop = asyncio.Event()
         tasks = [asyncio.create_task(bot.run(stop)) for bot in bots]
