@@ -1,9 +1,10 @@
 """One slow thing never freezes the rest: slow dashboards, slow sources, interactions, SIGTERM, refresh.
 
 A deliberately slow dashboard burns its templates' full time budget (1 s per template, 3 s per
-dashboard) in a real pass of a real ``Runner`` against the emulator and a real Postgres; the
-bot must keep answering interactions meanwhile, stop quickly on SIGTERM (as a process), and a
-``refresh`` step must touch only the dashboard it names.
+dashboard; the in-process bots here are given half that, ``template_seconds``) in a real pass of
+a real ``Runner`` against the emulator and a real Postgres; the bot must keep answering
+interactions meanwhile, stop quickly on SIGTERM (as a process), and a ``refresh`` step must
+touch only the dashboard it names.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,10 +32,11 @@ from reconcile_world import (
     run_world,
     seed_homelab,
 )
-from test_bot import eventually, runner
+from test_bot import FAST, eventually, runner
 
 from hlb.bot.reconcile import render_dashboards
 from hlb.bot.refresh import Refreshed, refresh_dashboard
+from hlb.bot.runner import Runner
 from hlb.bot.session import open_session
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
@@ -52,6 +55,14 @@ BURN = (
 )
 
 
+SECONDS = 0.5  # what one template may take in the bots below: a dashboard's templates 1.5 s together
+
+
+def slow_runner(w: World) -> Runner:
+    """A bot whose templates may take ``SECONDS`` of CPU time each (a dashboard's, three times that)."""
+    return Runner(w.settings(), w.url, replace(FAST, template_seconds=SECONDS))
+
+
 def slow_board(name: str, fields: int = 3, source: str | None = None) -> str:
     """A dashboard whose ``fields`` fields each burn a second (so ``fields`` s, at most 3 s)."""
     sources = f"  sources:\n    hang:\n      http: {{url: '{source}', timeout: 60s}}\n" if source else ""
@@ -68,7 +79,7 @@ def test_interactions_are_answered_at_once_while_a_pass_renders_a_slow_dashboard
     async def scenario(w: World) -> None:
         w.apply()
         w.emu.state.add_member(GUILD_ID, ALICE, "alice")
-        bot, stop = runner(w), asyncio.Event()
+        bot, stop = slow_runner(w), asyncio.Event()
         task = asyncio.create_task(bot.run(stop))
         await asyncio.wait_for(bot.ready.wait(), 30)  # a first pass without the slow dashboard
         await quiet(w.emu)  # and any other start-up pass
@@ -77,7 +88,7 @@ def test_interactions_are_answered_at_once_while_a_pass_renders_a_slow_dashboard
         assert chat is not None and board is not None
         passes = bot.passes
         (w.specs / "slow.yaml").write_text(slow_board("slow-board"))
-        await asyncio.to_thread(w.apply)  # the pass it starts spends ~3 s rendering slow-board
+        await asyncio.to_thread(w.apply)  # the pass it starts spends ~1.5 s rendering slow-board
         await asyncio.sleep(0.5)
         took: list[float] = []
         for _ in range(3):
@@ -239,14 +250,14 @@ apiVersion: hlb/v1
 kind: Command
 name: slowpoke
 spec:
-  description: A reply whose template spends its whole second
+  description: A reply whose template spends all its time
   reply: {{ephemeral: true, content: "{BURN}"}}
 ---
 apiVersion: hlb/v1
 kind: Command
 name: slowflow
 spec:
-  description: A workflow whose reply step spends its whole second
+  description: A workflow whose reply step spends all its time
   workflow: slowflow
 ---
 apiVersion: hlb/v1
@@ -263,7 +274,7 @@ def test_slow_reply_and_step_templates_never_hold_up_other_interactions(db_url: 
         (w.specs / "slow.yaml").write_text(SLOW_ANSWERS)
         w.apply()
         w.emu.state.add_member(GUILD_ID, ALICE, "alice")
-        bot, stop = runner(w), asyncio.Event()
+        bot, stop = slow_runner(w), asyncio.Event()
         task = asyncio.create_task(bot.run(stop))
         await asyncio.wait_for(bot.ready.wait(), 30)
         await quiet(w.emu)
@@ -271,7 +282,7 @@ def test_slow_reply_and_step_templates_never_hold_up_other_interactions(db_url: 
         assert chat is not None
         for slow in ("slowpoke", "slowflow"):
             started = w.emu.interact_command(GUILD_ID, chat, ALICE, slow)
-            await asyncio.sleep(0.2)  # its template is rendering (for a second)
+            await asyncio.sleep(0.2)  # its template is rendering (for half a second)
             other = w.emu.interact_command(GUILD_ID, chat, ALICE, "status")
             assert (await other.response())["type"] == 4
             took = time.monotonic() - started.created - 0.2  # the sleep included: the loop never stalled
