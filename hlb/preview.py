@@ -311,9 +311,9 @@ def write_preview(
     if binary is None:
         result.png_notes.append(CHROMIUM_MISSING)
         return result
-    pages = result.pages.items()
+    shown = result.pages.items()
     with ThreadPoolExecutor(SHOTS_AT_ONCE, thread_name_prefix="hlb-png") as pool:  # threads wait on processes
-        shots = {slug: pool.submit(screenshot, binary, page, out / f"{slug}.png") for slug, page in pages}
+        shots = {slug: pool.submit(screenshot, binary, html, out / f"{slug}.png") for slug, html in shown}
     for slug, shot in shots.items():  # the notes in page order, whichever finished first
         try:
             result.pngs[slug] = shot.result()
