@@ -169,8 +169,11 @@ async def chaos(
     status: int = 503,
     limit: float = 40.0,
     speed: float = SPEED,
+    retry_delay: float = Settings.discord_retry_delay,
 ) -> Result:
-    """Run both phases against a fresh emulator and the database at ``url``; the measurements."""
+    """Run both phases against a fresh emulator and the database at ``url``; the measurements.
+
+    ``retry_delay``: the first wait before a failed Discord call is sent again (the bot's default)."""
     specs = work / "specs"
     objs = build(sizes)
     write(specs, objs)
@@ -184,7 +187,9 @@ async def chaos(
             for role in ROLES:
                 emu.state.add_role(GUILD_ID, role)
             emu.fail_randomly(FLAKY, status, seed)
-            settings = Settings(discord_token=emu.token, discord_api_base=emu.base_url)
+            settings = Settings(
+                discord_token=emu.token, discord_api_base=emu.base_url, discord_retry_delay=retry_delay
+            )
             bot = Runner(settings, url, OPTIONS, clock=fast_clock(speed))
             stop = asyncio.Event()
             task = asyncio.create_task(bot.run(stop))

@@ -22,9 +22,11 @@ from disnake.http import HTTPClient, Route
 from hlb.bot import failures
 
 RETRIES = 4
-FIRST_DELAY = 0.2  # seconds; doubled after each failed attempt
 T = TypeVar("T")
 _ATTEMPT: ContextVar[int] = ContextVar("hlb_rest_attempt", default=0)  # per task: ``retry_number``
+# Seconds before the first retry, doubled after each (``Settings.discord_retry_delay``): per task,
+# and inherited by the tasks it starts, so two clients in one process may differ.
+_FIRST_DELAY: ContextVar[float] = ContextVar("hlb_rest_first_delay", default=0.2)
 
 
 class RestError(Exception):
@@ -50,6 +52,11 @@ def point_at(api_base: str | None) -> None:
         Route.BASE = api_base.rstrip("/")
 
 
+def retry_after_first(seconds: float) -> None:
+    """Wait ``seconds`` before the first retry of this task's calls (and its future tasks')."""
+    _FIRST_DELAY.set(seconds)
+
+
 async def call(http: HTTPClient, route: Route, *, json: Any = None, reason: str | None = None) -> Any:
     """One request, retried on 429, 503 and connection errors; errors raised as Temporary/Permanent."""
     if json is None:
@@ -61,7 +68,7 @@ async def call(http: HTTPClient, route: Route, *, json: Any = None, reason: str 
 
 async def retrying(attempt: Callable[[], Awaitable[T]], what: str) -> T:
     """Run ``attempt`` until it succeeds, retrying what disnake gave up on that may pass later."""
-    delay = FIRST_DELAY
+    delay = _FIRST_DELAY.get()
     for tries in range(RETRIES + 1):
         now = _ATTEMPT.set(tries)
         try:

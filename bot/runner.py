@@ -1,14 +1,13 @@
 """The long-running bot (``hlb bot run``): gateway, leader election, reconcile loop, schedules, refreshes.
 
-Every replica connects to the gateway, follows applies (``LISTEN hlb_applied``) and serves
-interactions. One replica, the holder of a Postgres advisory lock, is the leader: it
-reconciles (on start, after each apply, on drift events, every ``resync`` seconds), fires
-schedules and refreshes live dashboards. When the leader dies its session ends, the lock
-is released, and another replica takes over within ``election`` seconds.
+Every replica connects to the gateway, follows applies (``LISTEN hlb_applied``) and serves interactions. One
+replica, the holder of a Postgres advisory lock, is the leader: it reconciles (on start, after each apply, on
+drift events, every ``resync`` seconds), fires schedules and refreshes live dashboards. When the leader dies
+its session ends, the lock is released, and another replica takes over within ``election`` seconds.
 
-Losing the database is a pause (``dblink``): every loop treats a lost connection the same
-way, the shared connections are reopened with capped backoff, the listener reconnects, and
-leadership is claimed again on a new session before the next pass, which covers everything.
+Losing the database is a pause (``dblink``): every loop treats a lost connection the same way, the shared
+connections are reopened with capped backoff, the listener reconnects, and leadership is claimed again on a
+new session before the next pass, which covers everything.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ from hlb.store.apply import preflight, stored_model
 from hlb.store.dblink import LOST, Backoff, Links, why
 from hlb.store.grants import check_bot_access_async
 from hlb.store.leadership import Leadership
+from hlb.templating import limits
 
 REFRESH_CHANNEL = "hlb_refresh"  # any replica asks the leader to re-render a dashboard (or a guild)
 log = logging.getLogger("hlb.bot")
@@ -62,6 +62,7 @@ class BotOptions:
     health: float = 2.0  # seconds between checks that the database connections still answer
     backoff: Backoff = field(default_factory=Backoff)  # between reconnection tries (capped at 5 s)
     metrics: Address | None = None  # where to serve /metrics, /healthz and /readyz (None: nowhere)
+    template_seconds: float = limits.MAX_RENDER_SECONDS  # CPU time of one template render (x3: a message)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Runner:
         return self.leadership.leader
 
     async def run(self, stop: asyncio.Event) -> None:
+        limits.limit_time(self.options.template_seconds)  # for every task and thread started below
         model = await asyncio.to_thread(preflight, self.url)
         intents = disnake.Intents.none()
         intents.guilds = intents.guild_messages = True
@@ -184,8 +186,7 @@ class Runner:
                 recovered = await self._recover(error) or self.links.outages != outages
                 if not recovered:
                     self.metrics.db_reconnects.inc()  # this loop's own session: opened again next
-                if not recovered and failures == 0:
-                    # the database answers: only this loop's own session was lost
+                if not recovered and failures == 0:  # the database answers: only this loop's session was lost
                     reason = why(self.url, error)
                     log.warning("event=connection_lost loop=%s error=%r; reopening", name, reason)
                 delay = self.options.backoff.delay(failures)

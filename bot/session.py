@@ -33,6 +33,7 @@ async def log_in(client: disnake.Client, settings: Settings) -> int:
     if not token:
         raise ConfigError("DISCORD_TOKEN is not set: export the bot token from the Discord developer portal")
     rest.point_at(settings.discord_api_base)
+    rest.retry_after_first(settings.discord_retry_delay)
 
     async def attempt() -> None:
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ from hlb.preview_png import (
     PNG_WIDTH,
     SHOT_ATTEMPTS,
     SHOT_TIMEOUT,
+    SHOTS_AT_ONCE,
     ScreenshotError,
     find_chromium,
     page_height,
@@ -309,9 +311,12 @@ def write_preview(
     if binary is None:
         result.png_notes.append(CHROMIUM_MISSING)
         return result
-    for slug, page in result.pages.items():
+    shown = result.pages.items()
+    with ThreadPoolExecutor(SHOTS_AT_ONCE, thread_name_prefix="hlb-png") as pool:  # threads wait on processes
+        shots = {slug: pool.submit(screenshot, binary, html, out / f"{slug}.png") for slug, html in shown}
+    for slug, shot in shots.items():  # the notes in page order, whichever finished first
         try:
-            result.pngs[slug] = screenshot(binary, page, out / f"{slug}.png")
+            result.pngs[slug] = shot.result()
         except (ScreenshotError, OSError) as error:
             result.png_notes.append(f"PNG of {slug} failed: {error}")
     return result

@@ -1,7 +1,8 @@
 """PNGs of the preview pages: headless Chromium, found on PATH or in ``$HLB_CHROMIUM``.
 
 Each page is measured first (``--dump-dom`` reads back the height the page's script sets on
-``<html data-height>``, see ``hlb.preview_html.MEASURE_SCRIPT``), then shot at that height. Every
+``<html data-height>``, see ``hlb.preview_html.MEASURE_SCRIPT``), then shot at that height;
+``SHOTS_AT_ONCE`` pages at a time (most of a Chromium run is its start-up). Every
 Chromium run gets its own process group and profile, and is ended with everything it started;
 a hang or crash is tried once more. This module never imports disnake.
 """
@@ -25,6 +26,7 @@ CHROMIUM_MISSING = "PNG skipped: Chromium not found (apt-get install chromium)"
 PNG_WIDTH = 900  # pixels; the message column of a desktop Discord window
 SHOT_TIMEOUT = 30.0  # seconds for one Chromium run (it takes about one)
 SHOT_ATTEMPTS = 2
+SHOTS_AT_ONCE = 3  # pages shot at the same time, each by Chromium processes of its own
 
 
 class ScreenshotError(Exception):

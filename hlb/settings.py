@@ -33,6 +33,9 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     # HLB_DISCORD_API_BASE: a Discord-compatible API (the emulator in tests).
     discord_api_base: str | None = None
+    # Seconds before the first retry of a Discord call that failed for a passing reason (503, a
+    # dropped connection, a 429 past disnake's own retries); doubled before each of the next ones.
+    discord_retry_delay: float = 0.2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:

@@ -22,7 +22,6 @@ from reconcile_world import GUILD_ID, ROOT, World, applied_specs, bot_process, r
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.cli import main
-from hlb.settings import Settings
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(90)
@@ -42,7 +41,7 @@ async def eventually(check: Callable[[], bool], within: float = 10.0) -> float:
 
 
 def runner(w: World, clock: Callable[[], datetime] | None = None) -> Runner:
-    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+    settings = w.settings()
     made = Runner(settings, w.url, FAST)
     if clock is not None:
         made.clock = clock
@@ -215,7 +214,7 @@ def test_the_bot_runs_as_its_read_only_role(db_url: str, tmp_path: Path) -> None
 
         async def scenario(w: World) -> None:
             w.apply()  # as the owner, like CI
-            settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+            settings = w.settings()
             bot, stop = Runner(settings, as_bot, FAST), asyncio.Event()
             task = asyncio.create_task(bot.run(stop))
             await asyncio.wait_for(bot.ready.wait(), 15)

@@ -24,7 +24,6 @@ from test_bot import FAST, eventually, logs_topic
 
 from hlb.bot.runner import Runner
 from hlb.reconciler.damping import MAX_FLAPS
-from hlb.settings import Settings
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,7 +33,7 @@ CALM = ("topic: Quieter machine output", "topic: Calm machine output")
 
 
 def bot_for(w: World, resync: float = 600.0) -> Runner:
-    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+    settings = w.settings()
     return Runner(settings, w.url, replace(FAST, resync=resync))
 
 
@@ -71,7 +70,7 @@ async def started(w: World, bot: Runner) -> tuple[asyncio.Event, asyncio.Task[No
     return stop, task
 
 
-async def quiet(bot: Runner, still: float = 1.0) -> None:
+async def quiet(bot: Runner, still: float = 0.5) -> None:
     """Wait until no pass has run for ``still`` seconds (the passes of the start are over)."""
     while True:
         passes = bot.passes

@@ -8,19 +8,21 @@ of this test's own) is stopped and started again. Each outage is logged once at 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import cli_inprocess
 import psycopg
 import pytest
 from reconcile_world import GUILD_ID, World, applied_specs, bot_process, run_world
-from test_bot import eventually, logs_topic, runner
+from test_bot import FAST, eventually, logs_topic, runner
 
-from hlb.bot.runner import Runner
+from hlb.bot.runner import BotOptions, Runner
 from hlb.store import db, embedded
 from hlb.store.dblink import Backoff
 from hlb.store.leadership import LEADER_LOCK
@@ -28,6 +30,7 @@ from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(120)
 
+QUICK_RETRIES = replace(FAST, backoff=Backoff(first=0.05, cap=0.25))  # reconnection tries close together
 LOST_LINE = "database unreachable: "
 BACK_LINE = "database back after "
 
@@ -67,9 +70,9 @@ async def converges_after(w: World) -> float:
     return await eventually(lambda: logs_topic(w.emu).startswith("Quieter"), within=10)
 
 
-async def started(w: World) -> tuple[Runner, asyncio.Event, asyncio.Task[None]]:
+async def started(w: World, options: BotOptions = FAST) -> tuple[Runner, asyncio.Event, asyncio.Task[None]]:
     w.apply()
-    bot, stop = runner(w), asyncio.Event()
+    bot, stop = Runner(w.settings(), w.url, options), asyncio.Event()
     task = asyncio.create_task(bot.run(stop))
     await asyncio.wait_for(bot.ready.wait(), 15)
     assert bot.leader and logs_topic(w.emu).startswith("Noisy")
@@ -147,16 +150,25 @@ def test_a_replica_that_lost_its_lock_session_stops_leading(db_url: str, tmp_pat
     run_world(db_url, tmp_path, scenario)
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """An embedded Postgres of this test's own (it gets stopped), migrated; stopped at the end."""
-    home = tmp_path / "home"
-    url = embedded.embedded_url(home)
-    db.ensure_schema(url, echo=lambda _line: None)
+@pytest.fixture(scope="module")
+def own_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An embedded Postgres of this module's own (its tests stop and start it); stopped at the end."""
+    home = tmp_path_factory.mktemp("own-server")
     try:
-        yield home, url
+        yield home
     finally:
         embedded.stop(home)
+
+
+@pytest.fixture
+def own_server(own_home: Path) -> tuple[Path, str]:
+    """The module's own server (started if a test left it stopped) and a fresh migrated database on it."""
+    url = embedded.embedded_url(own_home, f"hlb_own_{next(_databases)}")
+    db.ensure_schema(url, echo=lambda _line: None)
+    return own_home, url
+
+
+_databases = itertools.count()
 
 
 def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
@@ -166,11 +178,11 @@ def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
     caplog.set_level(logging.INFO, logger="hlb.bot")
 
     async def scenario(w: World) -> None:
-        bot, stop, task = await started(w)
+        bot, stop, task = await started(w, QUICK_RETRIES)
         assert await asyncio.to_thread(embedded.stop, home)
         await eventually(lambda: bool(lines(caplog, LOST_LINE)), within=5)
-        await asyncio.sleep(2.5)  # several tries fail meanwhile
-        assert not bot.leader  # its lock went with its session
+        await asyncio.sleep(1.0)  # several tries fail meanwhile (0.05 s apart, then up to 0.25 s)
+        await eventually(lambda: not bot.leader, within=5)  # its lock went with its session
         # meanwhile its users get "closed" errors, not a missing connection (once the health check ran)
         await eventually(lambda: bot.conn.closed, within=5)
         await asyncio.to_thread(embedded.ensure_running, home)
@@ -185,7 +197,7 @@ def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
     assert len(lost) == 1 and len(back) == 1, caplog.text
     assert lost[0].endswith("; retrying") and back[0].endswith(" s; reconciling everything")
     seconds = float(back[0].removeprefix(BACK_LINE).split(" ")[0])
-    assert seconds >= 2
+    assert seconds >= 1
 
 
 def test_a_lost_database_is_described_in_one_line_without_the_password() -> None:
@@ -225,7 +237,7 @@ def test_hlb_bot_run_rides_out_a_database_restart(
         wait_until(lambda: "event=reconcile guild=homelab" in log.read_text(), 30, log.read_text)
         assert embedded.stop(home)
         wait_until(lambda: LOST_LINE in log.read_text(), 10, log.read_text)
-        time.sleep(2.5)  # several tries fail meanwhile
+        time.sleep(1.0)  # two or three tries fail meanwhile (0.25 s apart, then 0.5 s, jittered)
         embedded.ensure_running(home)
         infra = specs / "channels" / "infra.yaml"
         infra.write_text(infra.read_text().replace("topic: Noisy machine output", "topic: Quieter"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import disnake
@@ -51,6 +53,7 @@ def failure_of(setup: str) -> Failure:
             elif setup == "429":
                 emu.rate_limit_storm(30, retry_after=0.01)
             disnake.http.Route.BASE = emu.base_url
+            rest.retry_after_first(0.01)  # the tries are the point here, not the waits between them
             client = disnake.Client()
             try:
                 await client.login(emu.token)
@@ -77,6 +80,27 @@ def test_server_errors_and_rate_limits_are_temporary_and_keep_retry_after() -> N
     assert (down.kind, down.status) == (TEMPORARY, 503)
     limited = failure_of("429")
     assert (limited.kind, limited.status, limited.retry_after) == (TEMPORARY, 429, 0.01)
+
+
+def test_the_first_retry_waits_what_the_settings_say_then_twice_as_long_each_time() -> None:
+    from hlb.bot.session import rest_client
+    from hlb.settings import Settings
+
+    async def main() -> tuple[float, int]:
+        async with Emulator() as emu:
+            guild = emu.add_guild("G")
+            channel = emu.state.create_channel(guild.id, {"name": "c", "type": 0})
+            emu.fail_route("PATCH", CHANNEL, 503)
+            settings = Settings(discord_token=emu.token, discord_api_base=emu.base_url)
+            async with rest_client(replace(settings, discord_retry_delay=0.05)) as (client, _application):
+                started = time.monotonic()
+                with pytest.raises(rest.TemporaryError):
+                    await rest.call(client.http, Route("PATCH", CHANNEL, channel_id=channel.id), json={})
+                return time.monotonic() - started, len([c for c in emu.calls if c.method == "PATCH"])
+
+    took, tries = asyncio.run(main())
+    assert tries == 5 and 0.75 <= took < 2.0  # 0.05 + 0.1 + 0.2 + 0.4 s; by default 0.2 + ... + 1.6 = 3 s
+    assert Settings().discord_retry_delay == 0.2
 
 
 def test_no_answer_is_temporary_an_unreadable_reply_or_a_fault_permanent() -> None:
@@ -120,6 +144,7 @@ def test_a_database_fault_while_saving_a_created_id_stops_the_pass_instead_of_fa
             )
             plan = ReconcilePlan(ObjectKey("g", "Guild", "g"), guild.id, (create,), {})
             disnake.http.Route.BASE = emu.base_url
+            rest.retry_after_first(0.01)  # the tries are the point here, not the waits between them
             client = disnake.Client()
             try:
                 await client.login(emu.token)

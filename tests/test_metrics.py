@@ -11,7 +11,6 @@ import asyncio
 import json
 import re
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -21,19 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import cli_inprocess
 import psycopg
 import pytest
 from conftest import database_url
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from psycopg import sql
-from reconcile_world import GUILD_ID, HLB, ROOT, World, applied_specs, bot_process, run_world
+from reconcile_world import GUILD_ID, ROOT, World, applied_specs, bot_process, run_world
 from test_bot import FAST, logs_topic
 
 from hlb.bot.health import Address, AddressError, parse_address
 from hlb.bot.runner import Runner
 from hlb.compiler.compile import compile_paths
-from hlb.settings import Settings
 from hlb.store.apply import apply_model
 from hlb.testing import Emulator
 
@@ -47,7 +46,7 @@ PATCH = "PATCH /channels/{channel_id}"
 
 def metered(w: World) -> Runner:
     """A bot serving its endpoints on a free port of 127.0.0.1."""
-    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+    settings = w.settings()
     return Runner(settings, w.url, replace(FAST, metrics=Address("127.0.0.1", 0)))
 
 
@@ -267,14 +266,7 @@ def test_a_taken_or_malformed_metrics_address_is_one_line_e703(db_url: str, tmp_
         taken.listen()
         port = taken.getsockname()[1]
         for addr in (f"127.0.0.1:{port}", "localhost"):  # taken; not HOST:PORT
-            done = subprocess.run(
-                [*HLB, "bot", "run", "--metrics-addr", addr],
-                env={**_path_env(), **env},
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            done = cli_inprocess.hlb({**_path_env(), **env}, tmp_path, "bot", "run", "--metrics-addr", addr)
             assert done.returncode == 1, done.stderr
             assert "E703" in done.stderr and "Traceback" not in done.stderr, done.stderr
             assert "--metrics-addr" in done.stderr

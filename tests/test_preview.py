@@ -284,6 +284,22 @@ def test_a_hung_chromium_is_ended_and_tried_again(tmp_path: Path, monkeypatch: p
     assert time.monotonic() - started < 10
 
 
+def test_the_pages_are_shot_at_the_same_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three pages, two Chromium runs each of half a second: about 1 s at once, 3 s one after another."""
+    fake = tmp_path / "slow-chromium"
+    fake.write_text(FAKE_CHROMIUM.replace('if [ ! -e "$MARKER" ]', "sleep 0.5; if false"), encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("HLB_CHROMIUM", str(fake))
+    started = time.monotonic()
+    result = run(str(SPECS), "--out", "out")
+    took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    wrote = [line.split("/")[-1] for line in result.output.splitlines() if line.endswith(".png")]
+    assert sorted(wrote) == ["media.png", "server-status.png", "welcome.png"], result.output
+    assert all((tmp_path / "out" / name).read_bytes() == b"fake png" for name in wrote)
+    assert took < 2.5, took
+
+
 def test_a_failing_chromium_never_fails_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "fake-chromium"
     fake.write_text("#!/bin/sh\necho 'no display' >&2\nexit 3\n", encoding="utf-8")

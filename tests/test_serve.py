@@ -330,7 +330,6 @@ def test_the_bot_page_shows_which_replica_leads_and_when_none_runs(db_url: str, 
     from test_bot import FAST, eventually
 
     from hlb.bot.runner import Runner
-    from hlb.settings import Settings
 
     async def replicas(client: TestClient) -> dict[str, Any]:
         response = await client.get("/api/v1/replicas")
@@ -340,7 +339,7 @@ def test_the_bot_page_shows_which_replica_leads_and_when_none_runs(db_url: str, 
 
     async def scenario(w: World) -> None:
         w.apply()
-        settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
+        settings = w.settings()
         bots = [Runner(settings, w.url, FAST) for _ in range(2)]
         stop = asyncio.Event()
         tasks = [asyncio.create_task(bot.run(stop)) for bot in bots]

@@ -187,8 +187,10 @@ def test_reconcile_dry_run_detailed_exitcode_is_2_when_it_would_write(
 
 @pytest.fixture
 def slow_world(db_url: str, tmp_path: Path) -> Iterator[tuple[Emulator, dict[str, str]]]:
-    """Twelve channels to create while Discord lets two through per second: a pass of ~6 s."""
-    limits = {("POST", "/guilds/{guild_id}/channels"): (2, 1.0)}
+    """Twelve channels to create while Discord lets two through every 0.6 s: a pass of ~3.5 s.
+
+    Longer than the progress line's 2 s delay, by enough windows that the count it draws moves."""
+    limits = {("POST", "/guilds/{guild_id}/channels"): (2, 0.6)}
     with emulator_in_thread(route_limits=limits) as emulator:
         seed_homelab(emulator)
         (tmp_path / "specs.yaml").write_text(GUILD + more_channels(10))

@@ -25,7 +25,7 @@ from hlb.compiler.model import SpecObject
 from hlb.reconciler.state import RenderedMessage
 from hlb.runtime.secrets import SecretMissing, Secrets, Vault
 from hlb.templating.engine import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
-from hlb.templating.limits import MAX_MESSAGE_SECONDS, budget
+from hlb.templating.limits import budget, message_seconds
 
 if TYPE_CHECKING:  # aiohttp is the bot's (rendering alone, as `hlb preview` does, never fetches)
     import aiohttp
@@ -310,8 +310,9 @@ def render_dashboard(
     context: Mapping[str, Any] | None = None,
 ) -> RenderedMessage:
     """The Discord message (POST and PATCH body); templates see ``context`` (``guild``...), sources, now."""
-    late = f"the dashboard's templates took longer than {MAX_MESSAGE_SECONDS:g} s together"
-    with budget(MAX_MESSAGE_SECONDS, late):  # each template has its own second, all of them these
+    seconds = message_seconds()
+    late = f"the dashboard's templates took longer than {seconds:g} s together"
+    with budget(seconds, late):  # each template has its own second, all of them these
         return _render_dashboard(obj, sources, problems, now, context)
 
 

@@ -30,7 +30,8 @@ from jinja2.utils import generate_lorem_ipsum
 MAX_OUTPUT = 100_000  # characters one render may produce; also the longest value it may build
 MAX_WRITTEN = 10 * MAX_OUTPUT  # characters written or built in all: `set` blocks, macros, `*`, `~`...
 MAX_RENDER_SECONDS = 1.0  # CPU time one render (or one `when` expression) may take
-MAX_MESSAGE_SECONDS = 3.0  # CPU time all the templates of one dashboard message may take together
+MESSAGE_RENDERS = 3  # all the templates of one dashboard message together: this many renders' time
+MAX_MESSAGE_SECONDS = MESSAGE_RENDERS * MAX_RENDER_SECONDS  # 3 s: CPU time of one message's templates
 MAX_INTEGER_BITS = 4096  # size of an integer a template may compute (about 1,230 decimal digits)
 MAX_RANGE = 10_000  # items of one range(...)
 MAX_LOOP_ITERATIONS = 100_000  # loop iterations in one render, all loops together
@@ -39,6 +40,8 @@ MAX_LIPSUM_WORDS = 10_000  # words lipsum(n, html, min, max) may write (n * max)
 # busy that the render gets a small share of a core, the bot (and SIGTERM) does not wait for it.
 WALL_GRACE_SECONDS = 2.0
 BREATH_SECONDS = 0.001  # a render in a worker thread lets other threads run this often (see Budget)
+# The CPU time one render may take, per task (``limit_time``): a bot may be stricter than the default.
+_RENDER_SECONDS: ContextVar[float] = ContextVar("hlb_render_seconds", default=MAX_RENDER_SECONDS)
 
 _COUNTED = f"{__name__}.counted"  # the function every `for` loop's iterable goes through
 _WRITTEN = f"{__name__}.written"  # ... every printed value
@@ -75,7 +78,8 @@ class Budget:
         "breath", "cpu_check", "deadline", "iterations", "late", "thread", "wall_deadline", "written"
     )
 
-    def __init__(self, seconds: float = MAX_RENDER_SECONDS, late: str = "") -> None:
+    def __init__(self, seconds: float | None = None, late: str = "") -> None:
+        seconds = render_seconds() if seconds is None else seconds
         self.thread = threading.get_ident()  # the deadline is on this thread's CPU clock
         self.deadline = time.thread_time() + seconds
         wall = time.monotonic()
@@ -105,8 +109,24 @@ class Budget:
 _BUDGET: ContextVar[Budget | None] = ContextVar("hlb_template_budget", default=None)
 
 
+def limit_time(seconds: float) -> None:
+    """Let each render of this task, and of the tasks and threads it starts from now on, take
+    ``seconds`` of CPU time (``MAX_RENDER_SECONDS`` unless set), a dashboard message three times that."""
+    _RENDER_SECONDS.set(seconds)
+
+
+def render_seconds() -> float:
+    """The CPU time one render may take here (see ``limit_time``)."""
+    return _RENDER_SECONDS.get()
+
+
+def message_seconds() -> float:
+    """The CPU time all the templates of one dashboard message may take together here."""
+    return MESSAGE_RENDERS * _RENDER_SECONDS.get()
+
+
 @contextmanager
-def budget(seconds: float = MAX_RENDER_SECONDS, late: str = "") -> Iterator[Budget]:
+def budget(seconds: float | None = None, late: str = "") -> Iterator[Budget]:
     """A fresh budget for the renders that run inside this block; within an outer budget (a whole
     dashboard message) it also ends no later than the outer one. ``late`` says what took too long."""
     spent, outer = Budget(seconds, late), _BUDGET.get()
