@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -22,6 +22,7 @@ import disnake
 from hlb.bot.outcomes import Outcome
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler import actions as a
+from hlb.reconciler.state import Binding
 
 WINDOW = 5.0  # seconds after a write during which its echo is expected
 DELETED = "deleted"
@@ -89,7 +90,7 @@ class DriftWatch:
     event is the echo of the bot's own write. Events that arrive while a pass is writing wait
     for its outcomes (``passing``), then are judged (``after_pass``)."""
 
-    owner: Callable[[int, str], ObjectKey | None]  # the spec object of a kind bound to a Discord id
+    bindings: Callable[[], Mapping[ObjectKey, Binding]]  # the bindings as they are now
     request: Callable[[str], None]
     echoes: Echoes = field(default_factory=Echoes)
     passing: bool = False
@@ -99,7 +100,8 @@ class DriftWatch:
         """Discord object ``discord_id`` changed ``what`` (attributes, or ``DELETED``).
 
         ``kind`` tells ids apart that Discord shares between kinds (``@everyone`` has the guild's)."""
-        key = self.owner(discord_id, kind)
+        bound = self.bindings().items()
+        key = next((k for k, b in bound if b.discord_id == discord_id and k.kind == kind), None)
         if key is None:
             return
         if self.passing:

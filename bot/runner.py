@@ -37,6 +37,7 @@ from hlb.bot.reconcile import GuildReport, Session, reconcile_pass
 from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
 from hlb.bot.session import log_in
 from hlb.compiler.model import ObjectKey, SpecObject
+from hlb.reconciler.state import Binding
 from hlb.runtime.conditions import Conditions
 from hlb.runtime.invocation import due_refreshes, due_schedules
 from hlb.runtime.secrets import Secrets
@@ -87,7 +88,7 @@ class Runner:
     metrics_address: Address | None = None  # where /metrics is served (the port bound, if 0 was asked)
 
     def __post_init__(self) -> None:
-        self.drift = DriftWatch(self._owner, self.request)  # gateway events: drift, or own echoes
+        self.drift = DriftWatch(self._bindings, self.request)  # gateway events: drift, or echoes
         self.metrics = BotMetrics.create(self._snapshot)  # this bot's own registry
         self.gateway = GatewayWatch(self.metrics)
         self.leadership = Leadership(self.url, self.options.election, lambda: self.request(None, reload=True))
@@ -242,9 +243,8 @@ class Runner:
 
     async def _ask_refresh(self, guild: str, dashboard: str) -> None:
         """A workflow's ``refresh`` step: the leader (maybe another replica) re-renders that dashboard."""
-        await self.conn.execute(
-            "SELECT pg_notify(%s, %s)", (REFRESH_CHANNEL, request_payload(guild, dashboard))
-        )
+        asked = request_payload(guild, dashboard)
+        await self.conn.execute("SELECT pg_notify(%s, %s)", (REFRESH_CHANNEL, asked))
 
     def _refresh_asked(self, payload: str) -> None:
         guild, dashboard = parse_request(payload)
@@ -392,9 +392,8 @@ class Runner:
         self.client.add_listener(self._on_ready, "on_ready")
         self.drift.install(self.client)
 
-    def _owner(self, discord_id: int, kind: str) -> ObjectKey | None:
-        bindings = self.ctx.bindings.items()
-        return next((key for key, b in bindings if b.discord_id == discord_id and key.kind == kind), None)
+    def _bindings(self) -> dict[ObjectKey, Binding]:
+        return self.ctx.bindings
 
     async def _on_ready(self) -> None:
         log.info("event=gateway_ready guilds=%d", len(self.client.guilds))

@@ -55,7 +55,6 @@ ALLOWED: dict[str, str] = {
     "reconciler/action_base.py": "what every action is (phases, Ref, Change); actions.py (the union) is 380",
     "bot/context.py": "the running bot's shared view, imported by the runner and every handler module",
     "bot/importer.py": "reads a guild over REST for `hlb import-discord`; the rest of import is pure",
-    "bot/rest.py": "Discord REST calls through disnake's client: retries, typed errors",
 }
 
 
