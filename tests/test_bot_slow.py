@@ -190,6 +190,21 @@ async def quiet(emu: Emulator, still: float = 1.0) -> None:
         await asyncio.sleep(still)
 
 
+async def answering_bot(w: World, name: str, text: str) -> tuple[asyncio.Event, asyncio.Task[None], int]:
+    """The specs plus ``text`` (as ``name``) applied, alice a member, a bot started and quiet:
+    its stop event, its task and the chat channel's id."""
+    (w.specs / name).write_text(text)
+    w.apply()
+    w.emu.state.add_member(GUILD_ID, ALICE, "alice")
+    bot, stop = runner(w), asyncio.Event()
+    task = asyncio.create_task(bot.run(stop))
+    await asyncio.wait_for(bot.ready.wait(), 30)
+    await quiet(w.emu)
+    chat = w.binding("Channel", "chat").discord_id
+    assert chat is not None
+    return stop, task, chat
+
+
 CALLBACKS = {  # how the bot answers an interaction
     ("POST", "/interactions/{interaction_id}/{interaction_token}/callback"),
     ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
@@ -262,15 +277,7 @@ spec:
 
 def test_slow_reply_and_step_templates_never_hold_up_other_interactions(db_url: str, tmp_path: Path) -> None:
     async def scenario(w: World) -> None:
-        (w.specs / "slow.yaml").write_text(SLOW_ANSWERS)
-        w.apply()
-        w.emu.state.add_member(GUILD_ID, ALICE, "alice")
-        bot, stop = runner(w), asyncio.Event()
-        task = asyncio.create_task(bot.run(stop))
-        await asyncio.wait_for(bot.ready.wait(), 30)
-        await quiet(w.emu)
-        chat = w.binding("Channel", "chat").discord_id
-        assert chat is not None
+        stop, task, chat = await answering_bot(w, "slow.yaml", SLOW_ANSWERS)
         for slow in ("slowpoke", "slowflow"):
             started = w.emu.interact_command(GUILD_ID, chat, ALICE, slow)
             await asyncio.sleep(0.2)  # its template is rendering (for a second)
@@ -358,15 +365,7 @@ def test_a_workflow_held_up_past_discords_three_seconds_is_deferred_in_time(
     "the interaction failed"."""
 
     async def scenario(w: World) -> None:
-        (w.specs / "throttled.yaml").write_text(THROTTLED)
-        w.apply()
-        w.emu.state.add_member(GUILD_ID, ALICE, "alice")
-        bot, stop = runner(w), asyncio.Event()
-        task = asyncio.create_task(bot.run(stop))
-        await asyncio.wait_for(bot.ready.wait(), 30)
-        await quiet(w.emu)
-        chat = w.binding("Channel", "chat").discord_id
-        assert chat is not None
+        stop, task, chat = await answering_bot(w, "throttled.yaml", THROTTLED)
         w.emu.rate_limit_storm(1, retry_after=3.5)
         started = w.emu.interact_command(GUILD_ID, chat, ALICE, "throttled")
         assert (await started.response())["type"] == 5
