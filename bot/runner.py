@@ -150,9 +150,10 @@ class Runner:
             _, left = await asyncio.wait(left, timeout=STOP_WITHIN / 10)
         if left:  # stopping goes on without them: closing their connections ends them
             log.error("event=stop_slow tasks=%s", ",".join(sorted(t.get_name() for t in left)))
-        for task in done:
-            if task is not stopper and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        for task in {stopper, *tasks} - left:  # every end looked at; a loop that ended alone is raised
+            error = None if task.cancelled() else task.exception()
+            if error is not None and task in done and task is not stopper:
+                raise error
 
     async def _serve(self, stack: contextlib.AsyncExitStack) -> None:
         """Serve /metrics, /healthz and /readyz from this loop, where the options say (if anywhere)."""
