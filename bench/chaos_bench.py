@@ -131,18 +131,30 @@ def measure(url: str, wanted: dict[ObjectKey, str], faulted: set[ObjectKey], pha
 
 
 async def converge(
-    url: str, emu: Emulator, specs: Path, faulted: set[ObjectKey], phase: Phase, limit: float, log: Warnings
+    bot: Runner,
+    emu: Emulator,
+    specs: Path,
+    faulted: set[ObjectKey],
+    phase: Phase,
+    limit: float,
+    log: Warnings,
 ) -> None:
-    """Wait until every unfaulted object converged (and the faulted ones settled), or ``limit``."""
+    """Wait until every unfaulted object converged (and the faulted ones settled), or ``limit``;
+    then for one more pass, so the warnings of the pass that settled them are logged."""
     wanted = objects_of(specs)
     start, writes, warned = time.monotonic(), len([c for c in emu.calls if c.is_write]), len(log.lines)
     while True:
-        measure(url, wanted, faulted, phase)
+        measure(bot.url, wanted, faulted, phase)
         phase.seconds = time.monotonic() - start
         settled = all(not s.startswith(("in_sync", "pending", "unbound")) for s in phase.faulted.values())
         if (phase.done and settled) or phase.seconds > limit:
             break
         await asyncio.sleep(0.1)
+    # A pass stores its bindings, is counted, then logs their conditions; the second pass
+    # counted from here began after the one that settled them had logged.
+    passes = bot.passes
+    while bot.passes < passes + 2 and time.monotonic() - start < limit:
+        await asyncio.sleep(0.05)
     phase.writes = len([c for c in emu.calls if c.is_write]) - writes
     phase.warnings = log.lines[warned:]
 
@@ -194,7 +206,7 @@ async def chaos(
             stop = asyncio.Event()
             task = asyncio.create_task(bot.run(stop))
             first = Phase("1. first convergence, one request in ten a random " + str(status))
-            await converge(url, emu, specs, set(), first, limit, log)
+            await converge(bot, emu, specs, set(), first, limit, log)
 
             text = [o for o in objs if o.kind == "Channel" and o.spec.get("type") == "text"]
             refused, loose, host = text[-2], text[-3], text[-1]  # no dashboard of the specs in them
@@ -212,7 +224,7 @@ async def chaos(
                 ObjectKey(GUILD, "Dashboard", "dash-new"),
             }
             second = Phase("2. everything changed; 403 route, topic that will not stick, reply without id")
-            await converge(url, emu, specs, faulted, second, limit, log)
+            await converge(bot, emu, specs, faulted, second, limit, log)
             survived = not task.done()
             stop.set()
             await asyncio.wait_for(task, 15)

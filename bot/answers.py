@@ -8,6 +8,8 @@ ephemeral "Done." or failure notice, and errors made safe to show (no interactio
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
@@ -30,6 +32,7 @@ log = logging.getLogger("hlb.bot.interactions")
 
 DONE = "Done."
 SLOW_STEPS = ("http", "refresh")  # steps that may take longer than Discord's 3 seconds
+DEFER_WITHIN = 1.5  # seconds any other run may take before its interaction is deferred
 MAX_SHORT = 200  # characters of an error shown to the user or logged
 _TOKENISH = re.compile(r"/(webhooks|interactions)/(\d+)/[^/\s]+")
 
@@ -111,11 +114,11 @@ async def run_for_interaction(
     name = workflow.key.name
     effects = DiscordEffects(client, ctx, guild, inter)
     allowed = is_allowed(workflow, actor)
+    ephemeral = first_reply_ephemeral(workflow)
+    # A component whose workflow never replies acknowledges silently (deferred update);
+    # one that replies gets its own (maybe ephemeral) message, never an edit of the dashboard.
+    update = ephemeral is None and isinstance(inter, MessageInteraction)
     if allowed and is_slow(workflow):
-        ephemeral = first_reply_ephemeral(workflow)
-        # A component whose workflow never replies acknowledges silently (deferred update);
-        # one that replies gets its own (maybe ephemeral) message, never an edit of the dashboard.
-        update = ephemeral is None and isinstance(inter, MessageInteraction)
         await effects.defer(ephemeral=True if ephemeral is None else ephemeral, update=update)
     invocation = Invocation(
         guild=guild,
@@ -126,7 +129,15 @@ async def run_for_interaction(
         inputs=dict(inputs),
         extra_context=dict(extra),
     )
-    result = await _run(ctx, invocation, effects)
+    running = asyncio.ensure_future(_run(ctx, invocation, effects))
+    try:
+        if not (await asyncio.wait({running}, timeout=DEFER_WITHIN))[0]:  # slow steps (a busy
+            # machine, templates at their limit): acknowledged before Discord's 3 seconds end
+            with contextlib.suppress(disnake.HTTPException, disnake.InteractionTimedOut):  # run on
+                await effects.defer(ephemeral=True if ephemeral is None else ephemeral, update=update)
+        result = await running
+    finally:
+        running.cancel()  # the handler stopped (the bot is stopping): so does the run
     log.info(
         "event=workflow workflow=%s trigger=%s user=%s run=%s outcome=%s",
         workflow.key,

@@ -11,6 +11,7 @@ meant for the person who ran the workflow; none of them quotes a token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -74,6 +75,7 @@ class DiscordEffects:
         self.inter = inter
         self.state = UNANSWERED
         self.replies = 0  # reply steps (and notices) that reached the user
+        self._answering = asyncio.Lock()  # a deferral and a reply never race: one goes first
 
     @property
     def guild_id(self) -> int:
@@ -87,14 +89,15 @@ class DiscordEffects:
 
     async def defer(self, *, ephemeral: bool, update: bool = False) -> None:
         """Acknowledge now, answer later: a "thinking" message, or (components) a silent update."""
-        if self.inter is None or self.answered:
-            return
-        if update and isinstance(self.inter, MessageInteraction):
-            await self.inter.response.defer(with_message=False)
-            self.state = DEFERRED_UPDATE
-        else:
-            await self.inter.response.defer(with_message=True, ephemeral=ephemeral)
-            self.state = DEFERRED_MESSAGE
+        async with self._answering:
+            if self.inter is None or self.answered:
+                return
+            if update and isinstance(self.inter, MessageInteraction):
+                await self.inter.response.defer(with_message=False)
+                self.state = DEFERRED_UPDATE
+            else:
+                await self.inter.response.defer(with_message=True, ephemeral=ephemeral)
+                self.state = DEFERRED_MESSAGE
 
     async def reply(self, message: Message) -> None:
         if self.inter is None:
@@ -116,6 +119,10 @@ class DiscordEffects:
         await self._answer(Message(content=text, ephemeral=True))
 
     async def _answer(self, message: Message) -> None:
+        async with self._answering:
+            await self._answer_now(message)
+
+    async def _answer_now(self, message: Message) -> None:
         inter = self.inter
         assert inter is not None
         fields: dict[str, Any] = {"allowed_mentions": _mentions()}

@@ -54,6 +54,13 @@ class GuildReport:
         return len(self.plan.writes) if self.plan else 0
 
     @property
+    def summary(self) -> str:
+        """What the pass did here, for its log line: writes, drifted objects, failures, the error."""
+        drifted = len(self.plan.drifted) if self.plan else 0
+        error = f" error={self.error}" if self.error else ""
+        return f"writes={self.writes} drifted={drifted} failed={self.failed}{error}"
+
+    @property
     def held(self) -> int:
         """Objects left alone this pass because they failed before and are backing off."""
         return len(self.plan.waiting) if self.plan else 0

@@ -51,6 +51,7 @@ from hlb.store.leadership import Leadership
 from hlb.templating import limits
 
 REFRESH_CHANNEL = "hlb_refresh"  # any replica asks the leader to re-render a dashboard (or a guild)
+STOP_WITHIN = 5.0  # seconds the bot's loops get to end once stopped (each asked again twice a second)
 log = logging.getLogger("hlb.bot")
 
 
@@ -145,12 +146,17 @@ class Runner:
     async def _until(self, stop: asyncio.Event, tasks: list[asyncio.Task[Any]]) -> None:
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        for task in [stopper, *tasks]:
-            task.cancel()
-        await asyncio.gather(stopper, *tasks, return_exceptions=True)
-        for task in done:
-            if task is not stopper and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        left, deadline = {stopper, *tasks}, time.monotonic() + STOP_WITHIN
+        while left and time.monotonic() < deadline:  # asked again: a library may swallow a cancellation
+            for task in left:
+                task.cancel()
+            _, left = await asyncio.wait(left, timeout=STOP_WITHIN / 10)
+        if left:  # stopping goes on without them: closing their connections ends them
+            log.error("event=stop_slow tasks=%s", ",".join(sorted(t.get_name() for t in left)))
+        for task in {stopper, *tasks} - left:  # every end looked at; a loop that ended alone is raised
+            error = None if task.cancelled() else task.exception()
+            if error is not None and task in done and task is not stopper:
+                raise error
 
     async def _serve(self, stack: contextlib.AsyncExitStack) -> None:
         """Serve /metrics, /healthz and /readyz from this loop, where the options say (if anywhere)."""
@@ -335,15 +341,7 @@ class Runner:
         done = [r.guild for r in reports if r.error is None]
         self.metrics.passed(time.perf_counter() - started, done, self.clock().timestamp())
         for report in reports:
-            writes = report.writes
-            log.info(
-                "event=reconcile guild=%s writes=%d drifted=%d failed=%d%s",
-                report.guild,
-                writes,
-                len(report.plan.drifted) if report.plan else 0,
-                report.failed,
-                f" error={report.error}" if report.error else "",
-            )
+            log.info("event=reconcile guild=%s %s", report.guild, report.summary)
         self.ready.set()
         return reports
 

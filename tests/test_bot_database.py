@@ -24,7 +24,7 @@ from test_bot import FAST, eventually, logs_topic, runner
 
 from hlb.bot.runner import BotOptions, Runner
 from hlb.store import db, embedded
-from hlb.store.dblink import Backoff
+from hlb.store.dblink import Backoff, Links, answers
 from hlb.store.leadership import LEADER_LOCK
 from hlb.testing import Emulator
 
@@ -198,6 +198,35 @@ def test_a_restarted_database_pauses_the_bot_and_an_apply_still_arrives(
     assert lost[0].endswith("; retrying") and back[0].endswith(" s; reconciling everything")
     seconds = float(back[0].removeprefix(BACK_LINE).split(" ")[0])
     assert seconds >= 1
+
+
+def test_a_session_that_dies_while_another_is_reopened_is_reopened_in_the_same_outage(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart ends the bot's sessions one by one: one still answered when the outage began.
+    The outage is over when every session answers, and it is logged once at each end (before,
+    the late one was found dead by the next check: a second outage, right after the restart)."""
+    caplog.set_level(logging.INFO, logger="hlb.bot")
+
+    async def scenario() -> None:
+        links = Links(db_url, ("reconcile", "runs"), Backoff(first=0.05, cap=0.05))
+        await links.open()
+        try:
+            assert terminate(db_url, "hlb-bot reconcile") == 1
+            links.url = db_url.replace("/hlb_test", "/hlb_absent", 1)  # the server refuses meanwhile
+            recovering = asyncio.create_task(links.recover())
+            await eventually(lambda: bool(lines(caplog, LOST_LINE)), within=5)
+            assert terminate(db_url, "hlb-bot runs") == 1  # answered at first, dies during the outage
+            links.url = db_url  # the server is back
+            assert await asyncio.wait_for(recovering, 10)
+            assert [await answers(links.conns[role]) for role in links.roles] == [None, None]
+            assert not await links.recover()
+        finally:
+            await links.close()
+
+    assert "/hlb_test" in db_url
+    asyncio.run(scenario())
+    assert len(lines(caplog, LOST_LINE)) == 1 and len(lines(caplog, BACK_LINE)) == 1, caplog.text
 
 
 def test_a_lost_database_is_described_in_one_line_without_the_password() -> None:

@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,6 +200,23 @@ async def quiet(emu: Emulator, still: float = 0.5) -> None:
         await asyncio.sleep(still)
 
 
+async def answering_bot(
+    w: World, name: str, text: str, make: Callable[[World], Runner] = runner
+) -> tuple[asyncio.Event, asyncio.Task[None], int]:
+    """The specs plus ``text`` (as ``name``) applied, alice a member, a bot (made by ``make``)
+    started and quiet: its stop event, its task and the chat channel's id."""
+    (w.specs / name).write_text(text)
+    w.apply()
+    w.emu.state.add_member(GUILD_ID, ALICE, "alice")
+    bot, stop = make(w), asyncio.Event()
+    task = asyncio.create_task(bot.run(stop))
+    await asyncio.wait_for(bot.ready.wait(), 30)
+    await quiet(w.emu)
+    chat = w.binding("Channel", "chat").discord_id
+    assert chat is not None
+    return stop, task, chat
+
+
 CALLBACKS = {  # how the bot answers an interaction
     ("POST", "/interactions/{interaction_id}/{interaction_token}/callback"),
     ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
@@ -271,15 +289,7 @@ spec:
 
 def test_slow_reply_and_step_templates_never_hold_up_other_interactions(db_url: str, tmp_path: Path) -> None:
     async def scenario(w: World) -> None:
-        (w.specs / "slow.yaml").write_text(SLOW_ANSWERS)
-        w.apply()
-        w.emu.state.add_member(GUILD_ID, ALICE, "alice")
-        bot, stop = slow_runner(w), asyncio.Event()
-        task = asyncio.create_task(bot.run(stop))
-        await asyncio.wait_for(bot.ready.wait(), 30)
-        await quiet(w.emu)
-        chat = w.binding("Channel", "chat").discord_id
-        assert chat is not None
+        stop, task, chat = await answering_bot(w, "slow.yaml", SLOW_ANSWERS, slow_runner)
         for slow in ("slowpoke", "slowflow"):
             started = w.emu.interact_command(GUILD_ID, chat, ALICE, slow)
             await asyncio.sleep(0.2)  # its template is rendering (for half a second)
@@ -298,6 +308,10 @@ def test_slow_reply_and_step_templates_never_hold_up_other_interactions(db_url: 
                 assert (
                     "could not answer: content: over the template limit on time" in started.original.content
                 )
+            elif first["type"] == 5:  # a busy machine: the render outlasted DEFER_WITHIN, deferred
+                await eventually(lambda i=started: i.original is not None and bool(i.original.content))  # type: ignore[misc]
+                assert started.original is not None and started.original.content is not None
+                assert "over the template limit on time" in started.original.content
             else:
                 assert first["type"] == 4 and "over the template limit on time" in first["data"]["content"]
         stop.set()
@@ -332,5 +346,45 @@ def test_a_refresh_that_one_edit_cannot_do_asks_for_a_pass_of_the_guild(db_url: 
         w.edit_spec("dashboards.yaml", "title: Homelab status", "title: Homelab state")
         w.apply()
         assert (await refresh(w, w.now)).needs_pass == "its spec changed since the last pass"
+
+    run_world(db_url, tmp_path, scenario)
+
+
+THROTTLED = """
+---
+apiVersion: hlb/v1
+kind: Command
+name: throttled
+spec:
+  description: A workflow whose post waits out a rate limit
+  workflow: throttled
+---
+apiVersion: hlb/v1
+kind: Workflow
+name: throttled
+spec:
+  steps:
+    - send: {channel: chat, content: posted}
+    - reply: posted after the rate limit
+"""
+
+
+def test_a_workflow_held_up_past_discords_three_seconds_is_deferred_in_time(
+    db_url: str, tmp_path: Path
+) -> None:
+    """No http or refresh step, so not deferred at once; its post waits out a 429 for 3.5 s.
+    Before, its reply came after Discord's three seconds: disnake refused it, the user saw
+    "the interaction failed"."""
+
+    async def scenario(w: World) -> None:
+        stop, task, chat = await answering_bot(w, "throttled.yaml", THROTTLED)
+        w.emu.rate_limit_storm(1, retry_after=3.5)
+        started = w.emu.interact_command(GUILD_ID, chat, ALICE, "throttled")
+        assert (await started.response())["type"] == 5
+        answered = "posted after the rate limit"
+        await eventually(lambda: started.original is not None and started.original.content == answered)
+        assert "posted" in [m.content for m in w.emu.state.messages.values() if m.channel_id == chat]
+        stop.set()
+        await asyncio.wait_for(task, 15)
 
     run_world(db_url, tmp_path, scenario)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -102,6 +103,48 @@ def test_save_overwrites_by_key_and_delete_forgets(db_url: str) -> None:
     assert run(db_url, runtime.load_bindings) == {key("keep"): Binding(key("keep"))}
     run(db_url, lambda c: runtime.delete_bindings(c, []))
     assert list(run(db_url, runtime.load_bindings)) == [key("keep")]
+
+
+def test_many_bindings_and_events_go_in_several_statements_the_last_of_a_key_winning(db_url: str) -> None:
+    count = 2 * runtime.ROWS_PER_STATEMENT + 7
+    bindings = [Binding(key(f"c{i}"), discord_id=i, status=IN_SYNC) for i in range(count)]
+    again = Binding(key("c3"), discord_id=3, status=ERROR, error="later")  # one key twice: the last wins
+    run(db_url, lambda c: runtime.save_bindings(c, [*bindings, again]))
+    assert run(db_url, runtime.load_bindings) == {b.key: b for b in [*bindings, again]}
+    events = [ReconcileEvent(key(f"c{i}"), G, "create", i, {"n": i}, "ok") for i in range(count)]
+    run(db_url, lambda c: runtime.record_events(c, events))
+    recent = run(db_url, lambda c: runtime.recent_events(c, limit=count))
+    assert [e.discord_id for e in recent] == list(reversed(range(count)))  # in order, ids ascending
+
+
+def test_a_cancelled_save_is_a_cancellation_and_the_connection_stays_usable(db_url: str) -> None:
+    """Cancelled at any point (the bot stopping mid-pass), saving raises CancelledError, nothing
+    else, and the bot's shared connection still answers. psycopg's executemany, cancelled while
+    entering its pipeline (after the event loop was busy a while), raised a bare AssertionError
+    and left the connection in pipeline mode."""
+
+    async def main() -> list[str]:
+        conn = await db.connect_async(db_url)
+        seen = []
+        try:
+            for steps in range(12):
+                time.sleep(0.01)  # the loop was busy (a render, a slow machine): psycopg yields early
+                save = asyncio.create_task(runtime.save_bindings(conn, [full_binding()]))
+                for _ in range(steps):
+                    await asyncio.sleep(0)
+                save.cancel()
+                try:
+                    await save
+                    seen.append("done")
+                except asyncio.CancelledError:
+                    seen.append("cancelled")
+                await conn.execute("SELECT 1")
+            return seen
+        finally:
+            await conn.close()
+
+    seen = asyncio.run(main())
+    assert "cancelled" in seen  # (any other exception fails the test where it is raised)
 
 
 def test_a_bad_status_is_refused(db_url: str) -> None:

@@ -104,11 +104,7 @@ class Links:
         Returns True when one had to be reopened: whatever happened meanwhile was missed.
         Callers arriving during a recovery wait for it and find nothing left to do."""
         async with self._lock:
-            dead = {}
-            for role in self.roles:
-                reason = await answers(self.conns.get(role))
-                if reason is not None:
-                    dead[role] = reason
+            dead = await self._dead()
             if not dead:
                 return False
             self._lost(error or next(iter(dead.values())))
@@ -122,9 +118,20 @@ class Links:
                     await asyncio.sleep(self.backoff.delay(attempt))
                     attempt += 1
                     continue
-                del dead[role]
+                # all asked again: one that still answered when the outage began (its session
+                # not ended yet) may have died since, and the outage is not over until it is back
+                dead = await self._dead()
             self._back()
             return True
+
+    async def _dead(self) -> dict[str, Exception]:
+        """The roles whose connection does not answer, with why."""
+        found = {}
+        for role in self.roles:
+            reason = await answers(self.conns.get(role))
+            if reason is not None:
+                found[role] = reason
+        return found
 
     def _lost(self, error: Exception) -> None:
         self._since = self.clock()

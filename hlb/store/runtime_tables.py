@@ -77,16 +77,19 @@ _SELECT_BINDINGS = sql.SQL("SELECT {} FROM {}").format(_columns(KEY_COLUMNS + BI
 _GUILD_FILTER = sql.SQL(" WHERE guild = %s")
 _ORDER_BINDINGS = sql.SQL(" ORDER BY guild, kind, name")
 
-_UPSERT_BINDING = sql.SQL(
-    "INSERT INTO {table} ({columns}, updated_at) VALUES ({values}, now()) "
-    "ON CONFLICT ({key}) DO UPDATE SET {updates}, updated_at = now()"
-).format(
-    table=BINDINGS,
-    columns=_columns(KEY_COLUMNS + BINDING_COLUMNS),
-    values=sql.SQL(", ").join(sql.Placeholder() * (len(KEY_COLUMNS) + len(BINDING_COLUMNS))),
-    key=_columns(KEY_COLUMNS),
-    updates=sql.SQL(", ").join(
-        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in BINDING_COLUMNS
+# Rows go in one statement each ``ROWS_PER_STATEMENT`` (a VALUES list), never through
+# executemany: its pipeline mode breaks the shared connection when the task is cancelled
+# (psycopg turns the cancellation into an AssertionError and leaves the pipeline open).
+ROWS_PER_STATEMENT = 500
+_UPSERT_BINDINGS = (  # the VALUES list goes between the two parts
+    sql.SQL("INSERT INTO {} ({}, updated_at) VALUES ").format(
+        BINDINGS, _columns(KEY_COLUMNS + BINDING_COLUMNS)
+    ),
+    sql.SQL(" ON CONFLICT ({key}) DO UPDATE SET {updates}, updated_at = now()").format(
+        key=_columns(KEY_COLUMNS),
+        updates=sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in BINDING_COLUMNS
+        ),
     ),
 )
 
@@ -94,9 +97,7 @@ _DELETE_BINDINGS = sql.SQL(
     "DELETE FROM {} WHERE (guild, kind, name) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
 ).format(BINDINGS)
 
-_INSERT_EVENT = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-    EVENTS, _columns(EVENT_COLUMNS), sql.SQL(", ").join(sql.Placeholder() * len(EVENT_COLUMNS))
-)
+_INSERT_EVENTS = (sql.SQL("INSERT INTO {} ({}) VALUES ").format(EVENTS, _columns(EVENT_COLUMNS)), sql.SQL(""))
 
 _SELECT_EVENTS = sql.SQL("SELECT id, at, {} FROM {}").format(_columns(EVENT_COLUMNS), EVENTS)
 _ORDER_EVENTS = sql.SQL(" ORDER BY at DESC, id DESC LIMIT %s")
@@ -162,10 +163,8 @@ def load_bindings_sync(conn: psycopg.Connection[Any], guild: str | None = None) 
 
 async def save_bindings(conn: psycopg.AsyncConnection[Any], bindings: Iterable[Binding]) -> None:
     """Insert or overwrite bindings by key (every field; ``updated_at`` becomes now())."""
-    params = [_binding_params(b) for b in bindings]
-    if params:
-        async with conn.cursor() as cur:
-            await cur.executemany(_UPSERT_BINDING, params)
+    latest = {b.key: b for b in bindings}  # one row per key: a statement may not upsert a row twice
+    await _insert_rows(conn, _UPSERT_BINDINGS, [_binding_params(b) for b in latest.values()], "now()")
 
 
 async def delete_bindings(conn: psycopg.AsyncConnection[Any], keys: Iterable[ObjectKey]) -> None:
@@ -177,10 +176,25 @@ async def delete_bindings(conn: psycopg.AsyncConnection[Any], keys: Iterable[Obj
 
 async def record_events(conn: psycopg.AsyncConnection[Any], events: Iterable[ReconcileEvent]) -> None:
     """Append events to the reconcile log."""
-    params = [_event_params(e) for e in events]
-    if params:
-        async with conn.cursor() as cur:
-            await cur.executemany(_INSERT_EVENT, params)
+    await _insert_rows(conn, _INSERT_EVENTS, [_event_params(e) for e in events])
+
+
+async def _insert_rows(
+    conn: psycopg.AsyncConnection[Any],
+    query: tuple[sql.Composable, sql.Composable],
+    rows: Sequence[tuple[Any, ...]],
+    *extra: str,
+) -> None:
+    """Run ``query`` with a VALUES list of ``rows`` between its two parts, ``ROWS_PER_STATEMENT``
+    rows at a time; each row's placeholders are followed by the SQL expressions ``extra``."""
+    head, tail = query
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        row = sql.SQL("({})").format(
+            sql.SQL(", ").join([*(sql.Placeholder() * len(chunk[0])), *map(sql.SQL, extra)])
+        )
+        statement = head + sql.SQL(", ").join([row] * len(chunk)) + tail
+        await conn.execute(statement, [value for values in chunk for value in values])
 
 
 async def recent_events(
