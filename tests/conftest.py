@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import bytecode
 import psycopg
 import pytest
 from psycopg import sql
 
 from hlb.store import db, embedded
 
-pytest_plugins = ["hlb.testing.pytest_plugin"]
+pytest_plugins = ["hlb.testing.pytest_plugin", "cpu_durations"]
+
+bytecode.write_bytecode_outside_the_tree()  # before the workers and the test modules: see tests/bytecode.py
 
 _counter = itertools.count()
 # Bots started by tests (`hlb bot run`, in-process or as processes) serve their metrics on a free
@@ -70,7 +73,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A maintenance-database URL on the session's Postgres server."""
     given = os.environ.get("HLB_TEST_DATABASE_URL")
     if given:
@@ -83,6 +86,8 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
         conn.execute("SELECT pg_reload_conf()")
     yield server.url("postgres")
+    if (cpu := request.config.pluginmanager.get_plugin("cpu_durations")) is not None:
+        cpu.note_server(request.config, server.pid)  # --cpu-durations counts the server's CPU too
     embedded.stop(home)
 
 
