@@ -29,10 +29,11 @@ def test_every_long_test_still_exists() -> None:
         assert re.search(rf"^def {re.escape(name)}\(", source, re.M), f"{entry} is gone: update LONG_TESTS"
 
 
-def test_long_tests_are_moved_to_the_front_and_the_rest_keep_their_order() -> None:
+def test_long_tests_go_first_the_static_checks_last_and_the_rest_keep_their_order() -> None:
     first_file, first_name = LONG_TESTS[0].split("::")
     second_file, second_name = LONG_TESTS[1].split("::")
     items = [
+        FakeItem(TESTS / "test_quality.py", "test_mypy_is_clean"),
         FakeItem(TESTS / "test_a.py", "test_one"),
         FakeItem(TESTS / second_file, f"{second_name}[a parameter]"),
         FakeItem(TESTS / "test_b.py", "test_two"),
@@ -41,7 +42,7 @@ def test_long_tests_are_moved_to_the_front_and_the_rest_keep_their_order() -> No
     ]
     pytest_collection_modifyitems(items)  # type: ignore[arg-type]
     assert [i.name for i in items] == [
-        first_name, f"{second_name}[a parameter]", "test_one", "test_two", "test_three"
+        first_name, f"{second_name}[a parameter]", "test_one", "test_two", "test_three", "test_mypy_is_clean"
     ]
 
 
@@ -151,3 +152,28 @@ def test_cpu_durations_ranks_tests_by_the_cpu_they_spent_not_their_wall_time(tmp
     assert spent["test_burns"] >= 0.4 and spent["test_child_burns"] >= 0.25 and spent["test_sleeps"] < 0.2
     assert re.search(r"^\s+[\d.]+s\s+3 tests  test_spend.py$", done.stdout, re.M), done.stdout
     assert re.search(r"^gw0: [\d.]+s to start and collect, [\d.]+s in all", done.stdout, re.M), done.stdout
+
+
+def test_the_static_checks_start_at_collection_and_run_side_by_side(request: pytest.FixtureRequest) -> None:
+    """tests/quality_checks.py: mypy & co. run while the other tests do; test_quality.py reads verdicts."""
+    import sys
+    import time
+
+    from quality_checks import Check, Verdict, shared_dir, start, verdict
+
+    verdicts = shared_dir(request.config)
+    quality = {item.name for item in request.session.items if item.path.name == "test_quality.py"}
+    names = {"test_ruff_is_clean": "ruff", "test_no_dead_code": "vulture", "test_mypy_is_clean": "mypy"}
+    for test, name in names.items():  # started by the end of collection when their test is selected
+        assert (verdicts / f"{name}.started").exists() == (test in quality), (name, sorted(quality))
+
+    private = verdicts / request.node.name
+    private.mkdir(parents=True)
+    began = time.monotonic()
+    for code in (3, 0):
+        nap = f"import time; time.sleep(1); print({code}); exit({code})"
+        start(Check(f"nap{code}", (sys.executable, "-c", nap), private), private)
+    assert [verdict(private, "any", f"nap{code}", private) for code in (3, 0)] == [
+        Verdict(3, "3\n"), Verdict(0, "0\n")  # exit code and output carried over
+    ]
+    assert time.monotonic() - began < 1.9  # the two ran side by side
