@@ -177,3 +177,25 @@ def test_the_static_checks_start_at_collection_and_run_side_by_side(request: pyt
         Verdict(3, "3\n"), Verdict(0, "0\n")  # exit code and output carried over
     ]
     assert time.monotonic() - began < 1.9  # the two ran side by side
+
+
+HLB_PROCESS = re.compile(r'"-m", "hlb\.cli"|/ "hlb"\)|subprocess\.\w+\(\s*\["hlb",')
+# the files that start `hlb` as a process, and why the process is their point (else: tests/cli_inprocess.py,
+# as an `hlb` process costs about half a second of CPU to import hlb)
+HLB_PROCESS_FILES = {
+    "test_apply_lock.py": "two applies at once, each a process, meet at the lock",
+    "test_apply_trust.py": "the apply question on a pseudo terminal",
+    "test_embedded_security.py": "the embedded server started from a fresh process, TMPDIR read at start",
+    "test_first_hour.py": "the installed script, the server's lifecycle across commands, an install from git",
+    "test_getting_started.py": "the guide's commands, run as a reader types them",
+    "test_hostile_input.py": "a FIFO or a runaway input that must end under a timeout",
+    "test_serve.py": "`hlb serve` installs its signal handlers and logging",
+    "test_status_live.py": "progress drawn on a pseudo terminal",
+}
+
+
+def test_only_the_files_whose_point_is_the_process_start_hlb_as_one() -> None:
+    found = {
+        path.name for path in TESTS.glob("test_*.py") if HLB_PROCESS.search(path.read_text(encoding="utf-8"))
+    }
+    assert found == set(HLB_PROCESS_FILES)
