@@ -157,9 +157,8 @@ def test_cpu_durations_ranks_tests_by_the_cpu_they_spent_not_their_wall_time(tmp
 def test_the_static_checks_start_at_collection_and_run_side_by_side(request: pytest.FixtureRequest) -> None:
     """tests/quality_checks.py: mypy & co. run while the other tests do; test_quality.py reads verdicts."""
     import sys
-    import time
 
-    from quality_checks import Check, Verdict, shared_dir, start, verdict
+    from quality_checks import Check, shared_dir, start, verdict
 
     verdicts = shared_dir(request.config)
     quality = {item.name for item in request.session.items if item.path.name == "test_quality.py"}
@@ -169,14 +168,13 @@ def test_the_static_checks_start_at_collection_and_run_side_by_side(request: pyt
 
     private = verdicts / request.node.name
     private.mkdir(parents=True)
-    began = time.monotonic()
     for code in (3, 0):
-        nap = f"import time; time.sleep(1); print({code}); exit({code})"
+        nap = f"import time; began = time.time(); time.sleep(1); print(began, time.time()); exit({code})"
         start(Check(f"nap{code}", (sys.executable, "-c", nap), private), private)
-    assert [verdict(private, "any", f"nap{code}", private) for code in (3, 0)] == [
-        Verdict(3, "3\n"), Verdict(0, "0\n")  # exit code and output carried over
-    ]
-    assert time.monotonic() - began < 1.9  # the two ran side by side
+    done = [verdict(private, "any", f"nap{code}", private) for code in (3, 0)]
+    assert [v.returncode for v in done] == [3, 0]  # exit codes and output carried over
+    spans = [tuple(map(float, v.output.split())) for v in done]
+    assert max(began for began, _ in spans) < min(ended for _, ended in spans)  # they ran side by side
 
 
 HLB_PROCESS = re.compile(r'"-m", "hlb\.cli"|/ "hlb"\)|subprocess\.\w+\(\s*\["hlb",')
@@ -199,3 +197,16 @@ def test_only_the_files_whose_point_is_the_process_start_hlb_as_one() -> None:
         path.name for path in TESTS.glob("test_*.py") if HLB_PROCESS.search(path.read_text(encoding="utf-8"))
     }
     assert found == set(HLB_PROCESS_FILES)
+
+
+def test_the_databases_of_the_tests_come_and_go_over_one_admin_connection(pg_admin_url: str) -> None:
+    from conftest import _fresh_database, admin_connection
+
+    backend = admin_connection(pg_admin_url).info.backend_pid
+    for template in (None, None):
+        with _fresh_database(pg_admin_url, template) as url, psycopg.connect(url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert admin_connection(pg_admin_url).info.backend_pid == backend
+    admin_connection(pg_admin_url).close()  # a closed one (a test may end it) is replaced
+    with _fresh_database(pg_admin_url, None):
+        assert admin_connection(pg_admin_url).info.backend_pid != backend
