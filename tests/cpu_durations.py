@@ -3,15 +3,15 @@
 ``pytest --cpu-durations=20`` prints the 20 tests that spent the most CPU (user + system) of the
 process running them plus the child processes it waited for (``resource.getrusage`` SELF and
 CHILDREN: an ``hlb`` subprocess counts, a PostgreSQL server does not, as nobody waits for it
-before the session ends), setup, call and teardown together, then the same summed per file,
-then each worker's CPU: until its tests were collected (interpreter start, imports, collection),
-in all, and its PostgreSQL server's (the postmaster and the backends it reaped, read when
-the session fixture stops it). Wall durations (``--durations``) mix in waiting and the load of the
-machine; CPU is what a test costs the two cores whatever else runs. Works with and without
-pytest-xdist: a worker sends its figures with each report (``user_properties``) and at its end
-(``workeroutput``). Off unless the option is given. The static checks that run in the
-background (tests/quality_checks.py) count in their worker's total, and in whichever test
-was running when one ended.
+before the session ends), setup, call and teardown together, then the same summed per file, then
+each worker's CPU: until its tests were collected (interpreter start, imports, collection), in
+all, and its PostgreSQL server's (the postmaster, its checkpointer and other processes, and the
+backends it reaped, read just before the session fixture stops it). Wall durations
+(``--durations``) mix in waiting and the load of the machine; CPU is what a test costs the two
+cores whatever else runs. Works with and without pytest-xdist: a worker sends its figures with
+each report (``user_properties``) and at its end (``workeroutput``). Off unless the option is
+given. The static checks that run in the background (tests/quality_checks.py) count in their
+worker's total, and in whichever test was running when one ended.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ _START = pytest.StashKey[float]()
 
 
 def server_cpu_seconds(pid: int) -> float:
-    """CPU of a PostgreSQL server so far: the postmaster and the backends it has reaped."""
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
+    """CPU of a PostgreSQL server so far: the postmaster, the backends it reaped, the processes still up."""
+    postmaster = psutil.Process(pid)
+    times = postmaster.cpu_times()
+    alive = sum(child.cpu_times().user + child.cpu_times().system for child in postmaster.children())
+    return times.user + times.system + times.children_user + times.children_system + alive
 
 
 def note_server(config: pytest.Config, pid: int) -> None:
