@@ -16,6 +16,7 @@ worker's total, and in whichever test was running when one ended.
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import time
 from collections import defaultdict
@@ -34,13 +35,19 @@ def server_cpu_seconds(pid: int) -> float:
     """CPU of a PostgreSQL server so far: the postmaster, the backends it reaped, the processes still up."""
     postmaster = psutil.Process(pid)
     times = postmaster.cpu_times()
-    alive = sum(child.cpu_times().user + child.cpu_times().system for child in postmaster.children())
+    alive = 0.0
+    for child in postmaster.children():
+        with contextlib.suppress(psutil.Error):  # it may end meanwhile (and be counted as reaped)
+            child_times = child.cpu_times()
+            alive += child_times.user + child_times.system
     return times.user + times.system + times.children_user + times.children_system + alive
 
 
 def note_server(config: pytest.Config, pid: int) -> None:
     """Called by the session's database fixture before it stops its server: count that server's CPU."""
-    config.stash[_TALLY].server_cpu += server_cpu_seconds(pid)
+    if _on(config):
+        with contextlib.suppress(psutil.Error):  # a figure missing is no reason to fail a test
+            config.stash[_TALLY].server_cpu += server_cpu_seconds(pid)
 
 
 def _own_cpu() -> float:

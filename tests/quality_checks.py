@@ -1,15 +1,16 @@
 """The static checks of tests/test_quality.py, started in the background as soon as the tests are collected.
 
-ruff, vulture, mypy and lint-imports are processes that take from one to about 25 s of CPU
-(mypy with a cold cache). Run one after another inside their tests, they made one worker the
-last to finish; started together at the end of collection, at a lower priority, they run on
-the cores the workers leave idle while their tests wait on PostgreSQL, bots and browsers, and
-the tests in test_quality.py only read their verdicts. One process starts them: the only one,
-or the worker ``gw0`` of ``pytest -n`` (every worker collects the same tests, and none runs
-one before all have collected). Each verdict is a JSON file (exit code, output) in a directory
-all workers share: the base temporary directory of the session. Only the checks of the tests
-that were selected start; a check nobody started (another plugin's ordering, say) runs in its
-test as before.
+ruff, vulture, mypy and lint-imports are processes that take from one to about 25 s of CPU (mypy
+with a cold cache). Run one after another inside their tests, they made one worker the last to
+finish; started together at the end of collection, they also use the cores the workers leave
+idle while their tests wait on PostgreSQL, bots and browsers, and the tests in test_quality.py
+only read their verdicts. Not at a lower priority: on a busy machine mypy then got CPU only once
+the workers were done, and the session waited for it at the end. One process starts them: the
+only one, or the worker ``gw0`` of ``pytest -n`` (every worker collects the same tests, and none
+runs one before all have collected). Each verdict is a JSON file (exit code, output) in a
+directory all workers share: the base temporary directory of the session. Only the checks of the
+tests that were selected start; a check nobody started (another plugin's ordering, say) runs in
+its test as before.
 """
 
 from __future__ import annotations
@@ -96,11 +97,10 @@ def checks_of(test: str, work: Path) -> list[Check]:
     return []
 
 
-def run(check: Check, nice: bool = False) -> Verdict:
-    """Run ``check`` to its end (at a lower priority when ``nice``)."""
-    lower = ["nice", "-n", "10"] if nice and shutil.which("nice") else []
+def run(check: Check) -> Verdict:
+    """Run ``check`` to its end."""
     done = subprocess.run(
-        [*lower, *check.args], cwd=check.cwd, env={**os.environ, **dict(check.env)},
+        list(check.args), cwd=check.cwd, env={**os.environ, **dict(check.env)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=WAIT_SECONDS, check=False,
     )
     return Verdict(done.returncode, done.stdout)
@@ -123,7 +123,7 @@ def start(check: Check, verdicts: Path) -> None:
 
     def work() -> None:
         try:
-            verdict = run(check, nice=True)
+            verdict = run(check)
         except Exception as error:  # a fault of the check's process: its test shows it
             verdict = Verdict(-1, f"{check.name} could not run: {error!r}")
         partial = verdicts / f".{check.name}.json"
