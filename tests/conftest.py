@@ -24,7 +24,7 @@ from psycopg import sql
 
 from hlb.store import db, embedded
 
-pytest_plugins = ["hlb.testing.pytest_plugin", "cpu_durations", "quality_checks"]
+pytest_plugins = ["hlb.testing.pytest_plugin", "cpu_durations"]
 
 bytecode.write_bytecode_outside_the_tree()  # before the workers and the test modules: see tests/bytecode.py
 
@@ -64,6 +64,7 @@ def _close_admin_connections() -> None:
 # Tests that take many seconds (a subprocess, a browser, mypy): they run first, so that the
 # workers of `pytest -n` start them early and finish together instead of one waiting on the last.
 LONG_TESTS = (
+    "test_quality.py::test_mypy_is_clean",
     "test_getting_started.py::test_walk_the_getting_started_guide",
     "test_preview.py::test_the_pages_render_in_headless_chromium",
     "test_loader_differential.py::test_both_paths_read_back_what_ruamel_wrote",
@@ -77,18 +78,13 @@ LONG_TESTS = (
 )
 
 
-# Files whose tests only wait for what ran in the background since collection (tests/quality_checks.py):
-# they run last, when the verdicts are in, rather than holding a worker idle at the start.
-LAST_FILES = ("test_quality.py",)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move the tests named in ``LONG_TESTS`` to the front, in that order, and ``LAST_FILES`` to the end."""
+    """Move the tests named in ``LONG_TESTS`` to the front, in that order; the rest keep theirs."""
     rank = {name: i for i, name in enumerate(LONG_TESTS)}
 
     def key(item: pytest.Item) -> int:
         name = f"{item.path.name}::{item.name.split('[')[0]}"
-        return len(rank) + 1 if item.path.name in LAST_FILES else rank.get(name, len(rank))
+        return rank.get(name, len(rank))
 
     items.sort(key=key)  # stable
 

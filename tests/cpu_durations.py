@@ -10,8 +10,7 @@ backends it reaped, read just before the session fixture stops it). Wall duratio
 (``--durations``) mix in waiting and the load of the machine; CPU is what a test costs the two
 cores whatever else runs. Works with and without pytest-xdist: a worker sends its figures with
 each report (``user_properties``) and at its end (``workeroutput``). Off unless the option is
-given. The static checks that run in the background (tests/quality_checks.py) count in their
-worker's total, and in whichever test was running when one ended.
+given.
 """
 
 from __future__ import annotations

@@ -29,11 +29,10 @@ def test_every_long_test_still_exists() -> None:
         assert re.search(rf"^def {re.escape(name)}\(", source, re.M), f"{entry} is gone: update LONG_TESTS"
 
 
-def test_long_tests_go_first_the_static_checks_last_and_the_rest_keep_their_order() -> None:
+def test_long_tests_are_moved_to_the_front_and_the_rest_keep_their_order() -> None:
     first_file, first_name = LONG_TESTS[0].split("::")
     second_file, second_name = LONG_TESTS[1].split("::")
     items = [
-        FakeItem(TESTS / "test_quality.py", "test_mypy_is_clean"),
         FakeItem(TESTS / "test_a.py", "test_one"),
         FakeItem(TESTS / second_file, f"{second_name}[a parameter]"),
         FakeItem(TESTS / "test_b.py", "test_two"),
@@ -42,7 +41,7 @@ def test_long_tests_go_first_the_static_checks_last_and_the_rest_keep_their_orde
     ]
     pytest_collection_modifyitems(items)  # type: ignore[arg-type]
     assert [i.name for i in items] == [
-        first_name, f"{second_name}[a parameter]", "test_one", "test_two", "test_three", "test_mypy_is_clean"
+        first_name, f"{second_name}[a parameter]", "test_one", "test_two", "test_three"
     ]
 
 
@@ -154,30 +153,7 @@ def test_cpu_durations_ranks_tests_by_the_cpu_they_spent_not_their_wall_time(tmp
     assert re.search(r"^gw0: [\d.]+s to start and collect, [\d.]+s in all", done.stdout, re.M), done.stdout
 
 
-def test_the_static_checks_start_at_collection_and_run_side_by_side(request: pytest.FixtureRequest) -> None:
-    """tests/quality_checks.py: mypy & co. run while the other tests do; test_quality.py reads verdicts."""
-    import sys
-
-    from quality_checks import Check, shared_dir, start, verdict
-
-    verdicts = shared_dir(request.config)
-    quality = {item.name for item in request.session.items if item.path.name == "test_quality.py"}
-    names = {"test_ruff_is_clean": "ruff", "test_no_dead_code": "vulture", "test_mypy_is_clean": "mypy"}
-    for test, name in names.items():  # started by the end of collection when their test is selected
-        assert (verdicts / f"{name}.started").exists() == (test in quality), (name, sorted(quality))
-
-    private = verdicts / request.node.name
-    private.mkdir(parents=True)
-    for code in (3, 0):
-        nap = f"import time; began = time.time(); time.sleep(1); print(began, time.time()); exit({code})"
-        start(Check(f"nap{code}", (sys.executable, "-c", nap), private), private)
-    done = [verdict(private, "any", f"nap{code}", private) for code in (3, 0)]
-    assert [v.returncode for v in done] == [3, 0]  # exit codes and output carried over
-    spans = [tuple(map(float, v.output.split())) for v in done]
-    assert max(began for began, _ in spans) < min(ended for _, ended in spans)  # they ran side by side
-
-
-HLB_PROCESS = re.compile(r'"-m", "hlb\.cli"|/ "hlb"\)|subprocess\.\w+\(\s*\["hlb",')
+HLB_PROCESS = re.compile(r'"-m", "hlb\.cli"|executable\)\.parent / "hlb"\)|subprocess\.\w+\(\s*\["hlb",')
 # the files that start `hlb` as a process, and why the process is their point (else: tests/cli_inprocess.py,
 # as an `hlb` process costs about half a second of CPU to import hlb)
 HLB_PROCESS_FILES = {
