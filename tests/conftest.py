@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import bytecode
 import psycopg
 import pytest
 from psycopg import sql
 
 from hlb.store import db, embedded
 
-pytest_plugins = ["hlb.testing.pytest_plugin"]
+pytest_plugins = ["hlb.testing.pytest_plugin", "cpu_durations"]
+
+bytecode.write_bytecode_outside_the_tree()  # before the workers and the test modules: see tests/bytecode.py
 
 _counter = itertools.count()
 # Bots started by tests (`hlb bot run`, in-process or as processes) serve their metrics on a free
@@ -39,6 +42,23 @@ def database_url(url: str, database: str) -> str:
 
 def _admin(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(url, autocommit=True)
+
+
+_ADMIN: dict[str, psycopg.Connection[Any]] = {}
+
+
+def admin_connection(url: str) -> psycopg.Connection[Any]:
+    """This process's one maintenance connection to ``url``: a connection costs the server ~5 ms of CPU,
+    and every test database took two (create, drop). A closed or broken one is replaced."""
+    conn = _ADMIN.get(url)
+    if conn is None or conn.closed or conn.broken:
+        conn = _ADMIN[url] = _admin(url)
+    return conn
+
+
+def _close_admin_connections() -> None:
+    while _ADMIN:
+        _ADMIN.popitem()[1].close()
 
 
 # Tests that take many seconds (a subprocess, a browser, mypy): they run first, so that the
@@ -70,7 +90,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A maintenance-database URL on the session's Postgres server."""
     given = os.environ.get("HLB_TEST_DATABASE_URL")
     if given:
@@ -83,6 +103,9 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
         conn.execute("SELECT pg_reload_conf()")
     yield server.url("postgres")
+    _close_admin_connections()
+    if (cpu := request.config.pluginmanager.get_plugin("cpu_durations")) is not None:
+        cpu.note_server(request.config, server.pid)  # --cpu-durations counts the server's CPU too
     embedded.stop(home)
 
 
@@ -125,15 +148,14 @@ def _fresh_database(admin_url: str, template: str | None) -> Iterator[str]:
     """CREATE DATABASE (optionally from a template), DROP ... WITH (FORCE) afterwards."""
     name = f"hlb_test_{os.getpid()}_{next(_counter)}"
     create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    with _admin(admin_url) as conn:
-        if template is not None:  # FILE_COPY copies the files: about half the time of WAL_LOG for ours
-            create = sql.SQL("{} TEMPLATE {} STRATEGY FILE_COPY").format(create, sql.Identifier(template))
-        conn.execute(create)
+    if template is not None:  # FILE_COPY copies the files: about half the time of WAL_LOG for ours
+        create = sql.SQL("{} TEMPLATE {} STRATEGY FILE_COPY").format(create, sql.Identifier(template))
+    admin_connection(admin_url).execute(create)
     try:
         yield database_url(admin_url, name)
     finally:
-        with _admin(admin_url) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        admin_connection(admin_url).execute(drop)
 
 
 @pytest.fixture

@@ -1,20 +1,22 @@
-"""Validate's checks of Emoji images and Guild settings, through ``hlb`` as a process; export round trip."""
+"""Validate's checks of Emoji images and Guild settings, through the ``hlb`` CLI; export round trip.
+
+The CLI runs in this process (tests/cli_inprocess.py): what counts here is its output and exit code.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+import cli_inprocess
 import pytest
 
 from hlb.compile_cache import CompileCache
 from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
 
-HLB = [sys.executable, "-m", "hlb.cli"]
 POSITION = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<code>E\d{3}) ", re.M)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 GUILD = 'apiVersion: hlb/v1\nkind: Guild\nname: home\nspec:\n  id: "123456789012345678"\n'
@@ -29,9 +31,7 @@ def emoji(image: str, name: str = "party", extra: str = "") -> str:
 
 
 def hlb(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*HLB, *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}, timeout=120
-    )
+    return cli_inprocess.hlb({**os.environ, **env}, cwd, *args)
 
 
 def validate(root: Path, text: str) -> list[tuple[str, int, str]]:

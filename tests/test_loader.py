@@ -151,9 +151,9 @@ def billion_laughs() -> str:
 def test_alias_bomb_stops_fast_with_e109(tmp_path: Path, loader: object) -> None:
     src = source(tmp_path, billion_laughs())
     roundtrip.parse_roundtrip.cache_clear()
-    start = time.perf_counter()
+    start = time.thread_time()  # the CPU of this thread, which loads: a busy machine changes nothing
     documents, diags = loader(src)  # type: ignore[operator]
-    assert time.perf_counter() - start < 1.0
+    assert time.thread_time() - start < 1.0
     assert documents == []
     assert codes(diags) == [("E109", 6)]
     assert "*a4" in diags[0].message

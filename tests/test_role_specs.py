@@ -1,6 +1,6 @@
 """Role specs offline and through the CLI: the 250-role ceiling, the hierarchy's rank, plans in words, export.
 
-The CLI runs as a subprocess against a real (embedded) Postgres: a plan tells a
+The CLI runs (in this process, tests/cli_inprocess.py) against a real (embedded) Postgres: a plan tells a
 role's permission changes in words and marks any ``administrator`` change loudly
 in text, Markdown and JSON; ``hlb plan -o`` and ``hlb apply plan.json`` accept
 roles; ``hlb export`` writes roles in their hierarchy so the export compiles to
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
+import cli_inprocess
 from test_apply_trust import cli_env
 
 from hlb.compiler.compile import compile_paths
@@ -34,10 +34,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 
 def hlb(db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hlb.cli", *args],
-        cwd=cwd, env=cli_env(db_url, cwd), capture_output=True, text=True, timeout=120,
-    )
+    return cli_inprocess.hlb(cli_env(db_url, cwd), cwd, *args)
 
 
 def test_the_251st_role_of_a_guild_is_named(tmp_path: Path) -> None:

@@ -98,3 +98,91 @@ def test_the_in_process_cli_leaves_nothing_behind(
     assert hlb(os.environ, tmp_path, "history").returncode == 0  # ours has DATABASE_URL again
     assert os.environ["DATABASE_URL"] == db_url and Path.cwd() == here
     assert logging.getLogger().handlers == handlers and gc.get_threshold() == threshold
+
+
+def test_byte_code_goes_to_a_cache_outside_the_tree_when_pycache_is_forbidden() -> None:
+    """PYTHONDONTWRITEBYTECODE made each worker and `hlb` process compile hlb again (tests/bytecode.py)."""
+    import sys
+
+    from bytecode import cache_prefix
+
+    assert cache_prefix({"HOME": "/h"}) is None  # Python's own __pycache__, as usual
+    assert cache_prefix({"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/h"}) == Path("/h/.cache/hlb/pycache")
+    given = {"PYTHONDONTWRITEBYTECODE": "1", "XDG_CACHE_HOME": "/x", "PYTHONPYCACHEPREFIX": "/p"}
+    assert cache_prefix(given) == Path("/p")
+    assert cache_prefix({**given, "PYTHONPYCACHEPREFIX": ""}) == Path("/x/hlb/pycache")
+    # this process and the ones the tests start write byte code, never into the checkout when told not to
+    assert not sys.dont_write_bytecode and "PYTHONDONTWRITEBYTECODE" not in os.environ
+    if sys.pycache_prefix:
+        assert os.environ["PYTHONPYCACHEPREFIX"] == sys.pycache_prefix
+        cached = Path(sys.pycache_prefix, *TESTS.parts[1:])
+        assert list(cached.glob("test_suite_setup.*-pytest-*.pyc")), "this module, its asserts rewritten"
+        assert not (TESTS / "__pycache__").exists()
+
+
+def test_cpu_durations_ranks_tests_by_the_cpu_they_spent_not_their_wall_time(tmp_path: Path) -> None:
+    """``--cpu-durations`` (tests/cpu_durations.py), through a pytest-xdist worker as the suite runs."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_spend.py").write_text(
+        "import subprocess, sys, time\n"
+        "def test_burns():\n"
+        "    end = time.process_time() + 0.4\n"
+        "    while time.process_time() < end:\n"
+        "        pass\n"
+        "def test_child_burns():\n"
+        "    subprocess.run([sys.executable, '-c', 'import time\\n"
+        "end = time.process_time() + 0.25\\nwhile time.process_time() < end: pass'], check=True)\n"
+        "def test_sleeps():\n"
+        "    time.sleep(0.6)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "cpu_durations", "--cpu-durations=3", "-n", "1",
+         "-p", "no:cacheprovider", "-q", "--basetemp", str(tmp_path / "tmp"), "test_spend.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(TESTS)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    ranked = re.findall(r"^\s+([\d.]+)s  test_spend.py::(\w+)$", done.stdout, re.M)
+    assert [name for _, name in ranked] == ["test_burns", "test_child_burns", "test_sleeps"], done.stdout
+    spent = {name: float(seconds) for seconds, name in ranked}
+    assert spent["test_burns"] >= 0.4 and spent["test_child_burns"] >= 0.25 and spent["test_sleeps"] < 0.2
+    assert re.search(r"^\s+[\d.]+s\s+3 tests  test_spend.py$", done.stdout, re.M), done.stdout
+    assert re.search(r"^gw0: [\d.]+s to start and collect, [\d.]+s in all", done.stdout, re.M), done.stdout
+
+
+HLB_PROCESS = re.compile(r'"-m", "hlb\.cli"|executable\)\.parent / "hlb"\)|subprocess\.\w+\(\s*\["hlb",')
+# the files that start `hlb` as a process, and why the process is their point (else: tests/cli_inprocess.py,
+# as an `hlb` process costs about half a second of CPU to import hlb)
+HLB_PROCESS_FILES = {
+    "test_apply_lock.py": "two applies at once, each a process, meet at the lock",
+    "test_apply_trust.py": "the apply question on a pseudo terminal",
+    "test_embedded_security.py": "the embedded server started from a fresh process, TMPDIR read at start",
+    "test_first_hour.py": "the installed script, the server's lifecycle across commands, an install from git",
+    "test_getting_started.py": "the guide's commands, run as a reader types them",
+    "test_hostile_input.py": "a FIFO or a runaway input that must end under a timeout",
+    "test_serve.py": "`hlb serve` installs its signal handlers and logging",
+    "test_status_live.py": "progress drawn on a pseudo terminal",
+}
+
+
+def test_only_the_files_whose_point_is_the_process_start_hlb_as_one() -> None:
+    found = {
+        path.name for path in TESTS.glob("test_*.py") if HLB_PROCESS.search(path.read_text(encoding="utf-8"))
+    }
+    assert found == set(HLB_PROCESS_FILES)
+
+
+def test_the_databases_of_the_tests_come_and_go_over_one_admin_connection(pg_admin_url: str) -> None:
+    from conftest import _fresh_database, admin_connection
+
+    backend = admin_connection(pg_admin_url).info.backend_pid
+    for template in (None, None):
+        with _fresh_database(pg_admin_url, template) as url, psycopg.connect(url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert admin_connection(pg_admin_url).info.backend_pid == backend
+    admin_connection(pg_admin_url).close()  # a closed one (a test may end it) is replaced
+    with _fresh_database(pg_admin_url, None):
+        assert admin_connection(pg_admin_url).info.backend_pid != backend
