@@ -217,6 +217,8 @@ def test_a_session_that_dies_while_another_is_reopened_is_reopened_in_the_same_o
             recovering = asyncio.create_task(links.recover())
             await eventually(lambda: bool(lines(caplog, LOST_LINE)), within=5)
             assert terminate(db_url, "hlb-bot runs") == 1  # answered at first, dies during the outage
+            # found closed while the server still refuses: its users meet LOST, not a hang
+            await eventually(lambda: links.conns["runs"].closed, within=5)
             links.url = db_url  # the server is back
             assert await asyncio.wait_for(recovering, 10)
             assert [await answers(links.conns[role]) for role in links.roles] == [None, None]

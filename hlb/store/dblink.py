@@ -117,9 +117,9 @@ class Links:
                 except LOST:
                     await asyncio.sleep(self.backoff.delay(attempt))
                     attempt += 1
-                    continue
-                # all asked again: one that still answered when the outage began (its session
-                # not ended yet) may have died since, and the outage is not over until it is back
+                # all asked again, after each try: one that still answered when the outage began
+                # (its session not ended yet) may have died since; its users should meet LOST
+                # now, and the outage is not over until it is back
                 dead = await self._dead()
             self._back()
             return True
