@@ -105,7 +105,7 @@ def test_a_schedule_fires_once_across_replicas_and_a_handover(db_url: str, tmp_p
         await asyncio.sleep(0.5)  # the new leader ticks several times within the slot
         assert runs(w.url) == 1
         stops[1 if leader is first else 0].set()
-        await asyncio.gather(*tasks)
+        await asyncio.wait_for(asyncio.gather(*tasks), 15)  # a bot that does not stop fails here
 
     run_world(db_url, tmp_path, scenario)
 

@@ -353,7 +353,7 @@ def test_the_bot_page_shows_which_replica_leads_and_when_none_runs(db_url: str, 
             assert sorted(r["leader"] for r in seen["replicas"]) == [False, True]
             assert all(r["last_heartbeat"] for r in seen["replicas"])
             stop.set()
-            await asyncio.gather(*tasks)
+            await asyncio.wait_for(asyncio.gather(*tasks), 15)  # a bot that does not stop fails here
             for _ in range(100):
                 if not (seen := await replicas(client))["running"]:
                     break
