@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -118,8 +119,10 @@ async def run_for_interaction(
     # A component whose workflow never replies acknowledges silently (deferred update);
     # one that replies gets its own (maybe ephemeral) message, never an edit of the dashboard.
     update = ephemeral is None and isinstance(inter, MessageInteraction)
+    private = True if ephemeral is None else ephemeral
+    defer = functools.partial(effects.defer, ephemeral=private, update=update)
     if allowed and is_slow(workflow):
-        await effects.defer(ephemeral=True if ephemeral is None else ephemeral, update=update)
+        await defer()
     invocation = Invocation(
         guild=guild,
         workflow=workflow,
@@ -134,7 +137,7 @@ async def run_for_interaction(
         if not (await asyncio.wait({running}, timeout=DEFER_WITHIN))[0]:  # slow steps (a busy
             # machine, templates at their limit): acknowledged before Discord's 3 seconds end
             with contextlib.suppress(disnake.HTTPException, disnake.InteractionTimedOut):  # run on
-                await effects.defer(ephemeral=True if ephemeral is None else ephemeral, update=update)
+                await defer()
         result = await running
     finally:
         running.cancel()  # the handler stopped (the bot is stopping): so does the run
