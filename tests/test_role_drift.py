@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from reconcile_world import GUILD_ID, World, run_world
-from test_bot import FAST, eventually
+from test_bot import eventually
+from test_bot_damping import launched, quiet, stopped
 
 from hlb.bot.runner import Runner
-from hlb.settings import Settings
 from hlb.testing.models import Role
 
 pytestmark = pytest.mark.timeout(90)
@@ -37,12 +37,8 @@ Started = tuple[Runner, asyncio.Event, asyncio.Task[None]]
 
 
 async def started(w: World, caplog: pytest.LogCaptureFixture) -> Started:
-    caplog.set_level(logging.DEBUG, logger="hlb.bot")
-    w.apply()
-    settings = Settings(discord_token=w.emu.token, discord_api_base=w.emu.base_url)
-    bot, stop = Runner(settings, w.url, FAST), asyncio.Event()  # resync: 600 s
-    task = asyncio.create_task(bot.run(stop))
-    await asyncio.wait_for(bot.ready.wait(), 15)
+    """The reference specs applied and a bot on them (resync ten minutes away), its roles bound."""
+    bot, stop, task = await launched(w, caplog, logging.DEBUG)
     await eventually(lambda: operators(w) is not None and any(k.kind == "Role" for k in bot.ctx.bindings))
     return bot, stop, task
 
@@ -64,8 +60,7 @@ def test_a_role_edited_or_deleted_by_hand_is_healed_from_the_gateway_event(
         w.emu.human_delete_role(GUILD_ID, role.id)
         await eventually(lambda: (new := operators(w)) is not None and new.id != role.id, within=10)
         assert any("changed=deleted" in line for line in drift_lines(caplog)), drift_lines(caplog)
-        stop.set()
-        await asyncio.wait_for(task, 10)
+        await stopped(stop, task)
 
     run_world(db_url, tmp_path, scenario)
 
@@ -75,7 +70,7 @@ def test_the_bots_own_role_writes_echoed_back_are_not_drift(
 ) -> None:
     async def scenario(w: World) -> None:
         bot, stop, task = await started(w, caplog)
-        await asyncio.sleep(1.0)  # the passes of the start are over
+        await quiet(bot)  # the passes of the start are over
         passes = bot.passes
         w.edit_spec("roles.yaml", 'color: "#e67e22"', 'color: "#3498db"')
         await asyncio.to_thread(w.apply)
@@ -83,7 +78,6 @@ def test_the_bots_own_role_writes_echoed_back_are_not_drift(
         await asyncio.sleep(0.5)  # the GUILD_ROLE_UPDATE echo has arrived and been judged
         assert bot.passes == passes + 1, "the echo of the bot's own role write made another pass"
         assert not drift_lines(caplog), drift_lines(caplog)
-        stop.set()
-        await asyncio.wait_for(task, 10)
+        await stopped(stop, task)
 
     run_world(db_url, tmp_path, scenario)
