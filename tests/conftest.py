@@ -3,8 +3,9 @@
 The session starts hlb's own embedded Postgres in a temporary ``HLB_HOME``
 (or uses ``HLB_TEST_DATABASE_URL``, a maintenance database on a server where
 the user may create databases). A database migrated to head is built once and
-used as a template: each test gets ``CREATE DATABASE ... TEMPLATE`` (a few ms)
-and it is dropped afterwards. Nothing is mocked.
+used as a template. Each test gets a database of its own, copied from the
+template or, when an earlier test left one the template's again, that one
+emptied and renamed (tests/database_pool.py). Nothing is mocked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import bytecode
 import psycopg
 import pytest
+from database_pool import DatabasePool
 from psycopg import sql
 
 from hlb.store import db, embedded
@@ -63,6 +65,8 @@ def _close_admin_connections() -> None:
 
 # Tests that take many seconds (a subprocess, a browser, mypy): they run first, so that the
 # workers of `pytest -n` start them early and finish together instead of one waiting on the last.
+# `--maxschedchunk=1` (pyproject.toml) makes xdist hand them out one by one: by default the first
+# worker got the first quarter of the collection in one chunk, all of these in it.
 LONG_TESTS = (
     "test_quality.py::test_mypy_is_clean",
     "test_getting_started.py::test_walk_the_getting_started_guide",
@@ -76,6 +80,12 @@ LONG_TESTS = (
     "test_schema.py::test_mutations_get_the_same_verdict_on_both_paths",
     "test_status_live.py::test_a_slow_reconcile_shows_progress_on_a_terminal",
 )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per core and one more. A third of a worker's time is waiting (bots,
+    timeouts, PostgreSQL), so on CI's two cores a third worker fills it: 96 s against 116-122 s."""
+    return len(os.sched_getaffinity(0)) + 1
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -122,6 +132,20 @@ def template_db(pg_admin_url: str) -> Iterator[str]:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def new_pool(admin_url: str, template: str) -> DatabasePool:
+    """A pool of databases copied from ``template`` on the server of ``admin_url``."""
+    return DatabasePool(
+        lambda: admin_connection(admin_url), lambda name: database_url(admin_url, name), template)
+
+
+@pytest.fixture(scope="session")
+def database_pool(pg_admin_url: str, template_db: str) -> Iterator[DatabasePool]:
+    """This worker's migrated test databases, used again when a test leaves one as it found it."""
+    pool = new_pool(pg_admin_url, template_db)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
 def empty_db_url(pg_admin_url: str) -> Iterator[str]:
     """A fresh database with nothing in it (not migrated)."""
@@ -130,10 +154,13 @@ def empty_db_url(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
-    """A fresh database at the migration head, dropped after the test."""
-    with _fresh_database(pg_admin_url, template_db) as url:
-        yield url
+def db_url(pg_admin_url: str, database_pool: DatabasePool) -> Iterator[str]:
+    """A database of its own at the migration head, with no rows but those the migrations wrote."""
+    name = database_pool.take()
+    try:
+        yield database_url(pg_admin_url, name)
+    finally:
+        database_pool.give_back(name)
 
 
 @pytest.fixture
