@@ -1,13 +1,14 @@
 """Migrated test databases used again: emptied and checked after a test instead of dropped.
 
 A ``CREATE DATABASE ... TEMPLATE`` copies about a thousand files and a ``DROP`` deletes them: on
-the ext4 disks of CI machines that is 0.1-0.2 s of wall and most of the embedded server's CPU per
-test, more than many tests cost. So a database a test is done with is given back: its sessions
-are ended, and if its catalog (schemas, tables, columns, constraints, indexes, grants, functions,
-settings, ...) and the rows hlb's migrations wrote are exactly the template's and it stayed small,
-its rows are deleted, its sequences restarted, and it waits, renamed, for the next test. Anything
-else (a test that altered the schema, granted a role, ran a downgrade, wrote megabytes) drops it
-as before. Every test gets a database of a name no test had before, so a client left behind by an
+the development machine's ext4 disk, with the rest of the suite writing beside it, that was
+0.1-0.2 s of wall and most of the embedded server's CPU per test, more than many tests cost. So
+a database a test is done with is given back: its sessions are ended, and if its catalog
+(schemas, tables, columns, constraints, indexes, sequences, grants, functions, settings, ...)
+and the rows hlb's migrations wrote are exactly the template's and it stayed small, its rows are
+deleted, its sequences restarted, and it waits, renamed, for the next test. Anything else (a
+test that altered the schema, granted a role, ran a downgrade, wrote megabytes) drops it as
+before. Every test gets a database of a name no test had before, so a client left behind by an
 earlier test cannot reach the next one's.
 """
 
@@ -57,6 +58,9 @@ SELECT md5(concat_ws(' | ',
      FROM pg_constraint WHERE connamespace IN (SELECT oid FROM ns)),
   (SELECT string_agg(pg_get_indexdef(indexrelid), ',' ORDER BY indexrelid)
      FROM pg_index WHERE indrelid IN (SELECT oid FROM rel)),
+  (SELECT string_agg(format('%s %s %s %s %s', seqrelid, seqstart, seqincrement, seqmax, seqcycle), ','
+                         ORDER BY seqrelid)
+     FROM pg_sequence WHERE seqrelid IN (SELECT oid FROM rel)),
   (SELECT string_agg(format('%s %s %s', tgrelid, tgname, tgenabled), ',' ORDER BY tgrelid, tgname)
      FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM rel)),
   (SELECT string_agg(format('%s %s', ev_class, rulename), ',' ORDER BY ev_class, rulename)

@@ -79,6 +79,7 @@ def test_a_used_database_comes_back_empty_under_a_new_name_with_its_identity(
     "CREATE FUNCTION hlb_config.one() RETURNS int LANGUAGE sql AS 'SELECT 1'",
     "ALTER TABLE hlb_config.channels ALTER COLUMN topic SET DEFAULT 'x'",
     "ALTER TABLE hlb_config.channels DISABLE TRIGGER ALL",
+    "ALTER SEQUENCE hlb_config.revisions_id_seq INCREMENT BY 2",
 ])
 def test_a_database_whose_catalog_or_kept_rows_changed_is_dropped(
     pool: DatabasePool, pg_admin_url: str, change: str
