@@ -11,7 +11,6 @@ emptied and renamed (tests/database_pool.py). Nothing is mocked.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import bytecode
 import psycopg
 import pytest
-from database_pool import DatabasePool
+from database_pool import DatabasePool, unique_name
 from psycopg import sql
 
 from hlb.store import db, embedded
@@ -30,7 +29,6 @@ pytest_plugins = ["hlb.testing.pytest_plugin", "cpu_durations"]
 
 bytecode.write_bytecode_outside_the_tree()  # before the workers and the test modules: see tests/bytecode.py
 
-_counter = itertools.count()
 # Bots started by tests (`hlb bot run`, in-process or as processes) serve their metrics on a free
 # port, never on the default 9464 that concurrent test runs would fight over.
 os.environ.setdefault("HLB_METRICS_ADDR", "127.0.0.1:0")
@@ -149,18 +147,15 @@ def database_pool(pg_admin_url: str, template_db: str) -> Iterator[DatabasePool]
 @pytest.fixture
 def empty_db_url(pg_admin_url: str) -> Iterator[str]:
     """A fresh database with nothing in it (not migrated)."""
-    with _fresh_database(pg_admin_url, None) as url:
+    with _fresh_database(pg_admin_url) as url:
         yield url
 
 
 @pytest.fixture
-def db_url(pg_admin_url: str, database_pool: DatabasePool) -> Iterator[str]:
+def db_url(database_pool: DatabasePool) -> Iterator[str]:
     """A database of its own at the migration head, with no rows but those the migrations wrote."""
-    name = database_pool.take()
-    try:
-        yield database_url(pg_admin_url, name)
-    finally:
-        database_pool.give_back(name)
+    with database_pool.lease() as url:
+        yield url
 
 
 @pytest.fixture
@@ -171,13 +166,11 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 @contextlib.contextmanager
-def _fresh_database(admin_url: str, template: str | None) -> Iterator[str]:
-    """CREATE DATABASE (optionally from a template), DROP ... WITH (FORCE) afterwards."""
-    name = f"hlb_test_{os.getpid()}_{next(_counter)}"
-    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template is not None:  # FILE_COPY copies the files: about half the time of WAL_LOG for ours
-        create = sql.SQL("{} TEMPLATE {} STRATEGY FILE_COPY").format(create, sql.Identifier(template))
-    admin_connection(admin_url).execute(create)
+def _fresh_database(admin_url: str) -> Iterator[str]:
+    """An empty database (CREATE DATABASE), dropped WITH (FORCE) afterwards; a migrated one is
+    ``db_url``'s, from the pool."""
+    name = unique_name("test")
+    admin_connection(admin_url).execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield database_url(admin_url, name)
     finally:

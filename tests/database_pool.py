@@ -14,16 +14,22 @@ earlier test cannot reach the next one's.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-_NAMES = itertools.count()  # one count per process, whatever the pools: a name is never used twice
+_NAMES = itertools.count()  # one count per process, for every test database: a name is never used twice
+
+
+def unique_name(kind: str) -> str:
+    """A database name no other database of this process had (``hlb_test_<pid>_<n>``, ``hlb_pool_...``)."""
+    return f"hlb_{kind}_{os.getpid()}_{next(_NAMES)}"
 
 # A database that grew past this keeps its dead rows and bloated indexes; one from the template is ~0.
 REUSE_LIMIT_BYTES = 1024 * 1024
@@ -135,9 +141,6 @@ class DatabasePool:
     _clean: CleanState | None = None
     reused: int = 0
 
-    def _name(self, kind: str) -> str:
-        return f"hlb_{kind}_{os.getpid()}_{next(_NAMES)}"
-
     def _execute(self, statement: sql.Composed) -> None:
         self.admin().execute(statement)
 
@@ -147,7 +150,7 @@ class DatabasePool:
 
     def take(self) -> str:
         """A database at the migration head with no rows of its own, by a name no test had."""
-        name = self._name("test")
+        name = unique_name("test")
         while self._free:
             old = self._free.pop()
             try:
@@ -164,6 +167,15 @@ class DatabasePool:
                 self._clean = CleanState.read(conn)
         return name
 
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[str]:
+        """The URL of a database taken for the block, given back after it."""
+        name = self.take()
+        try:
+            yield self.url_of(name)
+        finally:
+            self.give_back(name)
+
     def give_back(self, name: str) -> None:
         """End ``name``'s sessions; keep it for another test if it is the template's again, else drop it."""
         try:  # waits up to 5 s for each to end (PostgreSQL 14 and later; else the drop below ends them)
@@ -174,7 +186,7 @@ class DatabasePool:
             self._drop(name)
             return
         if self._reset(name):
-            pooled = self._name("pool")
+            pooled = unique_name("pool")
             try:
                 self._rename(name, pooled)
             except psycopg.errors.ObjectInUse:

@@ -25,7 +25,7 @@ import jsonschema
 import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import _fresh_database
+from database_pool import DatabasePool
 from serve_world import GIT_SHA, MESSAGE, Built, build
 from test_db import free_port
 from test_workflows import SECRET
@@ -50,9 +50,9 @@ PAGES = {  # page -> the schema of its API twin
 
 @pytest.fixture(scope="module")
 def world(
-    pg_admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory
+    database_pool: DatabasePool, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Built]]:
-    with _fresh_database(pg_admin_url, template_db) as url:
+    with database_pool.lease() as url:
         yield url, build(url, tmp_path_factory.mktemp("serve"))
 
 

@@ -179,10 +179,10 @@ def test_the_databases_of_the_tests_come_and_go_over_one_admin_connection(pg_adm
     from conftest import _fresh_database, admin_connection
 
     backend = admin_connection(pg_admin_url).info.backend_pid
-    for template in (None, None):
-        with _fresh_database(pg_admin_url, template) as url, psycopg.connect(url) as conn:
+    for _ in range(2):
+        with _fresh_database(pg_admin_url) as url, psycopg.connect(url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
     assert admin_connection(pg_admin_url).info.backend_pid == backend
     admin_connection(pg_admin_url).close()  # a closed one (a test may end it) is replaced
-    with _fresh_database(pg_admin_url, None):
+    with _fresh_database(pg_admin_url):
         assert admin_connection(pg_admin_url).info.backend_pid != backend
