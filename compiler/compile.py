@@ -102,11 +102,11 @@ def _compile(
 ) -> CompileResult:
     environ = os.environ if env is None else env
     store = None if reference else cache
-    whole: tuple[str, list[str]] | None = None  # the whole-set entry's name and the texts' digests
+    set_name: str | None = None  # the whole-set entry's, when the set may have one
+    digests: list[str] = []  # of the texts, for that entry's key
     if store is not None and not initial and sources:
-        whole = set_entry_name(sources), [text_digest(src.text) for src in sources]
-        digests = whole[1]
-        hit = store.load_set(whole[0], len(sources), lambda blob: decode_set(blob, sources, digests, environ))
+        set_name, digests = set_entry_name(sources), [text_digest(src.text) for src in sources]
+        hit = store.load_set(set_name, len(sources), lambda blob: decode_set(blob, sources, digests, environ))
         if hit is not None:
             return CompileResult(hit[0], hit[1], files=len(sources), documents=hit[2])
     cached = [store.load(src, environ) if store is not None else None for src in sources]
@@ -136,10 +136,10 @@ def _compile(
     if store is not None:
         store.save(units)
     model = None if has_errors(diagnostics) else Model.of(objects)
-    if store is not None and whole is not None and served and model is not None and not _reads_files(model):
-        blob = encode_set(sources, whole[1], units, model, diagnostics)
+    if store is not None and set_name is not None and served and model is not None:
+        blob = None if _reads_files(model) else encode_set(sources, digests, units, model, diagnostics)
         if blob is not None:
-            store.save_set(whole[0], blob)
+            store.save_set(set_name, blob)
     documents = sum(unit.documents for unit in units)
     return CompileResult(model, diagnostics, files=len(sources), documents=documents)
 

@@ -84,17 +84,13 @@ class CompileCache:
         """The cached unit of ``src`` when its key still matches; None otherwise (or when unreadable)."""
         path = self.directory / entry_name(src)
         self.used.add(path.name)
-        try:
-            with path.open("rb") as handle:
-                mtime = os.fstat(handle.fileno()).st_mtime
-                blob = handle.read()
-        except OSError:  # missing or unreadable: compile the file
+        read = _read(path)
+        if read is None:  # missing or unreadable: compile the file
             return None
-        unit = decode(src, env, blob, self._digest(src))
+        unit = decode(src, env, read[0], self._digest(src))
         if unit is None:
             return None
-        if time.time() - mtime > _DAY:
-            _touch(path)
+        _keep(path, read[1])
         self.hits += 1
         return unit
 
@@ -118,18 +114,14 @@ class CompileCache:
         """What ``decode`` makes of the whole-set entry ``name`` (``hlb.compiler.set_cache``); a hit
         counts the set's ``files`` as hits."""
         path = self.directory / name
-        try:
-            with path.open("rb") as handle:
-                mtime = os.fstat(handle.fileno()).st_mtime
-                blob = handle.read()
-        except OSError:
+        read = _read(path)
+        if read is None:
             return None
-        hit = decode(blob)
+        hit = decode(read[0])
         if hit is None:
             return None
         self.used.add(name)
-        if time.time() - mtime > _DAY:
-            _touch(path)
+        _keep(path, read[1])
         self.set_hits += 1
         self.hits += files
         return hit
@@ -192,9 +184,21 @@ def _write(path: Path, blob: bytes) -> bool:
     return True
 
 
-def _touch(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.utime(path)
+def _read(path: Path) -> tuple[bytes, float] | None:
+    """An entry's bytes and modification time; None when it is missing or unreadable."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(), os.fstat(handle.fileno()).st_mtime
+    except OSError:
+        return None
+
+
+def _keep(path: Path, mtime: float) -> None:
+    """Mark an entry just used as recent, when it was last marked more than a day ago (``trim``
+    goes by modification time; touching it at every use would write on every warm run)."""
+    if time.time() - mtime > _DAY:
+        with contextlib.suppress(OSError):
+            os.utime(path)
 
 
 def _remove(path: Path) -> None:
