@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from reconcile_world import GUILD_ID, World, run_world
 from test_bot import eventually
-from test_bot_damping import launched, quiet, stopped
+from test_bot_damping import launched, lines, quiet, stopped
 
 from hlb.bot.runner import Runner
 from hlb.testing.models import Role
@@ -29,8 +29,7 @@ def operators(w: World) -> Role | None:
     return next((r for r in w.emu.state.guilds[GUILD_ID].roles.values() if r.name == "operators"), None)
 
 
-def drift_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("event=drift key=Role/")]
+ROLE_DRIFT = "event=drift key=Role/"  # the start of the log line of a role's drift
 
 
 Started = tuple[Runner, asyncio.Event, asyncio.Task[None]]
@@ -55,11 +54,13 @@ def test_a_role_edited_or_deleted_by_hand_is_healed_from_the_gateway_event(
         granted = str(role.permissions | ADMINISTRATOR)
         w.emu.human_edit_role(GUILD_ID, role.id, permissions=granted, hoist=False)
         await eventually(lambda: not role.permissions & ADMINISTRATOR and role.hoist, within=10)
-        assert any("changed=hoist,permissions" in line for line in drift_lines(caplog)), drift_lines(caplog)
+        drifted = lines(caplog, ROLE_DRIFT)
+        assert any("changed=hoist,permissions" in line for line in drifted), drifted
 
         w.emu.human_delete_role(GUILD_ID, role.id)
         await eventually(lambda: (new := operators(w)) is not None and new.id != role.id, within=10)
-        assert any("changed=deleted" in line for line in drift_lines(caplog)), drift_lines(caplog)
+        drifted = lines(caplog, ROLE_DRIFT)
+        assert any("changed=deleted" in line for line in drifted), drifted
         await stopped(stop, task)
 
     run_world(db_url, tmp_path, scenario)
@@ -77,7 +78,7 @@ def test_the_bots_own_role_writes_echoed_back_are_not_drift(
         await eventually(lambda: (r := operators(w)) is not None and r.color == 0x3498DB)
         await asyncio.sleep(0.5)  # the GUILD_ROLE_UPDATE echo has arrived and been judged
         assert bot.passes == passes + 1, "the echo of the bot's own role write made another pass"
-        assert not drift_lines(caplog), drift_lines(caplog)
+        assert not lines(caplog, ROLE_DRIFT), lines(caplog, ROLE_DRIFT)
         await stopped(stop, task)
 
     run_world(db_url, tmp_path, scenario)
