@@ -11,6 +11,7 @@ emptied and renamed (tests/database_pool.py). Nothing is mocked.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,3 +185,17 @@ def deep_dir(tmp_path: Path) -> Path:
     path = tmp_path.joinpath(*(["a-rather-long-directory-name"] * 6), "with space")
     path.mkdir(parents=True)
     return path
+
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the garbage collector off what collection built, and run it less often.
+
+    A worker holds about a million long-lived objects (hypothesis, SQLAlchemy, disnake, every test
+    module); each full collection walked them all, about 8% of a worker's CPU. Frozen, they are
+    never walked again; a larger first generation makes young collections rarer. Together about
+    4 s of the suite's CPU. Only the test process is tuned: hlb's library code never touches gc.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
