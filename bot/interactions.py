@@ -67,7 +67,7 @@ from hlb.bot.discord_metrics import answering
 from hlb.bot.effects import DiscordEffects
 from hlb.compiler.model import SpecObject
 from hlb.runtime.invocation import Actor, Message, StepFailed
-from hlb.runtime.render import MAX_CONTENT, clip
+from hlb.runtime.render import MAX_CONTENT, clip, in_thread
 from hlb.templating.engine import RenderError
 
 __all__ = [
@@ -212,7 +212,7 @@ async def _reply_command(
     }
     effects = DiscordEffects(client, ctx, guild, inter)
     reply = command.spec["reply"]
-    rendering = asyncio.ensure_future(asyncio.to_thread(render_reply, reply, context))  # off the loop
+    rendering = asyncio.ensure_future(in_thread(render_reply, reply, context))  # off the loop
     if not (await asyncio.wait({rendering}, timeout=DEFER_AFTER))[0]:  # slow templates: "thinking..."
         await effects.defer(ephemeral=isinstance(reply, Mapping) and bool(reply.get("ephemeral")))
     try:

@@ -224,7 +224,7 @@ async def render_dashboards(
 
     async def one(obj: SpecObject) -> RenderedMessage | str:
         data, problems = await render.fetch_sources(obj.spec, sources, secrets)
-        work = asyncio.to_thread(render.render_dashboard, obj, data, problems, now=now)
+        work = render.in_thread(render.render_dashboard, obj, data, problems, now=now)
         try:
             return await asyncio.wait_for(work, limit)
         except TimeoutError:

@@ -43,6 +43,7 @@ from hlb.compiler.compile import compile_paths
 from hlb.compiler.model import ObjectKey
 from hlb.runtime.secrets import Secrets
 from hlb.store.apply import stored_model
+from hlb.templating.limits import MAX_MESSAGE_SECONDS
 from hlb.testing import Emulator
 
 pytestmark = pytest.mark.timeout(120)
@@ -163,6 +164,7 @@ def test_sigterm_ends_the_bot_process_within_ten_seconds_whatever_runs(
     text = log.read_text()
     print(f"SIGTERM -> exit: {took:.1f} s")
     assert took < 10, text
+    assert took < MAX_MESSAGE_SECONDS, "the renders in flight ran on to their time limit: " + text
     assert code == 0 and "event=stopping signal=SIGTERM" in text and "event=stopped" in text, text
     assert "Traceback" not in text, text
 
@@ -185,11 +187,14 @@ def test_a_render_past_the_backstop_fails_alone_and_the_pass_does_not_wait_for_i
             )
             return time.monotonic() - started, set(rendered), problems
 
+    began = time.monotonic()
     took, rendered, problems = asyncio.run(main())
+    closed = time.monotonic() - began  # asyncio.run waits for the threads of its executor
     assert rendered == {ObjectKey("homelab", "Dashboard", "fast")}  # the other one renders as usual
     late = "rendering took longer than 0.5 s; the message is left as it was"
     assert problems == (f"Dashboard/homelab/slow-board: {late}",)
     assert took < 1.5  # not the 2 s the slow render takes
+    assert closed < 1.5, "the render nobody waited for any more ran on"
 
 
 async def quiet(emu: Emulator, still: float = 0.5) -> None:

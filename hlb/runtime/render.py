@@ -12,11 +12,14 @@ and PATCH alike (PATCH clears what the spec dropped). Texts are cut to Discord's
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from hlb.compiler.durations import format_duration
@@ -25,7 +28,7 @@ from hlb.compiler.model import SpecObject
 from hlb.reconciler.state import RenderedMessage
 from hlb.runtime.secrets import SecretMissing, Secrets, Vault
 from hlb.templating.engine import MAX_OUTPUT, JsonPath, RenderError, dotted_path, render
-from hlb.templating.limits import budget, message_seconds
+from hlb.templating.limits import abandon_when, budget, message_seconds
 
 if TYPE_CHECKING:  # aiohttp is the bot's (rendering alone, as `hlb preview` does, never fetches)
     import aiohttp
@@ -41,6 +44,26 @@ _CUSTOM_EMOJI = re.compile(r"^<(a?):(\w{2,32}):(\d+)>$")
 _URL_SCHEMES = ("http://", "https://", "attachment://", "discord://")
 _EMBED_TEXTS = (("title", 256), ("description", 4096))
 _EMBED_BODY = ("title", "description", "fields", "footer", "author", "image", "thumbnail")
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """``asyncio.to_thread`` for work that renders templates, so the event loop goes on meanwhile.
+
+    Once the caller stops waiting (a timeout, or its task was cancelled: SIGTERM), the renders stop
+    at their next check (within a millisecond) instead of running on unseen: holding the GIL, and
+    at exit holding up the process until their own time limit."""
+    stop = threading.Event()
+    context = contextvars.copy_context()
+    context.run(abandon_when, stop)
+    try:
+        work = functools.partial(context.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(None, work)
+    finally:
+        stop.set()
 
 
 def custom_id(dashboard: str, row: int, col: int, workflow: str) -> str:

@@ -2,9 +2,10 @@
 
 Every step renders its templates with the run's context and either acts through ``Effects``
 (reply, send, add_role, remove_role, refresh) or calls HTTP. Templates render in a worker thread
-(``asyncio.to_thread``), so a slow one (within the template limits) never holds up the event loop:
-other interactions, passes and SIGTERM go on meanwhile. A step reports failure by raising
-``StepFailed`` or ``RenderError`` with a one-line message; the engine (``workflows``) names the step.
+(``hlb.runtime.render.in_thread``), so a slow one (within the template limits) never holds up the
+event loop: other interactions, passes and SIGTERM go on meanwhile, and one nobody waits for any more
+stops. A step reports failure by raising ``StepFailed`` or ``RenderError`` with a one-line message;
+the engine (``workflows``) names the step.
 
 Secrets: ``${secret:NAME}`` in an http step's url, headers and json is swapped for a per-run
 sentinel before rendering (``hlb.runtime.secrets.Vault``), so only the spec's own references resolve
@@ -15,7 +16,6 @@ step with no request made. Messages show ``${secret:NAME}`` or ``***`` instead, 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -27,7 +27,7 @@ import aiohttp
 
 from hlb.compiler.durations import format_duration
 from hlb.runtime.invocation import Effects, Message, StepFailed
-from hlb.runtime.render import MAX_CONTENT, clip, read_text, render_embeds
+from hlb.runtime.render import MAX_CONTENT, clip, in_thread, read_text, render_embeds
 from hlb.runtime.secrets import SecretMissing, Vault
 from hlb.templating.engine import RenderError, render
 
@@ -84,30 +84,30 @@ def _role_and_member(body: Mapping[str, Any], context: Mapping[str, Any]) -> tup
 
 async def reply_step(body: Mapping[str, Any], context: Mapping[str, Any], tools: StepTools) -> None:
     """Answer the interaction that started the run."""
-    await tools.effects.reply(await asyncio.to_thread(build_message, body, context))
+    await tools.effects.reply(await in_thread(build_message, body, context))
 
 
 async def send_step(body: Mapping[str, Any], context: Mapping[str, Any], tools: StepTools) -> None:
     """Post to a managed channel."""
-    channel = await asyncio.to_thread(_name, body, "channel", context)
-    await tools.effects.send(channel, await asyncio.to_thread(build_message, body, context))
+    channel = await in_thread(_name, body, "channel", context)
+    await tools.effects.send(channel, await in_thread(build_message, body, context))
 
 
 async def add_role_step(body: Mapping[str, Any], context: Mapping[str, Any], tools: StepTools) -> None:
     """Give a role to a member."""
-    role, member = await asyncio.to_thread(_role_and_member, body, context)
+    role, member = await in_thread(_role_and_member, body, context)
     await tools.effects.add_role(role, member)
 
 
 async def remove_role_step(body: Mapping[str, Any], context: Mapping[str, Any], tools: StepTools) -> None:
     """Take a role from a member."""
-    role, member = await asyncio.to_thread(_role_and_member, body, context)
+    role, member = await in_thread(_role_and_member, body, context)
     await tools.effects.remove_role(role, member)
 
 
 async def refresh_step(body: Mapping[str, Any], context: Mapping[str, Any], tools: StepTools) -> None:
     """Re-render a dashboard now."""
-    await tools.effects.refresh(await asyncio.to_thread(_name, body, "dashboard", context))
+    await tools.effects.refresh(await in_thread(_name, body, "dashboard", context))
 
 
 # --- http ---------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def _seconds(timeout: float) -> str:
 
 async def http_step(body: Mapping[str, Any], context: Mapping[str, Any], tools: StepTools) -> dict[str, Any]:
     """Call HTTP; the response as later steps see it: ``{status, ok, json, text}``."""
-    request = await asyncio.to_thread(build_request, body, context, tools.vault)
+    request = await in_thread(build_request, body, context, tools.vault)
     shown = shown_url(request.url, tools.vault)
     if not request.url.lower().startswith(("http://", "https://")):
         raise StepFailed(f"url {clip(shown, 200)!r} is not an http(s) URL")

@@ -25,7 +25,7 @@ import psycopg
 
 from hlb.compiler.kinds.workflow import step_type
 from hlb.runtime.invocation import Effects, Invocation, StepFailed
-from hlb.runtime.render import clip
+from hlb.runtime.render import clip, in_thread
 from hlb.runtime.secrets import Secrets, Vault
 from hlb.runtime.steps import (
     StepTools,
@@ -283,7 +283,7 @@ async def _run_step(step: Mapping[str, Any], context: dict[str, Any], tools: Ste
     when = step.get("when")
     if isinstance(when, str):
         try:
-            go = bool(await asyncio.to_thread(evaluate, when, context))  # off the event loop
+            go = bool(await in_thread(evaluate, when, context))  # off the event loop
         except RenderError as error:
             raise RenderError(f"when: {error}") from error
         if not go:

@@ -42,6 +42,8 @@ WALL_GRACE_SECONDS = 2.0
 BREATH_SECONDS = 0.001  # a render in a worker thread lets other threads run this often (see Budget)
 # The CPU time one render may take, per task (``limit_time``): a bot may be stricter than the default.
 _RENDER_SECONDS: ContextVar[float] = ContextVar("hlb_render_seconds", default=MAX_RENDER_SECONDS)
+# Set once nothing waits for the renders of this context any more (``abandon_when``).
+_ABANDONED: ContextVar[threading.Event | None] = ContextVar("hlb_render_abandoned", default=None)
 
 _COUNTED = f"{__name__}.counted"  # the function every `for` loop's iterable goes through
 _WRITTEN = f"{__name__}.written"  # ... every printed value
@@ -75,7 +77,8 @@ class Budget:
     budget could be spent (``cpu_check``), and then again no sooner than it could be."""
 
     __slots__ = (
-        "breath", "cpu_check", "deadline", "iterations", "late", "thread", "wall_deadline", "written"
+        "abandoned", "breath", "cpu_check", "deadline", "iterations", "late", "thread", "wall_deadline",
+        "written",
     )
 
     def __init__(self, seconds: float | None = None, late: str = "") -> None:
@@ -91,6 +94,7 @@ class Budget:
         # when to let other threads run next; never on the main thread (preview, validate), where
         # no event loop waits and letting go would only slow the render down
         self.breath = math.inf if threading.current_thread() is threading.main_thread() else 0.0
+        self.abandoned = _ABANDONED.get()  # looked at when letting go of the GIL: worker threads only
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -102,6 +106,8 @@ class Budget:
                 raise _over("time", self.late)
             self.cpu_check = now + left
         if now >= self.breath:
+            if self.abandoned is not None and self.abandoned.is_set():
+                raise _over("time", "nothing waits for the render any more")
             time.sleep(0)  # lets go of the GIL: a waiting thread gets it now, not in 5 ms
             self.breath = now + BREATH_SECONDS
 
@@ -113,6 +119,11 @@ def limit_time(seconds: float) -> None:
     """Let each render of this task, and of the tasks and threads it starts from now on, take
     ``seconds`` of CPU time (``MAX_RENDER_SECONDS`` unless set), a dashboard message three times that."""
     _RENDER_SECONDS.set(seconds)
+
+
+def abandon_when(event: threading.Event) -> None:
+    """Let each render of this context stop at its next check in a worker thread once ``event`` is set."""
+    _ABANDONED.set(event)
 
 
 def render_seconds() -> float:
