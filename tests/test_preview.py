@@ -363,10 +363,32 @@ def test_live_fetches_only_what_the_data_file_leaves_out(
 # --- PNG --------------------------------------------------------------------------------------------
 
 
-def _paeth(a: int, b: int, c: int) -> int:
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+def _add_bytes(x: bytes | bytearray, y: bytes | bytearray) -> bytearray:
+    """``x[i] + y[i]`` modulo 256 for every byte, as one big-integer sum per half (no carries cross)."""
+    size = len(x)
+    lows, highs = int.from_bytes(b"\x7f" * size, "big"), int.from_bytes(b"\x80" * size, "big")
+    a, b = int.from_bytes(x, "big"), int.from_bytes(y, "big")
+    return bytearray((((a & lows) + (b & lows)) ^ ((a ^ b) & highs)).to_bytes(size, "big"))
+
+
+def _unfilter(kind: int, line: bytearray, previous: bytearray, bpp: int) -> bytearray:
+    """One scanline with its PNG filter undone (``previous`` is the row above, already undone)."""
+    if kind == 2:  # Up, most of Chromium's rows: one sum for the whole row
+        return _add_bytes(line, previous)
+    for x in range(len(line)):
+        a = line[x - bpp] if x >= bpp else 0
+        if kind == 1:  # Sub
+            line[x] = (line[x] + a) & 0xFF
+            continue
+        b = previous[x]
+        if kind == 3:  # Average
+            line[x] = (line[x] + (a + b) // 2) & 0xFF
+        elif kind == 4:  # Paeth
+            c = previous[x - bpp] if x >= bpp else 0
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+    return line
 
 
 def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -390,10 +412,8 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
     for y in range(height):
         start = y * (stride + 1)
         kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b, c = previous[x], previous[x - bpp] if x >= bpp else 0
-            line[x] = (line[x] + (0, a, b, (a + b) // 2, _paeth(a, b, c))[kind]) & 0xFF
+        assert kind <= 4, f"row {y} has filter {kind}"
+        line = _unfilter(kind, line, previous, bpp)
         rows.append(bytes(line))
         previous = line
     return width, height, rows
@@ -407,18 +427,19 @@ def test_the_pages_render_in_headless_chromium(tmp_path: Path, sample_file: Path
     result = run(str(SPECS), "--out", "out", "--data", str(sample_file))
     assert result.exit_code == 0, result.output
     assert "PNG skipped" not in result.output and "failed" not in result.output, result.output
+    decoded = {}
     for name in ("server-status", "media", "welcome"):
         png = tmp_path / "out" / f"{name}.png"
         assert f"wrote {Path('out') / png.name}" in result.output
         data = png.read_bytes()
         assert len(data) > 5000, f"{png.name} is suspiciously small"
-        width, height, rows = decode_png(data)
+        width, height, rows = decoded[name] = decode_png(data)
         assert width == 900 and 200 <= height <= 2000, (png.name, width, height, result.output)
         bpp = len(rows[0]) // width
         colours = {row[x : x + 3] for row in rows[::3] for x in range(0, len(row), bpp * 3)}
         assert len(colours) > 50, f"{png.name} looks blank: {len(colours)} colours"
     # the embed's colour bar (#2ecc71) and the danger button (#da373c) are on the status screenshot
-    _, _, rows = decode_png((tmp_path / "out" / "server-status.png").read_bytes())
+    _, _, rows = decoded["server-status"]
     pixels = {row[x : x + 3] for row in rows for x in range(0, len(row), len(row) // 900)}
     for colour in ("2ecc71", "da373c"):
         assert bytes.fromhex(colour) in pixels, f"#{colour} is missing from server-status.png"
