@@ -28,7 +28,7 @@ from hlb.store import db, embedded
 
 pytest_plugins = ["hlb.testing.pytest_plugin", "cpu_durations"]
 
-bytecode.write_bytecode_outside_the_tree()  # before the workers and the test modules: see tests/bytecode.py
+bytecode.write_bytecode()  # before the workers and the test modules: see tests/bytecode.py
 
 # Bots started by tests (`hlb bot run`, in-process or as processes) serve their metrics on a free
 # port, never on the default 9464 that concurrent test runs would fight over.
