@@ -108,7 +108,7 @@ def test_byte_code_is_written_even_when_pycache_is_forbidden() -> None:
     # this process and the ones the tests start write byte code, wherever Python usually puts it
     assert not sys.dont_write_bytecode and "PYTHONDONTWRITEBYTECODE" not in os.environ
     this_module = Path(importlib.util.cache_from_source(__file__))
-    assert list(this_module.parent.glob("test_suite_setup.*-pytest-*.pyc")), "this module, its asserts rewritten"
+    assert list(this_module.parent.glob("test_suite_setup.*-pytest-*.pyc")), "this module, asserts rewritten"
     # and the packages pip installed are read from the byte code pip compiled, not compiled again
     import sqlalchemy
 
