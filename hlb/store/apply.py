@@ -24,7 +24,7 @@ from hlb.plans.saved_plan import PlannedOn
 from hlb.settings import ConfigError
 from hlb.store import objects as store
 from hlb.store import revisions
-from hlb.store.db import connect, describe, ensure_schema, readable
+from hlb.store.db import HEAD, connect, current_revision, describe, ensure_schema, readable
 from hlb.store.lock import DEFAULT_LOCK_TIMEOUT, database_identity, lock_for_apply
 
 NOTIFY_CHANNEL = "hlb_applied"
@@ -90,34 +90,38 @@ def apply_model(
     is a hook for fault-injection tests (for example a test that terminates the
     connection to prove a failed apply changes nothing).
     """
-    ensure_schema(url, upgrade=True, echo=echo)
-    with connect(url, application=f"hlb apply (pid {os.getpid()})") as conn, conn.transaction():
-        lock_for_apply(conn, timeout=lock_timeout, echo=echo)
-        state = store.read_state(conn)
-        identity = database_identity(conn)
-        if planned is not None:
-            check_planned_on(planned, identity, state.revision)
-        plan = compute_plan(
-            desired, state.hashes, lambda keys: store.load_objects(conn, keys), state.revision
-        )
-        plan = dataclasses.replace(plan, database_id=identity)
-        if not plan.has_changes:
-            return ApplyResult(plan, None)
-        if approve is not None:
-            approve(plan)
-        revision = revisions.insert_revision(
-            conn,
-            author=author,
-            git_sha=git_sha,
-            message=message,
-            snapshot=desired.to_snapshot(),
-            summary=plan.summary(),
-            parent=state.revision,
-        )
-        store.write_changes(conn, plan.creates(), plan.updates(), plan.deletes())
-        conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(revision)))
-        if before_commit is not None:
-            before_commit(conn)
+    with connect(url, application=f"hlb apply (pid {os.getpid()})") as conn:
+        at_head = current_revision(conn) == HEAD  # one connection for the check and the apply
+        conn.rollback()  # hold no snapshot or lock while a migration runs on a connection of its own
+        if not at_head:
+            ensure_schema(url, upgrade=True, echo=echo)
+        with conn.transaction():
+            lock_for_apply(conn, timeout=lock_timeout, echo=echo)
+            state = store.read_state(conn)
+            identity = database_identity(conn)
+            if planned is not None:
+                check_planned_on(planned, identity, state.revision)
+            plan = compute_plan(
+                desired, state.hashes, lambda keys: store.load_objects(conn, keys), state.revision
+            )
+            plan = dataclasses.replace(plan, database_id=identity)
+            if not plan.has_changes:
+                return ApplyResult(plan, None)
+            if approve is not None:
+                approve(plan)
+            revision = revisions.insert_revision(
+                conn,
+                author=author,
+                git_sha=git_sha,
+                message=message,
+                snapshot=desired.to_snapshot(),
+                summary=plan.summary(),
+                parent=state.revision,
+            )
+            store.write_changes(conn, plan.creates(), plan.updates(), plan.deletes())
+            conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(revision)))
+            if before_commit is not None:
+                before_commit(conn)
     return ApplyResult(plan, revision)
 
 
