@@ -9,20 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
+from case_files import load_cases
 
 from hlb.compiler.compile import compile_paths
-
-CASES_DIR = Path(__file__).parent / "cases"
-
-
-def load_cases() -> list[Any]:
-    params = []
-    for case_file in sorted(CASES_DIR.glob("*.yaml")):
-        data = YAML(typ="safe").load(case_file.read_text(encoding="utf-8"))
-        for case in data["cases"]:
-            params.append(pytest.param(case, id=f"{case_file.stem}: {case['name']}"))
-    return params
 
 
 @pytest.mark.parametrize("reference", [False, True], ids=["fast", "reference"])

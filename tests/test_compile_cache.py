@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
+from case_files import load_cases
 from test_bad_input import BAD, GUILD
 
 from hlb.compile_cache import CompileCache
 from hlb.compiler.compile import CompileResult, compile_paths
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES_DIR = Path(__file__).parent / "cases"
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate  # noqa: E402
 
@@ -76,16 +75,7 @@ def test_reference_specs_are_the_same_from_the_cache(specs: str, tmp_path: Path)
     three_ways(paths, {"HLB_GUILD_ID": "123456789012345678"}, tmp_path / "cache")
 
 
-def _cases() -> list[Any]:
-    params = []
-    for case_file in sorted(CASES_DIR.glob("*.yaml")):
-        data = YAML(typ="safe").load(case_file.read_text(encoding="utf-8"))
-        for case in data["cases"]:
-            params.append(pytest.param(case, id=f"{case_file.stem}: {case['name']}"))
-    return params
-
-
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", load_cases())
 def test_cases_are_the_same_from_the_cache(
     case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
