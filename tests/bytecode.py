@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import MutableMapping
 
 
-def write_bytecode() -> bool:
+def write_bytecode(environ: MutableMapping[str, str] = os.environ) -> bool:
     """Let this process and the ones it starts write byte code; True when it had been forbidden."""
-    if not os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    if not environ.pop("PYTHONDONTWRITEBYTECODE", None):
         return False
     sys.dont_write_bytecode = False
     return True

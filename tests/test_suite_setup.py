@@ -105,6 +105,11 @@ def test_byte_code_is_written_even_when_pycache_is_forbidden() -> None:
     import importlib.util
     import sys
 
+    from bytecode import write_bytecode
+
+    environ = {"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/h"}
+    assert write_bytecode(environ) and environ == {"HOME": "/h"}  # and no byte-code cache of its own
+    assert not write_bytecode(environ) and environ == {"HOME": "/h"}
     # this process and the ones the tests start write byte code, wherever Python usually puts it
     assert not sys.dont_write_bytecode and "PYTHONDONTWRITEBYTECODE" not in os.environ
     this_module = Path(importlib.util.cache_from_source(__file__))
