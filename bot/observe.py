@@ -11,7 +11,7 @@ they are then read with ``GET /guilds/{id}/roles``. A reply the bot cannot read 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -61,7 +61,7 @@ async def observe_guild(
         application_id=application_id,
         guild_id=guild_id,
     )
-    commands = _visible(rest.call(http, route), guild_id)
+    commands = _visible(http, route, guild_id)
     base, listed, top = await asyncio.gather(
         read_guild(http, guild_id), commands, _bot_top(http, guild_id, application_id)
     )
@@ -75,14 +75,12 @@ async def observe_guild(
 async def read_guild(http: HTTPClient, guild_id: int) -> ObservedGuild:
     """The guild's name, roles and channels (two reads, concurrent); GuildUnavailable when hidden."""
     guild, channels = await asyncio.gather(
-        _visible(rest.call(http, Route("GET", "/guilds/{guild_id}", guild_id=guild_id)), guild_id),
-        _visible(rest.call(http, Route("GET", "/guilds/{guild_id}/channels", guild_id=guild_id)), guild_id),
+        _visible(http, Route("GET", "/guilds/{guild_id}", guild_id=guild_id), guild_id),
+        _visible(http, Route("GET", "/guilds/{guild_id}/channels", guild_id=guild_id), guild_id),
     )
     roles = guild.get("roles") if isinstance(guild, Mapping) else None
     if not isinstance(roles, list):  # not observed: ask for them rather than assume none
-        roles = await _visible(
-            rest.call(http, Route("GET", "/guilds/{guild_id}/roles", guild_id=guild_id)), guild_id
-        )
+        roles = await _visible(http, Route("GET", "/guilds/{guild_id}/roles", guild_id=guild_id), guild_id)
     try:
         return ObservedGuild(
             id=guild_id,
@@ -99,10 +97,13 @@ async def read_guild(http: HTTPClient, guild_id: int) -> ObservedGuild:
         ) from None
 
 
-async def _visible(call: Awaitable[Any], guild_id: int) -> Any:
-    """``call``'s result; a 403 or 404 means the bot cannot see the guild."""
+async def _visible(http: HTTPClient, route: Route, guild_id: int) -> Any:
+    """``route``'s reply; a 403 or 404 means the bot cannot see the guild.
+
+    The request starts inside: a coroutine made outside and cancelled before it ran (the bot
+    stopping mid-pass) would be reported as never awaited."""
     try:
-        return await call
+        return await rest.call(http, route)
     except rest.PermanentError as error:
         if error.status not in (403, 404):
             raise
