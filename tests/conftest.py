@@ -187,7 +187,6 @@ def deep_dir(tmp_path: Path) -> Path:
     return path
 
 
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Keep the garbage collector off what collection built, and run it less often.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from reconcile_world import World, run_world
+from reconcile_world import World, emulator_settings, run_world
 from test_bot import FAST
 
 from hlb.bot.observe import read_guild
@@ -64,8 +64,7 @@ def test_reads_cancelled_before_they_ran_leave_no_request_never_awaited() -> Non
     async def main() -> None:
         async with Emulator() as emu:
             guild = emu.add_guild("G")
-            settings = Settings(discord_token=emu.token, discord_api_base=emu.base_url)
-            async with rest_client(settings) as (client, _application):
+            async with rest_client(emulator_settings(emu)) as (client, _application):
                 task = asyncio.create_task(read_guild(client.http, guild.id))
                 await asyncio.sleep(0)  # read_guild has given its two reads to gather; neither ran
                 task.cancel()
