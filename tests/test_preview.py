@@ -373,6 +373,8 @@ def _add_bytes(x: bytes | bytearray, y: bytes | bytearray) -> bytearray:
 
 def _unfilter(kind: int, line: bytearray, previous: bytearray, bpp: int) -> bytearray:
     """One scanline with its PNG filter undone (``previous`` is the row above, already undone)."""
+    if kind == 0:  # None: the row as it is
+        return line
     if kind == 2:  # Up, most of Chromium's rows: one sum for the whole row
         return _add_bytes(line, previous)
     for x in range(len(line)):
