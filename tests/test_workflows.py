@@ -504,7 +504,8 @@ def test_step_failures_name_the_step_and_stop(tmp_path: Path) -> None:
                 effects = Recorder()
                 result = await run(invocation(objs, name), effects, server)
                 assert (result.status, result.error) == ("error", message), name
-                assert result.steps[-1].status == "error" and result.steps[-1].error in message
+                last = result.steps[-1]
+                assert last.status == "error" and last.error is not None and last.error in message
                 assert not any(c[0] == "reply" for c in effects.calls), name
             assert [s["path"] for s in server.seen] == ["/created"]  # no request without its secret
 
