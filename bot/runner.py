@@ -36,7 +36,7 @@ from hlb.bot.outcomes import Outcome, log_outcome
 from hlb.bot.reconcile import GuildReport, Session, reconcile_pass
 from hlb.bot.refresh import parse_request, refresh_dashboard, request_payload
 from hlb.bot.session import log_in
-from hlb.compiler.model import ObjectKey, SpecObject
+from hlb.compiler.model import Model, ObjectKey, SpecObject
 from hlb.reconciler.state import Binding
 from hlb.runtime.conditions import Conditions
 from hlb.runtime.invocation import due_refreshes, due_schedules
@@ -45,7 +45,7 @@ from hlb.settings import Settings
 from hlb.store import db
 from hlb.store import runtime_tables as runtime
 from hlb.store.apply import preflight, stored_model
-from hlb.store.dblink import LOST, Backoff, Links, why
+from hlb.store.dblink import LOST, Backoff, Links, when_up, why
 from hlb.store.grants import check_bot_access_async
 from hlb.store.leadership import Leadership
 from hlb.templating import limits
@@ -101,47 +101,52 @@ class Runner:
 
     async def run(self, stop: asyncio.Event) -> None:
         limits.limit_time(self.options.template_seconds)  # for every task and thread started below
-        model = await asyncio.to_thread(preflight, self.url)
         intents = disnake.Intents.none()
         intents.guilds = intents.guild_messages = True
         self.client = disnake.Client(intents=intents, chunk_guilds_at_startup=False, guild_ready_timeout=0.5)
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.client.close)
-            await self._serve(stack)
-            watch_http(self.client.http, self.metrics)
-            self.gateway.install(self.client)
-            application_id = await log_in(self.client, self.settings)
-            # "reconcile": bookkeeping and refresh requests; "runs": workflow runs and claims
-            self.links = Links(self.url, ("reconcile", "runs"), self.options.backoff)
-            stack.push_async_callback(self.links.close)
-            await self.links.open()
-            for problem in await check_bot_access_async(self.conn):
-                log.warning("event=database_role problem=%r", problem)
-            self.ctx = BotContext(
-                application_id=application_id,
-                sources=await stack.enter_async_context(aiohttp.ClientSession()),
-                secrets=self.secrets or Secrets.from_env(os.environ),
-                conn=self.links.conns["runs"],
-                model=model,
-                bindings=await runtime.load_bindings(self.conn),
-                refresh=self._ask_refresh,
-                metrics=self.metrics,
-            )
-            self._install_listeners()
-            tasks = [
-                asyncio.create_task(coro, name=name)
-                for name, coro in (
-                    ("gateway", self.client.connect(reconnect=True)),
-                    ("election", self._resilient("election", self.leadership.run)),
-                    ("listen", self._resilient("listen", self._listen)),
-                    ("reconcile", self._resilient("reconcile", self._reconcile_loop)),
-                    ("ticker", self._resilient("ticker", self._ticker)),
-                    ("health", self._resilient("health", self._health)),
-                )
-            ]
-            log.info("event=started application=%s", application_id)
-            await self._until(stop, tasks)
+            await self._serve(stack)  # /healthz answers while the database is waited for
+            model = await when_up(self.url, lambda: preflight(self.url), stop, self.options.backoff)
+            if model is not None:  # None: stopped before the database was up
+                await self._start(stack, model, stop)
         log.info("event=stopped")
+
+    async def _start(self, stack: contextlib.AsyncExitStack, model: Model, stop: asyncio.Event) -> None:
+        """Log in, open the shared connections and run the loops until ``stop``."""
+        watch_http(self.client.http, self.metrics)
+        self.gateway.install(self.client)
+        application_id = await log_in(self.client, self.settings)
+        # "reconcile": bookkeeping and refresh requests; "runs": workflow runs and claims
+        self.links = Links(self.url, ("reconcile", "runs"), self.options.backoff)
+        stack.push_async_callback(self.links.close)
+        await self.links.open()
+        for problem in await check_bot_access_async(self.conn):
+            log.warning("event=database_role problem=%r", problem)
+        self.ctx = BotContext(
+            application_id=application_id,
+            sources=await stack.enter_async_context(aiohttp.ClientSession()),
+            secrets=self.secrets or Secrets.from_env(os.environ),
+            conn=self.links.conns["runs"],
+            model=model,
+            bindings=await runtime.load_bindings(self.conn),
+            refresh=self._ask_refresh,
+            metrics=self.metrics,
+        )
+        self._install_listeners()
+        tasks = [
+            asyncio.create_task(coro, name=name)
+            for name, coro in (
+                ("gateway", self.client.connect(reconnect=True)),
+                ("election", self._resilient("election", self.leadership.run)),
+                ("listen", self._resilient("listen", self._listen)),
+                ("reconcile", self._resilient("reconcile", self._reconcile_loop)),
+                ("ticker", self._resilient("ticker", self._ticker)),
+                ("health", self._resilient("health", self._health)),
+            )
+        ]
+        log.info("event=started application=%s", application_id)
+        await self._until(stop, tasks)
 
     async def _until(self, stop: asyncio.Event, tasks: list[asyncio.Task[Any]]) -> None:
         stopper = asyncio.create_task(stop.wait())
@@ -326,14 +331,9 @@ class Runner:
         except (rest.RestError, psycopg.Error) as error:
             log.error("event=reconcile guild=%s outcome=error error=%s", guild or "*", error)
             return []
-        except Exception as error:  # nothing Discord sends may end the bot
-            log.error(
-                "event=reconcile guild=%s outcome=fault error=%s: %s",
-                guild or "*",
-                type(error).__name__,
-                error,
-                exc_info=True,  # a fault is hlb's bug: the traceback is what a report needs
-            )
+        except Exception as error:  # nothing Discord sends may end the bot; a fault is hlb's bug,
+            what = f"{type(error).__name__}: {error}"  # and its traceback is what a report of it needs
+            log.error("event=reconcile guild=%s outcome=fault error=%s", guild or "*", what, exc_info=True)
             return []
         finally:
             self.drift.passing = False

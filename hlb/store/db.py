@@ -48,6 +48,10 @@ class DatabaseUnavailable(DatabaseError):
     code = "E605"
 
 
+class InvalidDatabaseUrl(DatabaseUnavailable):
+    """The database URL itself is unusable: no wait or retry makes it reachable."""
+
+
 class SchemaAhead(DatabaseError):
     """The database was migrated by a newer hlb than this one."""
 
@@ -118,7 +122,7 @@ def _options(url: str, application: str) -> tuple[dict[str, Any], dict[str, Any]
     try:
         params = conninfo_to_dict(url)
     except psycopg.Error as exc:  # psycopg's message may quote the password: do not repeat it
-        raise DatabaseUnavailable(
+        raise InvalidDatabaseUrl(
             f"the database URL {redact_url(url)} is not a valid Postgres URL or connection string"
         ) from exc
     defaults = {"connect_timeout": CONNECT_TIMEOUT, "application_name": application}
@@ -167,7 +171,7 @@ def sqlalchemy_url(url: str) -> str:
             return "postgresql+psycopg://" + url[len(prefix) :]
     if url.startswith("postgresql+"):
         return url
-    raise DatabaseUnavailable(f"{redact_url(url)} is not a postgresql:// URL")
+    raise InvalidDatabaseUrl(f"{redact_url(url)} is not a postgresql:// URL")
 
 
 def current_revision(conn: psycopg.Connection[Any]) -> str | None:

@@ -6,6 +6,10 @@ it reopens the bot's shared connections, waiting between tries with jittered bac
 capped at ``Backoff.cap`` seconds, while the other loops wait for it. The outage is
 logged once when it starts ("database unreachable: ...; retrying") and once when it ends
 ("database back after 12 s; reconciling everything"), never on every retry.
+
+At start, ``when_up`` waits the same way for a database that is not up yet (it boots after
+the bot, or restarts as the bot deploys): "database unreachable at start: ...; waiting for
+it", then "database up after 12 s; starting".
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -25,6 +29,7 @@ from psycopg.pq import TransactionStatus
 from hlb.store import db
 
 log = logging.getLogger("hlb.bot")
+T = TypeVar("T")
 
 # A dead session (terminated backend, restart, failover, closed socket) or a refused connect.
 LOST: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError, db.DatabaseUnavailable)
@@ -47,6 +52,35 @@ class Backoff:
 def why(url: str, error: Exception) -> str:
     """What went wrong, for a log line: libpq's first line, never the password."""
     return db.safe_reason(url, error).split("; ")[0]
+
+
+async def when_up(url: str, job: Callable[[], T], stop: asyncio.Event, backoff: Backoff) -> T | None:
+    """``job()``, in a worker thread, once the database at ``url`` answers; None if ``stop`` is set first.
+
+    A database that cannot be reached is waited for, tried again after each ``backoff`` delay
+    (a connection attempt that ``stop`` can cut short); so is ``job`` failing because the
+    database went away again. Logged when the wait begins (and when its reason changes) and
+    when it ends. An unusable URL (``db.InvalidDatabaseUrl``) and any other failure are raised."""
+    tries, since, said = 0, 0.0, ""
+    while not stop.is_set():
+        try:
+            await close_quietly(await db.connect_async(url, role="start"))
+            result = await asyncio.to_thread(job)
+        except db.InvalidDatabaseUrl:
+            raise
+        except LOST as error:
+            reason = why(url, error)
+            if reason != said:
+                log.warning("database unreachable at start: %s; waiting for it", reason)
+            since, said = since or time.monotonic(), reason
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff.delay(tries))
+            tries += 1
+            continue
+        if since:
+            log.info("database up after %.0f s; starting", time.monotonic() - since)
+        return result
+    return None
 
 
 async def answers(conn: psycopg.AsyncConnection[Any] | None) -> Exception | None:
