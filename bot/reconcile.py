@@ -28,11 +28,13 @@ from hlb.reconciler.state import Binding, ObservedGuild, RenderedMessage
 from hlb.runtime import render
 from hlb.runtime.secrets import Secrets
 from hlb.store import runtime_tables as runtime
-from hlb.templating.limits import MAX_MESSAGE_SECONDS
+from hlb.templating import limits
+from hlb.templating.limits import WALL_GRACE_SECONDS
 
-# How long a pass waits for one dashboard's render: its templates' budget, plus room for a
-# late limit check; past it the dashboard fails alone.
-RENDER_BACKSTOP = MAX_MESSAGE_SECONDS + 1.0
+# How long a pass waits for one dashboard's render past the latest its templates may stop (their
+# budget for the message, on the wall clock with its grace): room for a late limit check. Past it
+# the dashboard fails alone.
+RENDER_BACKSTOP_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -213,14 +215,17 @@ async def render_dashboards(
     dashboards: list[SpecObject],
     now: datetime,
     *,
-    limit: float = RENDER_BACKSTOP,
+    limit: float | None = None,
 ) -> tuple[dict[ObjectKey, RenderedMessage], tuple[str, ...]]:
     """Fetch every dashboard's sources (concurrently, each within its own timeout) and render it.
 
     Templates render in a worker thread, so the event loop (interactions, the gateway, SIGTERM)
     goes on meanwhile. A render still running after ``limit`` seconds (the template limits stop
     it well before) is that dashboard's failure: it is left out, so its message stays as it was,
-    and its late result is dropped."""
+    and its late result is dropped. ``limit`` defaults to this task's template limits' own
+    wall-clock bound (``limits.message_seconds()`` and its grace) plus ``RENDER_BACKSTOP_MARGIN``."""
+    if limit is None:
+        limit = limits.message_seconds() + WALL_GRACE_SECONDS + RENDER_BACKSTOP_MARGIN
 
     async def one(obj: SpecObject) -> RenderedMessage | str:
         data, problems = await render.fetch_sources(obj.spec, sources, secrets)
