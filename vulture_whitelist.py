@@ -29,6 +29,9 @@ _.workflow_runs
 _.schedule_slots
 _.interaction_claims
 
+# Documented limits (docs/templates.md; tests/test_template_limits.py checks the table).
+_.MAX_MESSAGE_SECONDS  # hlb.templating.limits: the default budget of one dashboard message
+
 # Read by tests and logs to observe a running component.
 _.hits  # hlb.compiler.cache: how many files the compile cache served (tests/test_compile_cache*.py)
 _.set_hits  # hlb.compile_cache: whole-set entries served (tests/test_compile_cache_set.py)
