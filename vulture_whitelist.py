@@ -14,6 +14,7 @@ _.default_flow_style  # ruamel.yaml's YAML() emitter option (compiler/export.py,
 _.allow_unicode  # ruamel.yaml's YAML() emitter option
 _.BASE  # disnake.http.Route.BASE: where the bot's REST calls go (bot/rest.py point_at)
 _.guild_messages  # a disnake.Intents flag the bot asks the gateway for (bot/runner.py)
+_.emojis_and_stickers  # a disnake.Intents flag: GUILD_EMOJIS_UPDATE, for the drift watch (bot/runner.py)
 _.intercepted_binops  # jinja2 sandbox hook: the operators hlb.templating.engine counts against limits
 _.code_generator_class  # jinja2 Environment hook: the generator that inserts hlb's limit ticks
 _.convert  # click.ParamType.convert, called by click for the Duration option (hlb/cli_apply.py)

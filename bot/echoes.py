@@ -1,7 +1,9 @@
 """The bot's own writes, remembered briefly, so their echo over the gateway is not taken for drift.
 
 Every write the bot makes comes back as a gateway event (CHANNEL_UPDATE, CHANNEL_DELETE,
-MESSAGE_DELETE, GUILD_ROLE_UPDATE, GUILD_ROLE_DELETE). ``Echoes`` remembers, per spec
+MESSAGE_DELETE, GUILD_ROLE_UPDATE, GUILD_ROLE_DELETE, GUILD_UPDATE, GUILD_EMOJIS_UPDATE). An
+update that changed none of the attributes hlb manages (a guild's boost count, its icon) is
+no drift at all. ``Echoes`` remembers, per spec
 object, which attributes the bot wrote and when; an event within ``window`` seconds that
 changed nothing but those attributes is the bot's own echo: not drift, no pass. Anything
 else (another attribute changed, a write longer ago) is drift as before. A person who
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -49,6 +51,19 @@ ROLE_ATTRIBUTES = {
     "hoist": "hoist",
     "mentionable": "mentionable",
     "unicode_emoji": "_emoji",
+}
+
+# Discord's guild settings (``reconciler.guilds``) -> how to read them from a disnake guild.
+GUILD_ATTRIBUTES: dict[str, Callable[[Any], Any]] = {
+    "verification_level": lambda g: g.verification_level,
+    "default_message_notifications": lambda g: g.default_notifications,
+    "explicit_content_filter": lambda g: g.explicit_content_filter,
+    "afk_timeout": lambda g: g.afk_timeout,
+    "preferred_locale": lambda g: g.preferred_locale,
+    "description": lambda g: g.description,
+    "system_channel_id": lambda g: g._system_channel_id,
+    "rules_channel_id": lambda g: g._rules_channel_id,
+    "afk_channel_id": lambda g: getattr(g.afk_channel, "id", None),
 }
 
 
@@ -127,11 +142,27 @@ class DriftWatch:
         async def role_updated(before: disnake.Role, after: disnake.Role) -> None:
             self.seen(after.id, changed_role(before, after), "Role")
 
+        async def guild_updated(before: disnake.Guild, after: disnake.Guild) -> None:
+            settings = frozenset(f for f, read in GUILD_ATTRIBUTES.items() if read(before) != read(after))
+            if settings:  # else only what hlb leaves alone changed (boosts, the icon, ...)
+                self.seen(after.id, settings, "Guild")
+
+        async def emojis_updated(
+            _guild: disnake.Guild, before: Sequence[disnake.Emoji], after: Sequence[disnake.Emoji]
+        ) -> None:
+            now = {e.id: e for e in after}
+            for old in before:  # a new emoji is the bot's upload or unmanaged: nothing to heal
+                what = changed_emoji(old, now[old.id]) if old.id in now else frozenset({DELETED})
+                if what:
+                    self.seen(old.id, what, "Emoji")
+
         client.add_listener(channel_deleted, "on_guild_channel_delete")
         client.add_listener(channel_updated, "on_guild_channel_update")
         client.add_listener(message_deleted, "on_raw_message_delete")
         client.add_listener(role_deleted, "on_guild_role_delete")
         client.add_listener(role_updated, "on_guild_role_update")
+        client.add_listener(guild_updated, "on_guild_update")
+        client.add_listener(emojis_updated, "on_guild_emojis_update")
 
     def after_pass(self) -> None:
         pending, self._pending = self._pending, []
@@ -173,8 +204,14 @@ def written(action: a.Action) -> frozenset[str]:
             return frozenset({*ROLE_ATTRIBUTES, POSITION})
         case a.AdoptRole():
             return frozenset()  # nothing is written
-        case a.UpdateGuild() | a.CreateEmoji() | a.AdoptEmoji() | a.UpdateEmoji() | a.DeleteEmoji():
-            return frozenset()  # no channel event follows (guild and emoji events are not watched)
+        case a.UpdateGuild():
+            return frozenset({*action.fields, *(name for name, _ref in action.channels)})
+        case a.UpdateEmoji():
+            return frozenset({*action.fields, *(("roles",) if action.roles is not None else ())})
+        case a.DeleteEmoji():
+            return frozenset({DELETED})
+        case a.CreateEmoji() | a.AdoptEmoji():
+            return frozenset()  # a new emoji is not reported (see emojis_updated)
         case _:
             assert_never(action)
 
@@ -193,6 +230,12 @@ def changed_role(before: Any, after: Any) -> frozenset[str]:
     """The Discord fields that differ between two versions of a disnake role."""
     fields = {**ROLE_ATTRIBUTES, POSITION: POSITION}
     return frozenset(f for f, n in fields.items() if getattr(before, n, None) != getattr(after, n, None))
+
+
+def changed_emoji(before: Any, after: Any) -> frozenset[str]:
+    """The fields hlb manages that differ between two versions of a disnake emoji."""
+    fields = {"name": lambda e: e.name, "roles": lambda e: sorted(getattr(e, "_roles", None) or ())}
+    return frozenset(f for f, read in fields.items() if read(before) != read(after))
 
 
 def _overwrites(channel: Any) -> list[tuple[Any, ...]]:

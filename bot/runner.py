@@ -102,7 +102,7 @@ class Runner:
     async def run(self, stop: asyncio.Event) -> None:
         limits.limit_time(self.options.template_seconds)  # for every task and thread started below
         intents = disnake.Intents.none()
-        intents.guilds = intents.guild_messages = True
+        intents.guilds = intents.guild_messages = intents.emojis_and_stickers = True  # emojis: drift watch
         self.client = disnake.Client(intents=intents, chunk_guilds_at_startup=False, guild_ready_timeout=0.5)
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.client.close)

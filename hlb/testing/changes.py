@@ -7,7 +7,7 @@ response goes through ``Changes`` so the bot's gateway sees exactly what Discord
 from __future__ import annotations
 
 from hlb.testing.gateway import Gateway
-from hlb.testing.models import Channel, Json, Member, Message, Overwrite, Role, User
+from hlb.testing.models import Channel, Emoji, Guild, Json, Member, Message, Overwrite, Role, User
 from hlb.testing.state import EmulatorState
 
 
@@ -77,6 +77,37 @@ class Changes:
         if member is not None:
             data["member"] = {k: v for k, v in member.to_json().items() if k != "user"}
         return data
+
+    # -- the guild's own settings and its emojis -----------------------------------------------
+
+    def edit_guild(self, guild: Guild, settings: Json, name: str | None = None) -> None:
+        """Change settings (Discord's names; snowflakes as strings, as Discord answers them)."""
+        guild.settings.update(settings)
+        if name is not None:
+            guild.name = name
+        self.gateway.publish("GUILD_UPDATE", guild.to_json())
+
+    def add_emoji(self, guild: Guild, emoji: Emoji) -> None:
+        guild.emojis[emoji.id] = emoji
+        self._emojis_changed(guild)
+
+    def edit_emoji(
+        self, guild: Guild, emoji: Emoji, name: str | None = None, roles: list[int] | None = None
+    ) -> None:
+        if name is not None:
+            emoji.name = name
+        if roles is not None:
+            emoji.roles = sorted(roles)
+        self._emojis_changed(guild)
+
+    def delete_emoji(self, guild: Guild, emoji_id: int) -> None:
+        del guild.emojis[emoji_id]
+        self._emojis_changed(guild)
+
+    def _emojis_changed(self, guild: Guild) -> None:
+        """GUILD_EMOJIS_UPDATE: the guild's whole list of emojis, after the change."""
+        emojis = [e.to_json() for e in guild.emojis.values()]
+        self.gateway.publish("GUILD_EMOJIS_UPDATE", {"guild_id": str(guild.id), "emojis": emojis})
 
     # -- roles and members ---------------------------------------------------------------------
 

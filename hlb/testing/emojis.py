@@ -82,9 +82,7 @@ class EmojiRoutes(Routes):
         for key in _CHANNEL_TYPES:  # Discord answers snowflakes as strings, whatever was sent
             if changed.get(key) is not None:
                 changed[key] = str(changed[key])
-        guild.settings.update(changed)
-        if "name" in body:
-            guild.name = str(body["name"])
+        self.changes.edit_guild(guild, changed, str(body["name"]) if "name" in body else None)
         return respond(guild.to_json())
 
     async def list_emojis(self, request: web.Request) -> web.Response:
@@ -103,22 +101,20 @@ class EmojiRoutes(Routes):
             kind = "animated emojis" if animated else "emojis"
             raise ApiError(400, MAX_EMOJIS, f"Maximum number of {kind} reached ({limit})")
         emoji = Emoji(self.state.ids.next(), str(body["name"]), image, animated, self._roles(guild, body))
-        guild.emojis[emoji.id] = emoji
+        self.changes.add_emoji(guild, emoji)
         return respond(emoji.to_json(), status=201)
 
     async def modify_emoji(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
         emoji = self._emoji(request, guild)
         body: Json = request[BODY] or {}
-        if "name" in body:
-            emoji.name = str(body["name"])
-        if "roles" in body:
-            emoji.roles = self._roles(guild, body)
+        name = str(body["name"]) if "name" in body else None
+        self.changes.edit_emoji(guild, emoji, name, self._roles(guild, body) if "roles" in body else None)
         return respond(emoji.to_json())
 
     async def delete_emoji(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
-        del guild.emojis[self._emoji(request, guild).id]
+        self.changes.delete_emoji(guild, self._emoji(request, guild).id)
         return no_content()
 
     async def cdn_emoji(self, request: web.Request) -> web.Response:

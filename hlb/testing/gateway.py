@@ -21,6 +21,7 @@ from hlb.testing.state import EmulatorState
 
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
+GUILD_EXPRESSIONS = 1 << 3  # emojis and stickers
 GUILD_MESSAGES = 1 << 9
 MESSAGE_CONTENT = 1 << 15
 EVENT_INTENTS: dict[str, int] = {
@@ -28,6 +29,7 @@ EVENT_INTENTS: dict[str, int] = {
         ("CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE", "GUILD_CREATE", "GUILD_UPDATE"), GUILDS
     ),
     **dict.fromkeys(("GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE"), GUILDS),
+    "GUILD_EMOJIS_UPDATE": GUILD_EXPRESSIONS,
     **dict.fromkeys(("GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE"), GUILD_MEMBERS),
     **dict.fromkeys(("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"), GUILD_MESSAGES),
 }  # events not listed here (INTERACTION_CREATE, READY, ...) need no intent

@@ -62,6 +62,18 @@ class HumanActions:
             raise ValueError("@everyone cannot be deleted")
         self.changes.delete_role(guild_id, role_id)
 
+    def human_edit_guild(self, guild_id: int, name: str | None = None, **settings: Any) -> None:
+        """Change the server's settings (Discord's names: ``verification_level=2``, ``afk_channel_id=1``)."""
+        strings = {k: str(v) if k.endswith("_channel_id") and v else v for k, v in settings.items()}
+        self.changes.edit_guild(self.state.guilds[guild_id], strings, name)
+
+    def human_edit_emoji(self, guild_id: int, emoji_id: int, name: str) -> None:
+        guild = self.state.guilds[guild_id]
+        self.changes.edit_emoji(guild, guild.emojis[emoji_id], name)
+
+    def human_delete_emoji(self, guild_id: int, emoji_id: int) -> None:
+        self.changes.delete_emoji(self.state.guilds[guild_id], emoji_id)
+
     def human_set_member_roles(self, guild_id: int, user_id: int, roles: list[int]) -> Member:
         """Replace a member's roles, as when someone edits them in the member list."""
         guild = self.state.guilds[guild_id]
