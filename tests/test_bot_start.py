@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -99,6 +100,25 @@ def test_a_waiting_bot_stops_at_once_and_says_why_it_waited_without_the_password
     (waiting,) = said(caplog, WAITING)
     assert "127.0.0.1:1" in waiting and "hunter2" not in caplog.text
     assert said(caplog, "event=stopped") and not said(caplog, UP)
+
+
+def test_a_stop_while_connecting_to_a_host_that_never_answers_ends_the_bot_at_once() -> None:
+    with socket.socket() as silent:  # listens, never accepts: the connect waits its 10 s timeout
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"postgresql://hlb@127.0.0.1:{silent.getsockname()[1]}/hlb"
+
+        async def scenario() -> float:
+            bot, stop = Runner(Settings(discord_token="unused"), url, QUICK), asyncio.Event()
+            task = asyncio.create_task(bot.run(stop))
+            await asyncio.sleep(0.5)  # connecting
+            assert not task.done()
+            stopped = time.monotonic()
+            stop.set()
+            await asyncio.wait_for(task, 9)
+            return time.monotonic() - stopped
+
+        assert asyncio.run(scenario()) < 1.0
 
 
 @pytest.mark.parametrize("url", ["mysql://hlb@db/hlb", "postgresql://[bad"])

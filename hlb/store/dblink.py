@@ -63,9 +63,19 @@ async def when_up(url: str, job: Callable[[], T], stop: asyncio.Event, backoff: 
     when it ends. An unusable URL (``db.InvalidDatabaseUrl``) and any other failure are raised."""
     tries, since, said = 0, 0.0, ""
     while not stop.is_set():
+        attempt = asyncio.create_task(_first_answer(url, job))
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await close_quietly(await db.connect_async(url, role="start"))
-            result = await asyncio.to_thread(job)
+            await asyncio.wait({attempt, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            unfinished = not attempt.done()
+            if unfinished:  # stopped mid-attempt: a host that never answers holds a connect 10 s
+                attempt.cancel()
+        if unfinished:
+            return None
+        try:
+            result = attempt.result()
         except db.InvalidDatabaseUrl:
             raise
         except LOST as error:
@@ -81,6 +91,11 @@ async def when_up(url: str, job: Callable[[], T], stop: asyncio.Event, backoff: 
             log.info("database up after %.0f s; starting", time.monotonic() - since)
         return result
     return None
+
+
+async def _first_answer(url: str, job: Callable[[], T]) -> T:
+    await close_quietly(await db.connect_async(url, role="start"))
+    return await asyncio.to_thread(job)
 
 
 async def answers(conn: psycopg.AsyncConnection[Any] | None) -> Exception | None:
