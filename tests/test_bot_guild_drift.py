@@ -30,6 +30,7 @@ def test_hand_edits_of_settings_and_emojis_are_healed_from_the_gateway_and_echoe
         bot, stop, task = await launched(w, caplog, logging.DEBUG)  # resync: 600 s
         guild = w.emu.state.guilds[GUILD_ID]
         await eventually(lambda: len(guild.emojis) == 2 and guild.settings.get("afk_timeout") == 900)
+        await eventually(lambda: bool(lines(caplog, "event=gateway_ready")))  # its pass comes next
         await quiet(bot)
         passes = bot.passes
         w.edit_spec("guild.yaml", "verification_level: medium", "verification_level: high")
