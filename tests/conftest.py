@@ -62,6 +62,8 @@ def _close_admin_connections() -> None:
         _ADMIN.popitem()[1].close()
 
 
+PACKAGES = ("hlb", "compiler", "reconciler", "bot", "migrations")  # the folders of the hlb package
+
 # Tests that take many seconds (a subprocess, a browser, mypy): they run first, so that the
 # workers of `pytest -n` start them early and finish together instead of one waiting on the last.
 # `--maxschedchunk=1` (pyproject.toml) makes xdist hand them out one by one: by default the first
@@ -79,6 +81,16 @@ LONG_TESTS = (
     "test_schema.py::test_mutations_get_the_same_verdict_on_both_paths",
     "test_status_live.py::test_a_slow_reconcile_shows_progress_on_a_terminal",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In each worker, before collection: write its share of the byte code (tests/bytecode.py)."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [p for package in PACKAGES for p in (root / package).rglob("*.py")]
+    in_tests = list((root / "tests").glob("*.py"))
+    tests = [p for p in in_tests if p.name.startswith("test_") or p.name == "conftest.py"]
+    helpers = [p for p in in_tests if p not in tests]
+    bytecode.compile_share(config, sources + helpers, tests)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

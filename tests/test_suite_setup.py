@@ -122,6 +122,36 @@ def test_byte_code_is_written_even_when_pycache_is_forbidden() -> None:
         assert Path(sqlalchemy.__spec__.cached).parent == Path(sqlalchemy.__file__).parent / "__pycache__"
 
 
+def test_each_worker_writes_its_share_of_the_byte_code_before_collecting(
+    tmp_path: Path, pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a fresh clone every worker compiled every module at once (tests/bytecode.py)."""
+    import importlib.util
+
+    from _pytest.assertion.rewrite import PYC_TAIL, _read_pyc
+    from bytecode import compile_share
+
+    modules = [tmp_path / f"m{i}.py" for i in range(4)]
+    tests = [tmp_path / f"test_t{i}.py" for i in range(4)]
+    for module in modules:
+        module.write_text("X = 1\n")
+    for test in tests:
+        test.write_text("def test_x():\n    assert 1 + 1 == 2\n")
+    monkeypatch.setattr(pytestconfig, "workerinput", {"workerid": "gw1", "workercount": 2}, raising=False)
+    assert compile_share(pytestconfig, modules, tests) == 4
+    compiled = [m.name for m in modules if Path(importlib.util.cache_from_source(str(m))).exists()]
+    assert compiled == ["m1.py", "m3.py"]
+    rewritten = sorted(p.name for p in (tmp_path / "__pycache__").glob(f"*{PYC_TAIL}"))
+    assert rewritten == [f"test_t1{PYC_TAIL}", f"test_t3{PYC_TAIL}"]
+    code = _read_pyc(tests[1], tmp_path / "__pycache__" / rewritten[0])  # what collection will read
+    assert code is not None
+    (test_x,) = [c for c in code.co_consts if hasattr(c, "co_varnames")]
+    assert any(name.startswith("@py_assert") for name in test_x.co_varnames), "its asserts are rewritten"
+    assert compile_share(pytestconfig, modules, tests) == 0  # fresh: left alone
+    monkeypatch.delattr(pytestconfig, "workerinput")
+    assert compile_share(pytestconfig, modules, tests[:1]) == 0  # not a worker: nothing to share
+
+
 def test_cpu_durations_ranks_tests_by_the_cpu_they_spent_not_their_wall_time(tmp_path: Path) -> None:
     """``--cpu-durations`` (tests/cpu_durations.py), through a pytest-xdist worker as the suite runs."""
     import subprocess
