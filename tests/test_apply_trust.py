@@ -201,11 +201,21 @@ def test_rollback_has_the_same_guard(db_url: str, work: Path) -> None:
 def on_terminal(
     db_url: str, cwd: Path, args: list[str], answer: str | None, **extra: str
 ) -> tuple[int, str]:
-    """Run the CLI on a pseudo terminal; type ``answer`` once it asks. Returns (exit code, output)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: becomes the CLI (os.execve never returns)
-        os.chdir(cwd)
-        os.execve(sys.executable, [sys.executable, "-m", "hlb.cli", *args], cli_env(db_url, cwd, **extra))
+    """Run the CLI on a pseudo terminal; type ``answer`` once it asks. Returns (exit code, output).
+
+    The CLI does not lead a session on that terminal (``pty.fork`` made it): when a session leader
+    exits, Linux hangs its terminal up and drops the output not read yet, so a reader behind on a
+    loaded machine lost the end of it."""
+    fd, terminal = pty.openpty()
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "hlb.cli", *args],
+        cwd=cwd,
+        env=cli_env(db_url, cwd, **extra),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)  # the CLI holds it: reading ends when the CLI closes it
     answered = False
 
     def react(output: bytes) -> None:
@@ -214,9 +224,11 @@ def on_terminal(
             os.write(fd, answer.encode() + b"\n")
             answered = True
 
-    output = read_terminal(fd, 120, react)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+    try:
+        output = read_terminal(fd, 120, react)
+    finally:
+        os.close(fd)
+    return cli.wait(30), output.decode(errors="replace")
 
 
 def test_on_a_terminal_deletes_are_shown_and_need_a_yes(db_url: str, work: Path) -> None:
