@@ -16,9 +16,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from conftest import PACKAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("hlb", "compiler", "reconciler", "bot", "migrations")
 
 # module.attribute calls that change the process (whatever the module is imported as)
 FORBIDDEN_CALLS = {
