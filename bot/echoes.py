@@ -24,6 +24,7 @@ import disnake
 from hlb.bot.outcomes import Outcome
 from hlb.compiler.model import ObjectKey
 from hlb.reconciler import actions as a
+from hlb.reconciler.guilds import DISCORD_FIELDS
 from hlb.reconciler.state import Binding
 
 WINDOW = 5.0  # seconds after a write during which its echo is expected
@@ -53,14 +54,10 @@ ROLE_ATTRIBUTES = {
     "unicode_emoji": "_emoji",
 }
 
-# Discord's guild settings (``reconciler.guilds``) -> how to read them from a disnake guild.
-GUILD_ATTRIBUTES: dict[str, Callable[[Any], Any]] = {
-    "verification_level": lambda g: g.verification_level,
+# The guild settings (``reconciler.guilds.DISCORD_FIELDS``) a disnake guild holds under another
+# name; the others are its attributes of the same name.
+GUILD_READERS: dict[str, Callable[[Any], Any]] = {
     "default_message_notifications": lambda g: g.default_notifications,
-    "explicit_content_filter": lambda g: g.explicit_content_filter,
-    "afk_timeout": lambda g: g.afk_timeout,
-    "preferred_locale": lambda g: g.preferred_locale,
-    "description": lambda g: g.description,
     "system_channel_id": lambda g: g._system_channel_id,
     "rules_channel_id": lambda g: g._rules_channel_id,
     "afk_channel_id": lambda g: getattr(g.afk_channel, "id", None),
@@ -143,7 +140,7 @@ class DriftWatch:
             self.seen(after.id, changed_role(before, after), "Role")
 
         async def guild_updated(before: disnake.Guild, after: disnake.Guild) -> None:
-            settings = frozenset(f for f, read in GUILD_ATTRIBUTES.items() if read(before) != read(after))
+            settings = frozenset(f for f in DISCORD_FIELDS if setting(before, f) != setting(after, f))
             if settings:  # else only what hlb leaves alone changed (boosts, the icon, ...)
                 self.seen(after.id, settings, "Guild")
 
@@ -230,6 +227,12 @@ def changed_role(before: Any, after: Any) -> frozenset[str]:
     """The Discord fields that differ between two versions of a disnake role."""
     fields = {**ROLE_ATTRIBUTES, POSITION: POSITION}
     return frozenset(f for f, n in fields.items() if getattr(before, n, None) != getattr(after, n, None))
+
+
+def setting(guild: Any, field: str) -> Any:
+    """Guild setting ``field`` (Discord's name) as a disnake guild holds it."""
+    reader = GUILD_READERS.get(field)
+    return reader(guild) if reader is not None else getattr(guild, field)
 
 
 def changed_emoji(before: Any, after: Any) -> frozenset[str]:

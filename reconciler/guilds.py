@@ -33,6 +33,10 @@ CHANNEL_SETTINGS: Mapping[str, str] = {
     "rules_channel": "rules_channel_id",
     "afk_channel": "afk_channel_id",
 }
+# Every Discord field of the guild a Guild spec can set (what the bot's drift watch compares).
+DISCORD_FIELDS = frozenset(field for field, _values in ENUM_SETTINGS.values()) | frozenset(
+    [*PLAIN_SETTINGS.values(), *CHANNEL_SETTINGS.values()]
+)
 
 
 def plan(ctx: GuildInput, draft: Draft) -> None:
