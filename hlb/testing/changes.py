@@ -81,8 +81,11 @@ class Changes:
     # -- the guild's own settings and its emojis -----------------------------------------------
 
     def edit_guild(self, guild: Guild, settings: Json, name: str | None = None) -> None:
-        """Change settings (Discord's names; snowflakes as strings, as Discord answers them)."""
-        guild.settings.update(settings)
+        """Change settings (Discord's names). A channel setting is kept as a string, as Discord
+        answers snowflakes whatever was sent."""
+        guild.settings.update(
+            {k: str(v) if k.endswith("_channel_id") and v is not None else v for k, v in settings.items()}
+        )
         if name is not None:
             guild.name = name
         self.gateway.publish("GUILD_UPDATE", guild.to_json())

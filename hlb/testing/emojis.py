@@ -79,9 +79,6 @@ class EmojiRoutes(Routes):
                 if channel is None or channel.type not in types:
                     raise form_error(key, "Not a channel of this guild of the right type.")
         changed = {k: v for k, v in body.items() if k in GUILD_SETTINGS}
-        for key in _CHANNEL_TYPES:  # Discord answers snowflakes as strings, whatever was sent
-            if changed.get(key) is not None:
-                changed[key] = str(changed[key])
         self.changes.edit_guild(guild, changed, str(body["name"]) if "name" in body else None)
         return respond(guild.to_json())
 

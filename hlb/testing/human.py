@@ -64,8 +64,7 @@ class HumanActions:
 
     def human_edit_guild(self, guild_id: int, name: str | None = None, **settings: Any) -> None:
         """Change the server's settings (Discord's names: ``verification_level=2``, ``afk_channel_id=1``)."""
-        strings = {k: str(v) if k.endswith("_channel_id") and v else v for k, v in settings.items()}
-        self.changes.edit_guild(self.state.guilds[guild_id], strings, name)
+        self.changes.edit_guild(self.state.guilds[guild_id], settings, name)
 
     def human_edit_emoji(self, guild_id: int, emoji_id: int, name: str) -> None:
         guild = self.state.guilds[guild_id]
