@@ -29,7 +29,6 @@ from hlb.runtime import render
 from hlb.runtime.secrets import Secrets
 from hlb.store import runtime_tables as runtime
 from hlb.templating import limits
-from hlb.templating.limits import WALL_GRACE_SECONDS
 
 # How long a pass waits for one dashboard's render past the latest its templates may stop (their
 # budget for the message, on the wall clock with its grace): room for a late limit check. Past it
@@ -225,7 +224,7 @@ async def render_dashboards(
     and its late result is dropped. ``limit`` defaults to this task's template limits' own
     wall-clock bound (``limits.message_seconds()`` and its grace) plus ``RENDER_BACKSTOP_MARGIN``."""
     if limit is None:
-        limit = limits.message_seconds() + WALL_GRACE_SECONDS + RENDER_BACKSTOP_MARGIN
+        limit = limits.message_seconds() + limits.WALL_GRACE_SECONDS + RENDER_BACKSTOP_MARGIN
 
     async def one(obj: SpecObject) -> RenderedMessage | str:
         data, problems = await render.fetch_sources(obj.spec, sources, secrets)
