@@ -22,6 +22,7 @@ from conftest import database_url
 from psycopg import sql
 from reconcile_world import World, run_world
 from test_bot import FAST, eventually, logs_topic
+from test_bot_database import lines
 from test_metrics import fetch
 
 from hlb.bot.health import Address
@@ -35,10 +36,6 @@ pytestmark = pytest.mark.timeout(60)
 WAITING = "database unreachable at start: "
 UP = "database up after "
 QUICK = replace(FAST, backoff=Backoff(first=0.05, cap=0.25), metrics=Address("127.0.0.1", 0))
-
-
-def said(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records if text in r.getMessage()]
 
 
 def allow_connections(url: str, allowed: bool) -> None:
@@ -60,7 +57,7 @@ def test_a_bot_started_before_its_database_waits_then_converges(
         try:
             bot, stop = Runner(w.settings(), w.url, QUICK), asyncio.Event()
             task = asyncio.create_task(bot.run(stop))
-            await eventually(lambda: bool(said(caplog, WAITING)), within=10)
+            await eventually(lambda: bool(lines(caplog, WAITING)), within=10)
             await asyncio.sleep(0.5)  # several tries fail meanwhile, logged once
             assert not task.done() and not bot.ready.is_set()
             assert (await fetch(bot, "/healthz"))[0] == 200  # alive: its loop answers
@@ -75,7 +72,7 @@ def test_a_bot_started_before_its_database_waits_then_converges(
         await asyncio.wait_for(task, 10)
 
     run_world(db_url, tmp_path, scenario)
-    waiting, up = said(caplog, WAITING), said(caplog, UP)
+    waiting, up = lines(caplog, WAITING), lines(caplog, UP)
     assert len(waiting) == 1 and len(up) == 1, caplog.text
     assert "not currently accepting connections" in waiting[0] and waiting[0].endswith("; waiting for it")
     assert float(up[0].removeprefix(UP).split(" ")[0]) >= 0 and up[0].endswith(" s; starting")
@@ -90,16 +87,16 @@ def test_a_waiting_bot_stops_at_once_and_says_why_it_waited_without_the_password
     async def scenario() -> None:
         bot, stop = Runner(Settings(discord_token="unused"), url, QUICK), asyncio.Event()
         task = asyncio.create_task(bot.run(stop))
-        await eventually(lambda: bool(said(caplog, WAITING)), within=10)
+        await eventually(lambda: bool(lines(caplog, WAITING)), within=10)
         stopped = time.monotonic()
         stop.set()
         await asyncio.wait_for(task, 5)
         assert time.monotonic() - stopped < 1.0
 
     asyncio.run(scenario())
-    (waiting,) = said(caplog, WAITING)
+    (waiting,) = lines(caplog, WAITING)
     assert "127.0.0.1:1" in waiting and "hunter2" not in caplog.text
-    assert said(caplog, "event=stopped") and not said(caplog, UP)
+    assert lines(caplog, "event=stopped") and not lines(caplog, UP)
 
 
 def test_a_stop_while_connecting_to_a_host_that_never_answers_ends_the_bot_at_once() -> None:
